@@ -1,0 +1,57 @@
+// Memory for state that outlives a packet (flow slabs, reassembly pools,
+// extra-layer blobs). A bump allocator over memory.grow plus size-class free
+// lists for blobs; nothing is returned to the host, freed blocks are reused.
+// The runtime is "stub" and nothing else allocates, so the heap is ours.
+
+let top: usize = 0;
+
+/** Returns `bytes` of zeroed, 8-byte aligned memory, or 0 when memory cannot grow. */
+export function heapAlloc(bytes: usize): usize {
+  if (top == 0) top = (__heap_base + 7) & ~<usize>7;
+  const p = top;
+  const end = (p + bytes + 7) & ~<usize>7;
+  const have = <usize>memory.size() << 16;
+  if (end > have) {
+    const pages = <i32>((end - have + 0xffff) >> 16);
+    if (memory.grow(pages) < 0) return 0;
+  }
+  top = end;
+  memory.fill(p, 0, bytes);
+  return p;
+}
+
+/** Bytes handed out so far (for the memory gauge). */
+export function heapUsed(): usize { return top == 0 ? 0 : top - __heap_base; }
+
+// Size classes 64 B .. 64 KiB for variable-size blobs (DNS messages, ...).
+const MIN_SHIFT: u32 = 6;
+const MAX_SHIFT: u32 = 16;
+const freeLists = memory.data(<i32>((MAX_SHIFT - MIN_SHIFT + 1) * 4), 4);
+
+function classOf(bytes: u32): u32 {
+  let s = MIN_SHIFT;
+  while ((<u32>1 << s) < bytes) s++;
+  return s;
+}
+
+/** Allocates a blob of at least `bytes` (at most 64 KiB); 0 if too large or out of memory. */
+export function blobAlloc(bytes: u32): usize {
+  if (bytes > (<u32>1 << MAX_SHIFT)) return 0;
+  const c = classOf(bytes);
+  const head = freeLists + ((c - MIN_SHIFT) << 2);
+  const p = <usize>load<u32>(head);
+  if (p != 0) {
+    store<u32>(head, load<u32>(p));
+    return p;
+  }
+  return heapAlloc(<usize>1 << c);
+}
+
+/** Returns a blob of `bytes` (the size it was allocated with) to its free list. */
+export function blobFree(p: usize, bytes: u32): void {
+  if (p == 0) return;
+  const c = classOf(bytes);
+  const head = freeLists + ((c - MIN_SHIFT) << 2);
+  store<u32>(p, load<u32>(head));
+  store<u32>(head, <u32>p);
+}

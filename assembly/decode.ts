@@ -1,0 +1,49 @@
+// The decoding loop: runs decoders in turn over one frame until one stops,
+// fails, or the payload is empty (gopacket's eager DecodingLayer chain).
+// Two guards that gopacket leaves to Go's panic recovery are enforced here:
+// a cap on layers (MAX_LAYERS) and on steps, so no input can loop or overrun.
+
+import { C_DECODE_FAILURES, C_TOO_MANY_LAYERS, C_TRUNCATED, C_UNKNOWN_LINKTYPE, count } from './counters';
+import { L_NONE } from './ids';
+import { failed, MAX_LAYERS, nextEnd, nextStart, nLayers, pushFailure, resetPacket, truncated } from './packet';
+import { dispatch, linkTypeDecoder, NO_DECODER } from './registry';
+
+const MAX_STEPS: u32 = MAX_LAYERS * 2;
+
+/** Decodes the frame at [data, data+caplen) captured with `linkType` into the layer table. */
+export function decodePacket(data: usize, caplen: u32, linkType: u32): void {
+  resetPacket();
+  const first = linkTypeDecoder(linkType);
+  if (first == NO_DECODER) {
+    count(C_UNKNOWN_LINKTYPE);
+    pushFailure(data, data + caplen);
+    count(C_DECODE_FAILURES);
+    return;
+  }
+  decodeFrom(first, data, data + caplen);
+}
+
+/** Runs the chain from decoder `id` over [s, e), appending to the current layer table. */
+export function decodeFrom(id: u8, s: usize, e: usize): void {
+  let steps: u32 = 0;
+  let start = true;
+  while (true) {
+    // gopacket stops quietly when a layer leaves no payload (NextDecoder on
+    // empty data), but the first decoder always runs, even on nothing.
+    if (!start && s >= e) break;
+    start = false;
+    if (nLayers >= MAX_LAYERS - 1 || ++steps > MAX_STEPS) {
+      count(C_TOO_MANY_LAYERS);
+      pushFailure(s, e);
+      break;
+    }
+    const next = dispatch(id, s, e);
+    if (next < 0) { pushFailure(s, e); break; }
+    if (next == L_NONE) break;
+    id = <u8>next;
+    s = nextStart;
+    e = nextEnd;
+  }
+  if (failed) count(C_DECODE_FAILURES);
+  if (truncated) count(C_TRUNCATED);
+}

@@ -1,0 +1,337 @@
+// Creating and updating a flow from one sub-packet (spec §4): fields frozen
+// from the first packet, counters with Skydive's length and direction rules,
+// RTT, TCP flag times, and the extra layers (DNS, DHCPv4, VRRP).
+
+import * as ids from '../ids';
+import { bytesEqual } from '../mem';
+import { fieldsOf, layerContents, layerStart, layerType } from '../packet';
+import { blobAlloc, blobFree } from '../alloc';
+import { ETH_DST_OFF, ETH_SRC_OFF } from '../layers/ethernet';
+import { DOT1Q_VLAN } from '../layers/dot1q';
+import { IP4_LENGTH, IP4_TTL } from '../layers/ipv4';
+import { ICMP4_CODE, ICMP4_ID, ICMP4_TYPE } from '../layers/icmpv4';
+import { TCP_DST, TCP_FIN, TCP_FLAGS, TCP_RST, TCP_SRC, TCP_SYN, TCP_ACKF } from '../layers/tcp';
+import { UDP_DST, UDP_SRC } from '../layers/udp';
+import {
+  GENEVE_VNI, GRE_KEY, ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE, IP6_HOPLIMIT, IP6_LENGTH, PORT_DST, PORT_SRC, VXLAN_VNI,
+} from '../layers/fields';
+import { findIn, netAddr, netAddrLen } from './keys';
+import { icmpv4FlowType, icmpv6FlowType, ICMP_ECHO } from './icmptype';
+import * as o from './options';
+import { subEnd, subLength, subStart, ethernetLength } from './subpacket';
+import {
+  FL_AB_BYTES, FL_AB_PACKETS, FL_APP, FL_BA_BYTES, FL_BA_PACKETS, FL_BITS, FL_EXTRA_KIND, FL_EXTRA_LEN,
+  FL_EXTRA_PTR, FL_EXTRA_TS, FL_FINISH, FL_ICMP_CODE, FL_ICMP_ID, FL_ICMP_TYPE, FL_IP_FRAG_ERRORS,
+  FL_IP_FRAGMENTS, FL_LAST, FL_LINK_ID, FL_MAC_A, FL_MAC_B, FL_NET_A, FL_NET_A_NIL, FL_NET_B, FL_NET_ID,
+  FL_NET_PROTO, FL_PARENT, FL_PATH, FL_PATH_LEN, FL_PORT_A, FL_PORT_B, FL_RTT, FL_RTT_FIRST, FL_START,
+  FL_SYN_TTL_AB, FL_SYN_TTL_BA, FL_TCP, FL_TRANSPORT, FLB_IP_METRIC, FLB_LEADING_SLASH, FLB_LINK, FLB_PARENT,
+  FLB_TCP_METRIC, PATH_MAX, TRANSPORT_SCTP, TRANSPORT_TCP, TRANSPORT_UDP,
+} from './layout';
+
+export const FINISH_NOT_FINISHED: u8 = 0;
+export const FINISH_TIMEOUT: u8 = 1;
+export const FINISH_TCP_FIN: u8 = 2;
+export const FINISH_TCP_RST: u8 = 3;
+
+const EXTRA_DHCPV4: u8 = 1;
+const EXTRA_DNS: u8 = 2;
+const EXTRA_VRRP: u8 = 3;
+
+@inline function bits(f: usize): u32 { return load<u16>(f + FL_BITS); }
+@inline function setBit(f: usize, b: u32): void { store<u16>(f + FL_BITS, <u16>(load<u16>(f + FL_BITS) | b)); }
+
+/** First IPv4 of the sub-packet, else its first IPv6 (Skydive's Network layer). */
+function ipLayer(from: u32, to: u32): i32 {
+  const v4 = findIn(ids.L_IPV4, from, to);
+  return v4 >= 0 ? v4 : findIn(ids.L_IPV6, from, to);
+}
+
+/** First TCP, else UDP, else SCTP of the sub-packet (Skydive's Transport layer). */
+function transportOf(from: u32, to: u32): i32 {
+  let t = findIn(ids.L_TCP, from, to);
+  if (t < 0) t = findIn(ids.L_UDP, from, to);
+  if (t < 0) t = findIn(ids.L_SCTP, from, to);
+  return t;
+}
+
+function srcPort(i: i32): u32 {
+  const t = layerType(<u32>i), f = fieldsOf(<u32>i);
+  return t == ids.L_TCP ? load<u16>(f + TCP_SRC) : t == ids.L_UDP ? load<u16>(f + UDP_SRC) : load<u16>(f + PORT_SRC);
+}
+function dstPort(i: i32): u32 {
+  const t = layerType(<u32>i), f = fieldsOf(<u32>i);
+  return t == ids.L_TCP ? load<u16>(f + TCP_DST) : t == ids.L_UDP ? load<u16>(f + UDP_DST) : load<u16>(f + PORT_DST);
+}
+
+/** Does the network layer's source equal the flow's Network.A (Skydive compares IP text)? */
+function srcIsA(f: usize, ip: i32): bool {
+  const proto: u8 = layerType(<u32>ip) == ids.L_IPV4 ? 4 : 6;
+  if (load<u8>(f + FL_NET_PROTO) != proto) return false;
+  const len = netAddrLen(ip);
+  if (len == 0) return load<u8>(f + FL_NET_A_NIL) != 0;
+  if (load<u8>(f + FL_NET_A_NIL) != 0) return false;
+  return bytesEqual(f + FL_NET_A, netAddr(ip, false), len);
+}
+
+function vlanLinkID(from: u32, to: u32): i64 {
+  let id: i64 = 0;
+  for (let i = <i32>to - 1; i >= <i32>from; i--) {
+    if (layerType(<u32>i) == ids.L_DOT1Q) id = (id << 12) | <i64>load<u16>(fieldsOf(<u32>i) + DOT1Q_VLAN);
+  }
+  return id;
+}
+
+function tunnelNetworkID(from: u32, to: u32): i64 {
+  for (let i = <i32>to - 1; i >= <i32>from; i--) {
+    const t = layerType(<u32>i);
+    if (t == ids.L_VXLAN) return <i64>load<u32>(fieldsOf(<u32>i) + VXLAN_VNI);
+    if (t == ids.L_GRE) return <i64>load<u32>(fieldsOf(<u32>i) + GRE_KEY);
+    if (t == ids.L_GENEVE) return <i64>load<u32>(fieldsOf(<u32>i) + GENEVE_VNI);
+  }
+  return 0;
+}
+
+/** LayersPath as layer ids: Linux SLL skipped (leading "/" quirk), stop at Payload/DecodeFailure. */
+function setLayersPath(f: usize, from: u32, to: u32): void {
+  let n: u32 = 0;
+  for (let i = from; i < to; i++) {
+    const t = layerType(i);
+    if (t == ids.L_LINUX_SLL || t == ids.L_LINUX_SLL2) continue;
+    if (t == ids.L_PAYLOAD || t == ids.L_DECODE_FAILURE) break;
+    if (n == 0 && i > from) setBit(f, FLB_LEADING_SLASH);
+    if (n < PATH_MAX) store<u8>(f + FL_PATH + n++, t);
+  }
+  store<u8>(f + FL_PATH_LEN, <u8>n);
+}
+
+/**
+ * Fills a new flow from sub-packet k (Skydive initFromPacket), before its
+ * UUIDs are set and before the first update. `ipMetric` says whether the
+ * defragmenter metric belongs to this sub-packet.
+ */
+export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bool,
+                         ipMetric: bool, fragments: i64, fragErrors: i64): void {
+  const from = subStart(k), to = subEnd(k);
+  store<i64>(f + FL_START, tsMs);
+  store<i64>(f + FL_LAST, tsMs);
+  if (hasParent) { store<u64>(f + FL_PARENT, parent); setBit(f, FLB_PARENT); }
+
+  const eth = findIn(ids.L_ETHERNET, from, to);
+  if (eth >= 0) {
+    const s = layerStart(<u32>eth);
+    memory.copy(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
+    memory.copy(f + FL_MAC_B, s + ETH_DST_OFF, 6);
+    store<i64>(f + FL_LINK_ID, vlanLinkID(from, to));
+    setBit(f, FLB_LINK);
+  }
+  setLayersPath(f, from, to);
+
+  const ip = ipLayer(from, to);
+  if (ip < 0) return; // no network layer, then no transport either
+  const v4 = layerType(<u32>ip) == ids.L_IPV4;
+  store<u8>(f + FL_NET_PROTO, v4 ? 4 : 6);
+  const al = netAddrLen(ip);
+  if (al == 0) store<u8>(f + FL_NET_A_NIL, 1);
+  else {
+    memory.copy(f + FL_NET_A, netAddr(ip, false), al);
+    memory.copy(f + FL_NET_B, netAddr(ip, true), al);
+  }
+  store<i64>(f + FL_NET_ID, tunnelNetworkID(from, to));
+  if (v4 && ipMetric) {
+    setBit(f, FLB_IP_METRIC);
+    store<i64>(f + FL_IP_FRAGMENTS, fragments);
+    store<i64>(f + FL_IP_FRAG_ERRORS, fragErrors);
+  }
+  // ICMP goes with the network family of the flow.
+  if (v4) {
+    const ic = findIn(ids.L_ICMPV4, from, to);
+    if (ic >= 0) {
+      const fi = fieldsOf(<u32>ic);
+      store<u8>(f + FL_ICMP_TYPE, <u8>(icmpv4FlowType(load<u8>(fi + ICMP4_TYPE)) + 1));
+      store<u32>(f + FL_ICMP_CODE, load<u8>(fi + ICMP4_CODE));
+      store<u32>(f + FL_ICMP_ID, load<u16>(fi + ICMP4_ID));
+    }
+  } else {
+    const ic = findIn(ids.L_ICMPV6, from, to);
+    if (ic >= 0) {
+      const fi = fieldsOf(<u32>ic);
+      const ft = icmpv6FlowType(load<u8>(fi + ICMP6_TYPE));
+      store<u8>(f + FL_ICMP_TYPE, <u8>(ft + 1));
+      store<u32>(f + FL_ICMP_CODE, load<u8>(fi + ICMP6_CODE));
+      const echo = findIn(ids.L_ICMPV6_ECHO, from, to);
+      if (ft == ICMP_ECHO && echo >= 0) store<u32>(f + FL_ICMP_ID, load<u16>(fieldsOf(<u32>echo) + ICMP6_ECHO_ID));
+    }
+  }
+  const t = transportOf(from, to);
+  if (t >= 0) {
+    const tt = layerType(<u32>t);
+    const sp = srcPort(t), dp = dstPort(t);
+    store<u16>(f + FL_PORT_A, <u16>sp);
+    store<u16>(f + FL_PORT_B, <u16>dp);
+    if (tt == ids.L_TCP) {
+      store<u8>(f + FL_TRANSPORT, TRANSPORT_TCP);
+      let app = o.tcpApp(sp);
+      if (app == 0) app = o.tcpApp(dp);
+      store<u8>(f + FL_APP, <u8>app);
+      if (o.extraTCPMetric) setBit(f, FLB_TCP_METRIC);
+      const fl = <u32>load<u16>(fieldsOf(<u32>t) + TCP_FLAGS);
+      if (fl & TCP_FIN) store<u8>(f + FL_FINISH, FINISH_TCP_FIN);
+      else if (fl & TCP_RST) store<u8>(f + FL_FINISH, FINISH_TCP_RST);
+    } else if (tt == ids.L_UDP) {
+      store<u8>(f + FL_TRANSPORT, TRANSPORT_UDP);
+      let app = o.udpApp(sp);
+      if (app == 0) app = o.udpApp(dp);
+      store<u8>(f + FL_APP, <u8>app);
+    } else {
+      store<u8>(f + FL_TRANSPORT, TRANSPORT_SCTP);
+    }
+  }
+}
+
+/** Extra layers (DHCPv4, DNS, VRRP in that order, first match): keep the raw layer bytes. */
+export function initExtraLayer(f: usize, k: u32, tsNs: i64): void {
+  if (o.extraLayers == 0) return;
+  const from = subStart(k), to = subEnd(k);
+  if ((o.extraLayers & o.EXTRA_DHCPV4) != 0) {
+    const i = findIn(ids.L_DHCPV4, from, to);
+    if (i >= 0) { keepLayerBytes(f, i, EXTRA_DHCPV4, tsNs); return; }
+  }
+  if ((o.extraLayers & o.EXTRA_DNS) != 0) {
+    const i = findIn(ids.L_DNS, from, to);
+    if (i >= 0) { keepLayerBytes(f, i, EXTRA_DNS, tsNs); return; }
+  }
+  if ((o.extraLayers & o.EXTRA_VRRP) != 0) {
+    const i = findIn(ids.L_VRRP, from, to);
+    if (i >= 0) { keepLayerBytes(f, i, EXTRA_VRRP, tsNs); return; }
+  }
+}
+
+function keepLayerBytes(f: usize, i: i32, kind: u8, tsNs: i64): void {
+  const len = layerContents(<u32>i);
+  const old = <usize>load<u32>(f + FL_EXTRA_PTR);
+  if (old != 0) blobFree(old, load<u32>(f + FL_EXTRA_LEN));
+  const p = blobAlloc(len);
+  store<u32>(f + FL_EXTRA_PTR, <u32>p);
+  store<u32>(f + FL_EXTRA_LEN, p == 0 ? 0 : len);
+  if (p != 0) memory.copy(p, layerStart(<u32>i), len);
+  store<u8>(f + FL_EXTRA_KIND, kind);
+  store<i64>(f + FL_EXTRA_TS, tsNs);
+}
+
+/** Releases what a flow owns outside its record (before its slot is reused). */
+export function releaseFlowExtras(f: usize): void {
+  const p = <usize>load<u32>(f + FL_EXTRA_PTR);
+  if (p != 0) blobFree(p, load<u32>(f + FL_EXTRA_LEN));
+  store<u32>(f + FL_EXTRA_PTR, 0);
+  store<u32>(f + FL_EXTRA_LEN, 0);
+}
+
+/** Skydive's isABPacket for the network level (spec §4.3), including the same-IP inversion. */
+function isABByNetwork(f: usize, from: u32, to: u32, ip: i32): bool {
+  if (load<u8>(f + FL_NET_PROTO) == 0) return false;
+  const ab = srcIsA(f, ip);
+  const al = netAddrLen(ip);
+  if (bytesEqual(netAddr(ip, false), netAddr(ip, true), al)) {
+    const tproto = load<u8>(f + FL_TRANSPORT);
+    if (tproto != 0) {
+      const t = transportOf(from, to);
+      if (t >= 0) return <u32>load<u16>(f + FL_PORT_A) > srcPort(t);
+    } else if (load<u8>(f + FL_ICMP_TYPE) != 0) {
+      const v4 = layerType(<u32>ip) == ids.L_IPV4;
+      const ic = findIn(v4 ? ids.L_ICMPV4 : ids.L_ICMPV6, from, to);
+      if (ic >= 0) {
+        const ty = load<u8>(fieldsOf(<u32>ic));
+        const ft = v4 ? icmpv4FlowType(ty) : icmpv6FlowType(ty);
+        return <u32>load<u8>(f + FL_ICMP_TYPE) - 1 > ft;
+      }
+    }
+  }
+  return ab;
+}
+
+function ipLength(ip: i32): i64 {
+  const fi = fieldsOf(<u32>ip);
+  return layerType(<u32>ip) == ids.L_IPV4 ? <i64>load<u16>(fi + IP4_LENGTH) : <i64>load<u32>(fi + IP6_LENGTH);
+}
+
+@inline function countDir(f: usize, ab: bool, length: i64): void {
+  const p = ab ? FL_AB_PACKETS : FL_BA_PACKETS;
+  const b = ab ? FL_AB_BYTES : FL_BA_BYTES;
+  store<i64>(f + p, load<i64>(f + p) + 1);
+  store<i64>(f + b, load<i64>(f + b) + length);
+}
+
+/** Skydive's Update for one packet of sub-packet k (spec §4.2). */
+export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
+  const from = subStart(k), to = subEnd(k);
+  store<i64>(f + FL_LAST, tsMs);
+  const eth = findIn(ids.L_ETHERNET, from, to);
+  const ip = ipLayer(from, to);
+
+  // Counters (§4.3)
+  if (!o.layerKeyModeL3) {
+    if (eth >= 0 && (bits(f) & FLB_LINK) != 0) {
+      let length = subLength(k);
+      if (length == 0) length = ethernetLength(<u32>eth);
+      const s = layerStart(<u32>eth);
+      let ab: bool;
+      if (bytesEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF, 6) && ip >= 0) ab = isABByNetwork(f, from, to, ip);
+      else ab = bytesEqual(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
+      countDir(f, ab, length);
+    } else if (ip >= 0) {
+      countDir(f, isABByNetwork(f, from, to, ip), ipLength(ip));
+    }
+  } else if (ip >= 0) {
+    let length = subLength(k);
+    if (length == 0 && eth >= 0) length = ethernetLength(<u32>eth);
+    if (length == 0) length = ipLength(ip);
+    countDir(f, isABByNetwork(f, from, to, ip), length);
+  }
+
+  // RTT (§4.5): ICMPv4, else ICMPv6, else TCP.
+  const ic4 = findIn(ids.L_ICMPV4, from, to);
+  const ic6 = ic4 >= 0 ? -1 : findIn(ids.L_ICMPV6, from, to);
+  const tcp = findIn(ids.L_TCP, from, to);
+  const first = load<i64>(f + FL_RTT_FIRST);
+  if (ic4 >= 0 || ic6 >= 0) {
+    const ty = <u32>load<u8>(fieldsOf(<u32>(ic4 >= 0 ? ic4 : ic6)));
+    const req: u32 = ic4 >= 0 ? 8 : 128, rep: u32 = ic4 >= 0 ? 0 : 129;
+    if (ty == req && first == 0) store<i64>(f + FL_RTT_FIRST, tsNs);
+    else if (ty == rep && first != 0) { store<i64>(f + FL_RTT, tsNs - first); store<i64>(f + FL_RTT_FIRST, 0); }
+  } else if (tcp >= 0) {
+    const fl = <u32>load<u16>(fieldsOf(<u32>tcp) + TCP_FLAGS);
+    if ((fl & TCP_SYN) != 0 && first == 0) store<i64>(f + FL_RTT_FIRST, tsNs);
+    else if (first != 0 && (((fl & TCP_SYN) != 0 && (fl & TCP_ACKF) != 0) || (fl & TCP_RST) != 0)) {
+      store<i64>(f + FL_RTT, tsNs - first);
+      store<i64>(f + FL_RTT_FIRST, 0);
+    }
+  }
+
+  // TCP flag times (§4.6), only for flows created with a TCPMetric.
+  if ((bits(f) & FLB_TCP_METRIC) != 0 && load<u8>(f + FL_TRANSPORT) == TRANSPORT_TCP && tcp >= 0 && ip >= 0) {
+    const fl = <u32>load<u16>(fieldsOf(<u32>tcp) + TCP_FLAGS);
+    if ((fl & (TCP_SYN | TCP_FIN | TCP_RST)) != 0) {
+      const netIsV4 = load<u8>(f + FL_NET_PROTO) == 4;
+      const src = netIsV4 ? findIn(ids.L_IPV4, from, to) : findIn(ids.L_IPV6, from, to);
+      if (src >= 0) {
+        const ab = srcIsA(f, src);
+        const ttl = netIsV4 ? <u32>load<u8>(fieldsOf(<u32>src) + IP4_TTL) : <u32>load<u8>(fieldsOf(<u32>src) + IP6_HOPLIMIT);
+        if ((fl & TCP_SYN) != 0) {
+          if (ab && load<i64>(f + FL_TCP) == 0) { store<i64>(f + FL_TCP, tsMs); store<u32>(f + FL_SYN_TTL_AB, ttl); }
+          else if (load<i64>(f + FL_TCP + 8) == 0) { store<i64>(f + FL_TCP + 8, tsMs); store<u32>(f + FL_SYN_TTL_BA, ttl); }
+        } else if ((fl & TCP_FIN) != 0) {
+          store<i64>(f + FL_TCP + (ab ? 16 : 24), tsMs);
+        } else {
+          store<i64>(f + FL_TCP + (ab ? 32 : 40), tsMs);
+        }
+      }
+    }
+  }
+
+  // The last DNS message wins (§4.2.5).
+  const kind = load<u8>(f + FL_EXTRA_KIND);
+  if ((o.extraLayers & o.EXTRA_DNS) != 0 && (kind == 0 || kind == EXTRA_DNS)) {
+    const d = findIn(ids.L_DNS, from, to);
+    if (d >= 0) keepLayerBytes(f, d, EXTRA_DNS, tsNs);
+  }
+}

@@ -1,0 +1,245 @@
+// Per-packet and per-batch processing: decode, defragment, split into
+// sub-packets, key, and create or update one flow per sub-packet (Skydive
+// Table.processPacketSeq), plus the table timers (update, expire, stop).
+
+import * as ids from '../ids';
+import { C_BAD_RECORDS, C_FLOWS_CREATED, C_NO_FLOW, C_ORPHAN_SUBPACKETS, C_PACKETS, count } from '../counters';
+import { decodePacket } from '../decode';
+import { hashWrite, hashWriteBE64, hashReset, hashSum64 } from '../hash/xxhash64';
+import { fieldsOf, layerType, linkLayer, networkLayer, rec, transportLayer } from '../packet';
+import { TCP_FLAGS, TCP_SEQ, TCP_SRC } from '../layers/tcp';
+import { findIn, computeKeys, keyFlow, keyL2, keyL3, selectLayers, selLink, selNet, netAddr, netAddrLen } from './keys';
+import { initFlow, initExtraLayer, updateFlow, releaseFlowExtras, FINISH_NOT_FINISHED, FINISH_TIMEOUT } from './flow';
+import { nSubs, splitPacket, subEnd, subStart } from './subpacket';
+import { tableFirst, tableGet, tableInsert, tableNext, tableRemove } from './table';
+import { emitFlow } from './emit';
+import { defragPacket, defragMetricErrors, defragMetricFragments, DEFRAG_DROP, defragFlushOlderThan } from './defrag';
+import { tcpAssemble, tcpConnNew, tcpConnRelease, tcpFlushAll, tcpFlushOlderThan } from './tcpassembly';
+import * as o from './options';
+import {
+  EMIT_APP_TIMEOUT, EMIT_END, EMIT_EVICTED, EMIT_EXPIRE, EMIT_EXPIRE_FINISHED, EMIT_HOLD, EMIT_UPDATE,
+  FL_AB_BYTES, FL_AB_PACKETS, FL_APP, FL_BA_BYTES, FL_BA_PACKETS, FL_BITS, FL_FINISH, FL_L2KEY, FL_L3KEY,
+  FL_LAST, FL_LUM, FL_NET_A, FL_NET_A_NIL, FL_PATH, FL_PATH_LEN, FL_PORT_A, FL_RTT, FL_SNAP, FL_START,
+  FL_TCP_CONN, FL_UPDATE_VER, FL_UUID, FLB_LUM,
+} from './layout';
+import { nodeTID, nodeTIDLen } from './options';
+
+const HOLD_TIMEOUT_MS: i64 = 15000;
+let currentTsNs: i64 = 0;
+
+let updateVersion: u32 = 0;
+let lastUpdateMs: i64 = 0;
+let lastExpireMs: i64 = 0;
+
+function evicted(f: usize): void { removeFlow(f, EMIT_EVICTED); }
+
+function removeFlow(f: usize, why: u8): void {
+  emitFlow(f, why);
+  const conn = load<u32>(f + FL_TCP_CONN);
+  if (conn != 0) tcpConnRelease(conn);
+  releaseFlowExtras(f);
+  tableRemove(f);
+}
+
+const uuidBuf = memory.data(8 + 256, 8);
+
+/** UUID = XXH64(seed = key, BE64(Start ms) ‖ NodeTID), a fresh standard hash. */
+function flowUUID(key: u64, startMs: i64): u64 {
+  hashReset(key);
+  hashWriteBE64(<u64>startMs);
+  if (nodeTIDLen > 0) hashWrite(nodeTID, nodeTIDLen);
+  return hashSum64();
+}
+
+/** The sub-packet that holds the packet's first TCP layer, where reassembly attaches. */
+function tcpSubPacket(): i32 {
+  if (transportLayer < 0 || layerType(<u32>transportLayer) != ids.L_TCP) return -1;
+  for (let k: u32 = 0; k < nSubs; k++) {
+    if (<u32>transportLayer >= subStart(k) && <u32>transportLayer < subEnd(k)) return <i32>k;
+  }
+  return -1;
+}
+
+/**
+ * Processes one frame. `outer` >= 0 forces the outer length (sFlow
+ * frame_length - stripped), else the wire length rules apply.
+ */
+export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: u32, tsNs: i64, outer: i64): void {
+  count(C_PACKETS);
+  decodePacket(data, caplen, linkType);
+
+  let fragments: i64 = 0, fragErrors: i64 = 0;
+  let haveMetric = false;
+  if (o.ipDefrag) {
+    const r = defragPacket(tsNs);
+    if (r == DEFRAG_DROP) { count(C_NO_FLOW); return; }
+    fragments = defragMetricFragments;
+    fragErrors = defragMetricErrors;
+    haveMetric = true;
+  }
+  if (linkLayer < 0 && networkLayer < 0) { count(C_NO_FLOW); return; }
+
+  splitPacket(wireLen, outer);
+  const tsMs = tsNs / 1000000;
+  const tcpK = o.reassembleTCP ? tcpSubPacket() : -1;
+  let parent: u64 = 0;
+  let hasParent = false;
+  for (let k: u32 = 0; k < nSubs; k++) {
+    selectLayers(k);
+    // Skydive dereferences nil (and crashes) on a sub-packet with neither an
+    // Ethernet nor an IP layer, e.g. the middle label of an MPLS stack: we
+    // skip it and keep the chain, the next level's parent being the last flow.
+    if (selLink < 0 && selNet < 0) { count(C_ORPHAN_SUBPACKETS); continue; }
+    computeKeys(k, parent, hasParent);
+    let f = tableGet(keyFlow);
+    if (f == 0) {
+      f = tableInsert(keyFlow, evicted);
+      if (f == 0) return; // out of memory: counted by the caller through the table size
+      count(C_FLOWS_CREATED);
+      const last = k == nSubs - 1;
+      initFlow(f, k, tsMs, parent, hasParent, haveMetric && last, fragments, fragErrors);
+      store<u64>(f + FL_L2KEY, keyL2);
+      store<u64>(f + FL_L3KEY, keyL3);
+      store<u64>(f + FL_UUID, flowUUID(keyFlow, tsMs));
+      initExtraLayer(f, k, tsNs);
+      if (<i32>k == tcpK) store<u32>(f + FL_TCP_CONN, tcpConnNew(f));
+    }
+    if (<i32>k == tcpK) assemble(f, k);
+    updateFlow(f, k, tsNs, tsMs);
+    store<u32>(f + FL_UPDATE_VER, updateVersion + 1);
+    parent = load<u64>(f + FL_UUID);
+    hasParent = true;
+  }
+}
+
+function assemble(f: usize, k: u32): void {
+  const conn = load<u32>(f + FL_TCP_CONN);
+  if (conn == 0) return;
+  const tcp = findIn(ids.L_TCP, subStart(k), subEnd(k));
+  if (tcp < 0) return;
+  let ip = findIn(ids.L_IPV4, subStart(k), subEnd(k));
+  if (ip < 0) ip = findIn(ids.L_IPV6, subStart(k), subEnd(k));
+  if (ip < 0) return;
+  const fi = fieldsOf(<u32>tcp);
+  // AB for reassembly: source IP == Network.A and source port == Transport.A.
+  const al = netAddrLen(ip);
+  let ab = load<u8>(f + FL_NET_A_NIL) != 0 ? al == 0 : al > 0 && memory.compare(f + FL_NET_A, netAddr(ip, false), al) == 0;
+  ab = ab && <u32>load<u16>(f + FL_PORT_A) == <u32>load<u16>(fi + TCP_SRC);
+  const payload = load<u32>(recOf(tcp) + 12);
+  tcpAssemble(conn, ab, load<u32>(fi + TCP_SEQ), payload, <u32>load<u16>(fi + TCP_FLAGS), currentTsNs);
+}
+
+@inline function recOf(i: i32): usize { return rec(<u32>i); }
+
+/**
+ * Processes `count` records of a batch at `base` (format: i64 ts_ns, u32
+ * caplen, u32 wirelen, u32 linktype, u32 ifindex, data padded to 8 bytes).
+ * Returns the number of records consumed.
+ */
+export function processBatch(base: usize, bytes: u32, n: u32, linkOverride: i32): u32 {
+  let p = base;
+  const end = base + bytes;
+  let done: u32 = 0;
+  while (done < n && p + 24 <= end) {
+    const ts = load<i64>(p);
+    const caplen = load<u32>(p, 8);
+    const wire = load<u32>(p, 12);
+    const lt = linkOverride >= 0 ? <u32>linkOverride : load<u32>(p, 16);
+    const data = p + 24;
+    if (data + caplen > end) { count(C_BAD_RECORDS); break; }
+    currentTsNs = ts;
+    processPacket(data, caplen, wire, lt, ts, -1);
+    p = data + ((caplen + 7) & ~7);
+    done++;
+  }
+  return done;
+}
+
+/** LastUpdateMetric = Metric - snapshot, with the given window (Skydive updateMetric). */
+function setLastUpdateMetric(f: usize, start: i64, last: i64): void {
+  const bitsv = <u32>load<u16>(f + FL_BITS);
+  if ((bitsv & FLB_LUM) == 0) { start = load<i64>(f + FL_START); store<u16>(f + FL_BITS, <u16>(bitsv | FLB_LUM)); }
+  store<i64>(f + FL_LUM, load<i64>(f + FL_AB_PACKETS) - load<i64>(f + FL_SNAP));
+  store<i64>(f + FL_LUM + 8, load<i64>(f + FL_AB_BYTES) - load<i64>(f + FL_SNAP + 8));
+  store<i64>(f + FL_LUM + 16, load<i64>(f + FL_BA_PACKETS) - load<i64>(f + FL_SNAP + 16));
+  store<i64>(f + FL_LUM + 24, load<i64>(f + FL_BA_BYTES) - load<i64>(f + FL_SNAP + 24));
+  store<i64>(f + FL_LUM + 32, start);
+  store<i64>(f + FL_LUM + 40, last);
+  store<i64>(f + FL_LUM + 48, load<i64>(f + FL_RTT));
+}
+
+function applicationTimeout(f: usize): i64 {
+  const app = load<u8>(f + FL_APP);
+  if (app != 0) return o.appTimeout(app);
+  const n = load<u8>(f + FL_PATH_LEN);
+  return n == 0 ? 0 : o.layerTimeout(load<u8>(f + FL_PATH + n - 1));
+}
+
+/** Skydive's update tick at `nowMs` (spec §5). */
+export function updateTick(nowMs: i64): void {
+  const from = lastUpdateMs;
+  let f = tableFirst();
+  while (f != 0) {
+    const next = tableNext(f);
+    if (load<u32>(f + FL_UPDATE_VER) > updateVersion) {
+      setLastUpdateMetric(f, from, nowMs);
+      emitFlow(f, EMIT_UPDATE);
+    } else {
+      const to = applicationTimeout(f);
+      if (to > 0 && nowMs - load<i64>(f + FL_LAST) > to) {
+        store<u8>(f + FL_FINISH, FINISH_TIMEOUT);
+        removeFlow(f, EMIT_APP_TIMEOUT);
+        f = next;
+        continue;
+      }
+      const bitsv = <u32>load<u16>(f + FL_BITS);
+      memory.fill(f + FL_LUM, 0, 32);
+      store<i64>(f + FL_LUM + 32, from);
+      store<i64>(f + FL_LUM + 40, nowMs);
+      store<u16>(f + FL_BITS, <u16>(bitsv | FLB_LUM));
+    }
+    memory.copy(f + FL_SNAP, f + FL_AB_PACKETS, 32);
+    if (load<u8>(f + FL_FINISH) != FINISH_NOT_FINISHED && nowMs - load<i64>(f + FL_LAST) >= HOLD_TIMEOUT_MS) {
+      removeFlow(f, EMIT_HOLD);
+    }
+    f = next;
+  }
+  lastUpdateMs = nowMs;
+  updateVersion++;
+}
+
+function expireBefore(limit: i64, why: u8): void {
+  let f = tableFirst();
+  while (f != 0) {
+    const next = tableNext(f);
+    if (load<i64>(f + FL_LAST) < limit) {
+      if (load<u32>(f + FL_UPDATE_VER) > updateVersion) setLastUpdateMetric(f, lastUpdateMs, load<i64>(f + FL_LAST));
+      if (load<u8>(f + FL_FINISH) == FINISH_NOT_FINISHED) {
+        store<u8>(f + FL_FINISH, FINISH_TIMEOUT);
+        removeFlow(f, why);
+      } else {
+        removeFlow(f, why == EMIT_END ? EMIT_END : EMIT_EXPIRE_FINISHED);
+      }
+    }
+    f = next;
+  }
+}
+
+/** Skydive's expire tick at `nowMs`: flows idle since before the previous tick go. */
+export function expireTick(nowMs: i64): void {
+  expireBefore(lastExpireMs, EMIT_EXPIRE);
+  lastExpireMs = nowMs;
+}
+
+/** The 30-second tick: flush reassembly and defragmentation state older than 30 s. */
+export function connectionTick(nowNs: i64): void {
+  const t = nowNs - 30 * 1000000000;
+  if (o.reassembleTCP) tcpFlushOlderThan(t);
+  if (o.ipDefrag) defragFlushOlderThan(t);
+}
+
+/** Capture stop / end of file: flush reassembly, then expire every flow. */
+export function stopTable(): void {
+  if (o.reassembleTCP) tcpFlushAll();
+  expireBefore(I64.MAX_VALUE, EMIT_END);
+}

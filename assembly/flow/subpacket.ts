@@ -1,0 +1,65 @@
+// Splitting one decoded packet into the sub-packets of its encapsulation
+// levels (Skydive PacketSeqFromGoPacket, spec §2): a sub-packet ends at
+// VXLAN, Geneve, MPLS, and GRE unless GRE is followed by MPLS, and each inner
+// sub-packet's length is its outer one minus the outer headers.
+
+import { L_ETHERNET, L_GENEVE, L_GRE, L_IPV4, L_IPV6, L_MPLS, L_VXLAN } from '../ids';
+import { fieldsOf, layerContents, layerPayload, layerType, nLayers } from '../packet';
+import { ETH_LENGTH } from '../layers/ethernet';
+import { IP4_LENGTH } from '../layers/ipv4';
+import { IP6_LENGTH } from '../layers/fields';
+
+export const MAX_SUBS: u32 = 64;
+const subFrom = memory.data(<i32>MAX_SUBS);
+const subTo = memory.data(<i32>MAX_SUBS);
+const subLen = memory.data(<i32>(MAX_SUBS * 8), 8);
+export let nSubs: u32 = 0;
+
+@inline export function subStart(k: u32): u32 { return load<u8>(subFrom + k); }
+@inline export function subEnd(k: u32): u32 { return load<u8>(subTo + k); }
+@inline export function subLength(k: u32): i64 { return load<i64>(subLen + (k << 3)); }
+
+/** Length Skydive derives for an Ethernet layer without capture metadata. */
+export function ethernetLength(i: u32): i64 {
+  const l = <i64>load<u16>(fieldsOf(i) + ETH_LENGTH);
+  return l > 0 ? 14 + l : 14 + <i64>layerPayload(i);
+}
+
+function add(from: u32, to: u32, len: i64): void {
+  if (nSubs >= MAX_SUBS) return;
+  store<u8>(subFrom + nSubs, <u8>from);
+  store<u8>(subTo + nSubs, <u8>to);
+  store<i64>(subLen + (nSubs << 3), len);
+  nSubs++;
+}
+
+/** Splits the current layer table. `outer` >= 0 forces the outer length (sFlow). */
+export function splitPacket(wireLen: u32, outer: i64): void {
+  nSubs = 0;
+  const n = nLayers;
+  if (n == 0) return;
+  if (outer < 0) {
+    outer = 0;
+    const top = layerType(0);
+    if (top == L_ETHERNET) outer = wireLen > 0 ? <i64>wireLen : ethernetLength(0);
+    else if (top == L_IPV4) outer = <i64>load<u16>(fieldsOf(0) + IP4_LENGTH);
+    else if (top == L_IPV6) outer = <i64>load<u32>(fieldsOf(0) + IP6_LENGTH);
+  }
+  let from: u32 = 0;
+  let topLen = outer;
+  let length = outer;
+  for (let i: u32 = 0; i < n; i++) {
+    length -= <i64>layerContents(i);
+    const t = layerType(i);
+    if (t == L_GRE) {
+      // GRE followed by MPLS splits at the MPLS instead (Ethernet/IPv4/GRE/MPLS).
+      if (i + 2 < n && layerType(i + 1) == L_MPLS) continue;
+    } else if (t != L_VXLAN && t != L_MPLS && t != L_GENEVE) {
+      continue;
+    }
+    add(from, i + 1, topLen);
+    from = i + 1;
+    topLen = length;
+  }
+  add(from, n, topLen);
+}

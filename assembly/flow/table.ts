@@ -1,0 +1,149 @@
+// The flow table: fixed-size flow records in slabs, a chained hash index on
+// the 64-bit flow key, and an LRU list (hashicorp simplelru semantics, as
+// Skydive uses): a lookup promotes, inserting into a full table evicts the
+// least recently used flow, and iteration goes from least to most recent.
+
+import { heapAlloc } from '../alloc';
+import { C_FLOW_DROPPED, count } from '../counters';
+import {
+  FL_HASH_NEXT, FL_KEY, FL_LRU_NEXT, FL_LRU_PREV, FL_SLOT, FLOW_SIZE,
+} from './layout';
+
+const SLAB_SHIFT: u32 = 10;
+const SLAB_SLOTS: u32 = 1 << SLAB_SHIFT;
+/** Hard ceiling on flow.max_entries: 4 Mi flows (about 2.3 GB of records). */
+export const MAX_ENTRIES_LIMIT: u32 = 4 << 20;
+const slabs = memory.data(<i32>((MAX_ENTRIES_LIMIT >> SLAB_SHIFT) * 4 + 4), 4);
+
+let maxEntries: u32 = 500000;
+let buckets: usize = 0;
+let bucketMask: u32 = 0;
+let nextSlot: u32 = 1; // slot 0 is the null slot
+let freeSlot: u32 = 0;
+let lruHead: u32 = 0;  // least recently used
+let lruTail: u32 = 0;  // most recently used
+let size: u32 = 0;
+
+/** Sets the capacity (Skydive flow.max_entries); call once before any packet. Returns false if memory is short. */
+export function tableInit(entries: u32): bool {
+  if (entries == 0 || entries > MAX_ENTRIES_LIMIT) return false;
+  maxEntries = entries;
+  let nb: u32 = 1024;
+  while (nb < entries) nb <<= 1;
+  buckets = heapAlloc(<usize>nb << 2);
+  if (buckets == 0) return false;
+  bucketMask = nb - 1;
+  return true;
+}
+
+export function tableSize(): u32 { return size; }
+export function tableCapacity(): u32 { return maxEntries; }
+
+/** Address of the record in `slot` (slots are stable while the flow lives). */
+@inline export function flowAt(slot: u32): usize {
+  return <usize>load<u32>(slabs + ((slot >> SLAB_SHIFT) << 2)) + <usize>((slot & (SLAB_SLOTS - 1)) * FLOW_SIZE);
+}
+
+@inline function bucketOf(key: u64): usize {
+  // Keys are already XXH64 outputs: their low bits are uniform.
+  return buckets + (<usize>(<u32>key & bucketMask) << 2);
+}
+
+/** Finds the flow with `key` and promotes it; 0 if absent. */
+export function tableGet(key: u64): usize {
+  let slot = load<u32>(bucketOf(key));
+  while (slot != 0) {
+    const f = flowAt(slot);
+    if (load<u64>(f + FL_KEY) == key) {
+      lruMoveToTail(slot, f);
+      return f;
+    }
+    slot = load<u32>(f + FL_HASH_NEXT);
+  }
+  return 0;
+}
+
+function allocSlot(): u32 {
+  if (freeSlot != 0) {
+    const s = freeSlot;
+    freeSlot = load<u32>(flowAt(s) + FL_HASH_NEXT);
+    return s;
+  }
+  const s = nextSlot;
+  if ((s & (SLAB_SLOTS - 1)) == 0 || s == 1) {
+    const slab = heapAlloc(<usize>SLAB_SLOTS * FLOW_SIZE);
+    if (slab == 0) return 0;
+    store<u32>(slabs + ((s >> SLAB_SHIFT) << 2), <u32>slab);
+  }
+  nextSlot++;
+  return s;
+}
+
+/**
+ * Inserts a zeroed flow for `key` at the most-recent end. When the table is
+ * full the least recently used flow is handed to `evict` first (and counted
+ * as FlowDropped, as Skydive does). Returns the record, or 0 if out of memory.
+ */
+export function tableInsert(key: u64, evict: (f: usize) => void): usize {
+  if (size >= maxEntries && lruHead != 0) {
+    count(C_FLOW_DROPPED);
+    const old = flowAt(lruHead);
+    evict(old);
+    tableRemove(old);
+  }
+  const slot = allocSlot();
+  if (slot == 0) return 0;
+  const f = flowAt(slot);
+  memory.fill(f, 0, FLOW_SIZE);
+  store<u64>(f + FL_KEY, key);
+  store<u32>(f + FL_SLOT, slot);
+  const b = bucketOf(key);
+  store<u32>(f + FL_HASH_NEXT, load<u32>(b));
+  store<u32>(b, slot);
+  store<u32>(f + FL_LRU_PREV, lruTail);
+  if (lruTail != 0) store<u32>(flowAt(lruTail) + FL_LRU_NEXT, slot);
+  else lruHead = slot;
+  lruTail = slot;
+  size++;
+  return f;
+}
+
+/** Unlinks a flow from the index and the LRU list and frees its slot. */
+export function tableRemove(f: usize): void {
+  const slot = load<u32>(f + FL_SLOT);
+  // hash chain
+  let p = bucketOf(load<u64>(f + FL_KEY));
+  let cur = load<u32>(p);
+  while (cur != 0 && cur != slot) {
+    p = flowAt(cur) + FL_HASH_NEXT;
+    cur = load<u32>(p);
+  }
+  if (cur == slot) store<u32>(p, load<u32>(f + FL_HASH_NEXT));
+  // LRU list
+  const prev = load<u32>(f + FL_LRU_PREV), next = load<u32>(f + FL_LRU_NEXT);
+  if (prev != 0) store<u32>(flowAt(prev) + FL_LRU_NEXT, next); else lruHead = next;
+  if (next != 0) store<u32>(flowAt(next) + FL_LRU_PREV, prev); else lruTail = prev;
+  store<u32>(f + FL_HASH_NEXT, freeSlot);
+  store<u32>(f + FL_SLOT, 0);
+  freeSlot = slot;
+  size--;
+}
+
+function lruMoveToTail(slot: u32, f: usize): void {
+  if (slot == lruTail) return;
+  const prev = load<u32>(f + FL_LRU_PREV), next = load<u32>(f + FL_LRU_NEXT);
+  if (prev != 0) store<u32>(flowAt(prev) + FL_LRU_NEXT, next); else lruHead = next;
+  store<u32>(flowAt(next) + FL_LRU_PREV, prev);
+  store<u32>(f + FL_LRU_PREV, lruTail);
+  store<u32>(f + FL_LRU_NEXT, 0);
+  store<u32>(flowAt(lruTail) + FL_LRU_NEXT, slot);
+  lruTail = slot;
+}
+
+/** First flow in LRU order (least recent), 0 if empty. */
+export function tableFirst(): usize { return lruHead == 0 ? 0 : flowAt(lruHead); }
+/** The flow after `f` in LRU order, 0 at the end. Read it before removing `f`. */
+export function tableNext(f: usize): usize {
+  const n = load<u32>(f + FL_LRU_NEXT);
+  return n == 0 ? 0 : flowAt(n);
+}

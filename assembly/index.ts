@@ -1,0 +1,29 @@
+// Entry point of the WASM module: exports only; the logic lives in modules.
+import { initRegistry, setUDPPortDecoder } from './registry';
+import { tableInit } from './flow/table';
+import { L_MPLS } from './ids';
+
+export { layerNameInto, layerCount } from './ids';
+export { counterValue, resetCounters } from './counters';
+export { decodePacket } from './decode';
+export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
+export { testLayerCount, testLayerRecord, testLinkLayer, testNetworkLayer, testTransportLayer, testTruncated } from './testing';
+export { processBatch, updateTick, expireTick, connectionTick, stopTable } from './flow/process';
+export { emitChunkCount, emitChunkAddr, emitChunkLength, emitRecordCount, emitRelease, emitLost } from './flow/emit';
+export { tableSize } from './flow/table';
+export { heapUsed } from './alloc';
+export {
+  setOptions, nodeTIDBuffer, setNodeTIDLength, setApplicationPort, setLayerTimeout, setAppTimeout,
+} from './flow/options';
+export * from './flow/layout';
+
+/** Prepares the module: decoder tables and a flow table of `maxEntries` (Skydive flow.max_entries). */
+export function init(maxEntries: u32): bool {
+  initRegistry();
+  return tableInit(maxEntries);
+}
+
+/** Registers MPLS over UDP on a port (Skydive's per-capture MPLSUDPPort; 0 = none). */
+export function setMPLSUDPPort(port: u32): void {
+  if (port != 0) setUDPPortDecoder(port, L_MPLS);
+}

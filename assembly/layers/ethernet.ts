@@ -1,0 +1,43 @@
+// Ethernet II and IEEE 802.3 (gopacket layers/ethernet.go semantics).
+//
+//  0                   6                   12      14
+//  +-------------------+-------------------+-------+----------
+//  | destination MAC   | source MAC        | type  | payload
+//  +-------------------+-------------------+-------+----------
+// A type below 0x0600 is an 802.3 length: the payload is LLC and is cut to
+// that length (the rest is padding), or the frame is marked truncated.
+
+import { L_ETHERNET, L_LLC } from '../ids';
+import { rd16 } from '../mem';
+import { fieldsOf, markTruncated, pushLayer, setLinkLayer } from '../packet';
+import { etherTypeDecoder, NO_DECODER } from '../registry';
+
+/** Field offsets (from fieldsOf). */
+export const ETH_TYPE: u32 = 0;   // u16: EtherType, 0 for 802.3/LLC
+export const ETH_LENGTH: u32 = 2; // u16: 802.3 length field, 0 for Ethernet II
+/** MACs are read in place: destination at +0, source at +6 of the layer start. */
+export const ETH_DST_OFF: u32 = 0;
+export const ETH_SRC_OFF: u32 = 6;
+
+export function decodeEthernet(s: usize, e: usize): i32 {
+  const len = <u32>(e - s);
+  if (len < 14) return -1; // error before the layer exists: no Ethernet layer
+  let type = rd16(s + 12);
+  let payload = len - 14;
+  let length: u32 = 0;
+  if (type < 0x0600) {
+    length = type;
+    type = 0;
+    if (payload < length) markTruncated();
+    else payload = length;
+  }
+  const i = pushLayer(L_ETHERNET, s, 14, payload);
+  if (i < 0) return -1;
+  const f = fieldsOf(<u32>i);
+  store<u16>(f + ETH_TYPE, <u16>type);
+  store<u16>(f + ETH_LENGTH, <u16>length);
+  setLinkLayer(i);
+  if (type == 0) return L_LLC;
+  const next = etherTypeDecoder(type);
+  return next == NO_DECODER ? -1 : <i32>next; // unknown EtherType: a decode error
+}

@@ -1,0 +1,120 @@
+/**
+ * One flow table in one WASM instance: configuration, batch feeding, the
+ * Skydive timers, and draining of the flows it emits. This is what a worker
+ * of the pipeline owns; pcap2flows drives one directly.
+ */
+import { loadCore, layerNames, type CoreExports } from '../wasm/module.js';
+import { FlowRecordReader, type EmittedFlow } from '../flow/record.js';
+import { COUNTER_NAMES } from '../flow/counters.js';
+
+export type LayerKeyMode = 'L2' | 'L3';
+
+/** Skydive capture ExtraLayers bits. */
+export const EXTRA_LAYERS = { VRRP: 1, DNS: 2, DHCPv4: 4 } as const;
+
+export interface EngineOptions {
+  /** flow.max_entries (Skydive default 500000). */
+  maxEntries?: number;
+  layerKeyMode?: LayerKeyMode;
+  extraTCPMetric?: boolean;
+  reassembleTCP?: boolean;
+  ipDefrag?: boolean;
+  /** Bitmask of EXTRA_LAYERS. */
+  extraLayers?: number;
+  nodeTID?: string;
+  captureID?: string;
+  /** UDP port decoded as MPLS (Skydive's per-capture MPLSUDPPort); none by default. */
+  mplsUDPPort?: number;
+  /** flow.application_ports: port -> name (upper-cased like Skydive). */
+  applicationPorts?: { tcp?: Record<string, string>; udp?: Record<string, string> };
+  /** flow.application_timeout: application name -> seconds (keys upper-cased). Skydive defaults ARP 10, DNS 10. */
+  applicationTimeouts?: Record<string, number>;
+  /** Use the debug build (assertions on). */
+  debug?: boolean;
+}
+
+export const SKYDIVE_DEFAULT_APP_TIMEOUTS: Record<string, number> = { ARP: 10, DNS: 10 };
+
+export class FlowEngine {
+  readonly core: CoreExports;
+  private readonly reader: FlowRecordReader;
+  private readonly appNames: string[] = [''];
+
+  constructor(opts: EngineOptions = {}) {
+    const maxEntries = opts.maxEntries ?? 500000;
+    this.core = loadCore(opts.debug ?? false, maxEntries);
+    const c = this.core;
+    c.setOptions(
+      opts.layerKeyMode === 'L3' ? 1 : 0,
+      (opts.extraTCPMetric ?? true) ? 1 : 0,
+      (opts.reassembleTCP ?? true) ? 1 : 0,
+      (opts.ipDefrag ?? true) ? 1 : 0,
+      opts.extraLayers ?? 0,
+    );
+    const tid = Buffer.from(opts.nodeTID ?? '', 'utf8');
+    if (tid.length > 256) throw new Error('NodeTID longer than 256 bytes');
+    new Uint8Array(c.memory.buffer, c.nodeTIDBuffer() as number, tid.length).set(tid);
+    c.setNodeTIDLength(tid.length);
+    if (opts.mplsUDPPort) c.setMPLSUDPPort(opts.mplsUDPPort);
+    this.configureApplications(opts);
+    this.reader = new FlowRecordReader(c, { nodeTID: opts.nodeTID ?? '', captureID: opts.captureID ?? '', appNames: this.appNames });
+  }
+
+  private configureApplications(opts: EngineOptions): void {
+    const c = this.core;
+    const index = (name: string): number => {
+      const up = name.toUpperCase();
+      let i = this.appNames.indexOf(up);
+      if (i < 0) {
+        if (this.appNames.length >= 256) throw new Error('too many application names (max 255)');
+        i = this.appNames.push(up) - 1;
+      }
+      return i;
+    };
+    for (const [proto, ports] of Object.entries(opts.applicationPorts ?? {})) {
+      for (const [port, name] of Object.entries(ports ?? {})) {
+        const p = Number(port);
+        if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`flow.application_ports.${proto}: bad port ${port}`);
+        c.setApplicationPort(proto === 'udp' ? 1 : 0, p, index(name));
+      }
+    }
+    // Timeouts match the upper-cased key against Application, which is a
+    // layer name or a port name: mixed-case layer names (ICMPv4) never match.
+    const names = layerNames(c);
+    for (const [app, seconds] of Object.entries(opts.applicationTimeouts ?? SKYDIVE_DEFAULT_APP_TIMEOUTS)) {
+      const key = app.toUpperCase();
+      const ms = BigInt(Math.round(seconds * 1000));
+      names.forEach((n, id) => { if (n === key) c.setLayerTimeout(id, ms); });
+      const ai = this.appNames.indexOf(key);
+      if (ai > 0) c.setAppTimeout(ai, ms);
+    }
+  }
+
+  /** The input region, as a view to fill with batch records (rebuilt after memory growth). */
+  inputView(): Uint8Array {
+    return new Uint8Array(this.core.memory.buffer, this.core.inputBuffer(), this.core.inputCapacity());
+  }
+
+  /** Processes `packets` records occupying `bytes` of the input region. */
+  process(bytes: number, packets: number, linkTypeOverride = -1): number {
+    return this.core.processBatch(this.core.inputBuffer(), bytes, packets, linkTypeOverride) as number;
+  }
+
+  updateTick(nowMs: number): void { this.core.updateTick(BigInt(nowMs)); }
+  expireTick(nowMs: number): void { this.core.expireTick(BigInt(nowMs)); }
+  connectionTick(nowMs: number): void { this.core.connectionTick(BigInt(nowMs) * 1000000n); }
+  /** Capture stop: flush reassembly and expire every flow. */
+  stop(): void { this.core.stopTable(); }
+
+  /** Hands every emitted flow to `visit` and frees the output. */
+  drain(visit: (e: EmittedFlow) => void): number { return this.reader.drain(visit); }
+
+  tableSize(): number { return this.core.tableSize() as number; }
+
+  counters(): Record<string, bigint> {
+    const out: Record<string, bigint> = {};
+    COUNTER_NAMES.forEach((name, i) => { out[name] = BigInt.asUintN(64, this.core.counterValue(i)); });
+    out.emit_lost = BigInt(this.core.emitLost() as number);
+    return out;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Loads the AssemblyScript core (build/skydive.wasm) and gives typed access
+ * to its raw exports. One instance per worker; callers keep it for the life
+ * of the worker (flow state lives in its linear memory).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Raw exports of the core; see assembly/index.ts. */
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  init(maxEntries: number): number;
+  layerNameInto(id: number, dst: number): number;
+  layerCount(): number;
+  counterValue(c: number): bigint;
+  resetCounters(): void;
+  decodePacket(ptr: number, caplen: number, linkType: number): void;
+  inputBuffer(): number;
+  inputCapacity(): number;
+  outputBuffer(): number;
+  outputCapacity(): number;
+  testLayerCount(): number;
+  testLayerRecord(i: number): number;
+  testLinkLayer(): number;
+  testNetworkLayer(): number;
+  testTransportLayer(): number;
+  testTruncated(): number;
+  setOptions(l3: number, tcpMetric: number, reassemble: number, defrag: number, extra: number): void;
+  nodeTIDBuffer(): number;
+  setNodeTIDLength(n: number): void;
+  setMPLSUDPPort(port: number): void;
+  setApplicationPort(udp: number, port: number, app: number): void;
+  setLayerTimeout(layer: number, ms: bigint): void;
+  setAppTimeout(app: number, ms: bigint): void;
+  processBatch(base: number, bytes: number, n: number, linkOverride: number): number;
+  updateTick(nowMs: bigint): void;
+  expireTick(nowMs: bigint): void;
+  connectionTick(nowNs: bigint): void;
+  stopTable(): void;
+  tableSize(): number;
+  emitChunkCount(): number;
+  emitChunkAddr(i: number): number;
+  emitChunkLength(i: number): number;
+  emitRecordCount(): number;
+  emitRelease(): void;
+  emitLost(): number;
+  [name: string]: unknown;
+}
+
+function projectRoot(): string {
+  // Works from src/ (ts-node, tests) and from dist/src/ (compiled).
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'assembly'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('skydive-ts: cannot find the project root (package.json beside assembly/)');
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** Path of the compiled core; `debug` selects the build with assertions. */
+export function wasmPath(debug = false): string {
+  return join(projectRoot(), 'build', debug ? 'skydive.debug.wasm' : 'skydive.wasm');
+}
+
+/** Compiles (once per process) and instantiates the core with a table of `maxEntries` flows. */
+export function loadCore(debug = false, maxEntries = 500000): CoreExports {
+  const path = wasmPath(debug);
+  let mod = compiled.get(path);
+  if (!mod) {
+    if (!existsSync(path)) throw new Error(`skydive-ts: ${path} is missing; run "npm run build" first`);
+    mod = new WebAssembly.Module(readFileSync(path));
+    compiled.set(path, mod);
+  }
+  let memory: WebAssembly.Memory | undefined;
+  const imports = {
+    env: {
+      abort(msg: number, file: number, line: number, col: number): void {
+        throw new Error(`wasm assertion failed at ${readAsString(memory, file)}:${line}:${col}: ${readAsString(memory, msg)}`);
+      },
+    },
+  };
+  const instance = new WebAssembly.Instance(mod, imports);
+  const ex = instance.exports as unknown as CoreExports;
+  memory = ex.memory;
+  if (!ex.init(maxEntries)) throw new Error(`skydive-ts: cannot allocate a flow table of ${maxEntries} entries`);
+  return ex;
+}
+
+/** Reads an AssemblyScript string (UTF-16, length in the header word). */
+function readAsString(memory: WebAssembly.Memory | undefined, ptr: number): string {
+  if (!memory || !ptr) return '';
+  const bytes = new Uint32Array(memory.buffer)[(ptr - 4) >>> 2];
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
+}
+
+/** Names of the layer ids, read once from the core (the single source of truth). */
+export function layerNames(core: CoreExports): string[] {
+  const names: string[] = [];
+  const scratch = core.outputBuffer();
+  for (let id = 0; id < core.layerCount(); id++) {
+    const n = core.layerNameInto(id, scratch);
+    names.push(Buffer.from(core.memory.buffer, scratch, n).toString('latin1'));
+  }
+  return names;
+}
