@@ -15,7 +15,9 @@ export const C_DEFRAG_ERRORS: u32 = 9;       // fragments rejected by the defrag
 export const C_DEFRAG_REASSEMBLED: u32 = 10; // datagrams rebuilt
 export const C_ORPHAN_SUBPACKETS: u32 = 11;  // tunnel sub-packets with neither link nor network layer (Skydive panics)
 export const C_BAD_RECORDS: u32 = 12;        // batch records with impossible lengths
-export const C_COUNT: u32 = 13;
+export const C_PACKETS_WITH_FLOW: u32 = 13;  // frames that created or updated at least one flow
+export const C_TABLE_NO_MEMORY: u32 = 14;    // flows not created: linear memory could not grow
+export const C_COUNT: u32 = 15;
 
 const counters = memory.data(<i32>(C_COUNT * 8));
 

@@ -89,8 +89,9 @@ export const D_MPLS_PAYLOAD: u8 = 201;
 export const D_RAW_IP: u8 = 202;
 /** gopacket's LinkTypeRaw decoder: IPv4/IPv6 by nibble, else a decode error. */
 export const D_IP_BY_VERSION: u8 = 203;
-/** IPv4 fragment payload: becomes a Fragment layer (or reassembly, see defrag.ts). */
-export const D_UNKNOWN: u8 = 204;
+/** Link types 228 / 229 (LINKTYPE_IPV4 / IPV6): the version nibble must match. */
+export const D_IPV4_LINK: u8 = 205;
+export const D_IPV6_LINK: u8 = 206;
 
 const NAMES: string[] = [
   '', 'Ethernet', 'Dot1Q', 'LLC', 'SNAP', 'STP', 'EthernetCTP', 'EthernetCTPReply', 'Linux SLL',

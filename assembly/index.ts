@@ -7,7 +7,7 @@ export { layerNameInto, layerCount } from './ids';
 export { counterValue, resetCounters } from './counters';
 export { decodePacket } from './decode';
 export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
-export { testLayerCount, testLayerRecord, testLinkLayer, testNetworkLayer, testTransportLayer, testTruncated } from './testing';
+export * from './testing';
 export { processBatch, updateTick, expireTick, connectionTick, stopTable } from './flow/process';
 export { emitChunkCount, emitChunkAddr, emitChunkLength, emitRecordCount, emitRelease, emitLost } from './flow/emit';
 export { tableSize } from './flow/table';
@@ -16,6 +16,7 @@ export {
   setOptions, nodeTIDBuffer, setNodeTIDLength, setApplicationPort, setLayerTimeout, setAppTimeout,
 } from './flow/options';
 export * from './flow/layout';
+export * from './exports-tcp';
 
 /** Prepares the module: decoder tables and a flow table of `maxEntries` (Skydive flow.max_entries). */
 export function init(maxEntries: u32): bool {

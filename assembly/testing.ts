@@ -9,3 +9,7 @@ export function testLinkLayer(): i32 { return linkLayer; }
 export function testNetworkLayer(): i32 { return networkLayer; }
 export function testTransportLayer(): i32 { return transportLayer; }
 export function testTruncated(): bool { return truncated; }
+
+// The streaming hasher, for checking Skydive's XXH64 variant against an
+// independent reference in the tests.
+export { hashReset as testHashReset, hashWrite as testHashWrite, hashSum64 as testHashSum64 } from './hash/xxhash64';

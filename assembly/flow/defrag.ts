@@ -52,7 +52,7 @@ import { dispatch, ipProtocolDecoder, NO_DECODER } from '../registry';
 import { heapAlloc } from '../alloc';
 import { ipDefrag } from './options';
 
-export const DEFRAG_PASS: i32 = 0;     // not a fragment (or defrag off): metric = {0, 0}
+export const DEFRAG_PASS: i32 = 0;     // not a fragment (or defrag off): metric usually {0, 0}, see below
 export const DEFRAG_DROP: i32 = 1;     // absorbed or rejected: no flow for this packet
 export const DEFRAG_COMPLETE: i32 = 2; // layers of the reassembled datagram were appended
 
@@ -96,7 +96,7 @@ const R_PREV: u32 = 32;    // u32 LRU neighbours
 const R_NEXT: u32 = 36;
 const R_FRAGS: u32 = 40;   // i64 Skydive IPMetric.Fragments
 const R_ERRS: u32 = 48;    // i64 Skydive IPMetric.FragmentErrors
-const R_LAST: u32 = 56;    // i64 ns, gopacket LastSeen (kept for inspection; nothing ages by it)
+const R_TAIL: u32 = 56;    // u32 last fragment (gopacket's LastSeen is not kept: Skydive never ages lists)
 
 const RF_USED: u8 = 1;
 const RF_ADDR: u8 = 2;     // addresses were parsed (else gopacket's nil addresses)
@@ -107,7 +107,9 @@ const RF_FINAL: u8 = 16;   // fragmentList.FinalReceived
 let maxDatagrams: u32 = DEFAULT_MAX_DATAGRAMS;
 let maxBytes: u32 = DEFAULT_MAX_BYTES;
 let pool: usize = 0;
-let poolCap: u32 = 0;
+let poolAlloc: u32 = 0; // records allocated
+let poolCap: u32 = 0;   // records in use by the current limit
+let poolReady = false;
 let buckets: usize = 0;
 let bucketMask: u32 = 0;
 let freeRec: u32 = 0;
@@ -137,14 +139,14 @@ let chunksInUse: u32 = 0;
 @inline function rp(i: u32): usize { return pool + <usize>((i - 1) * REC); }
 
 function resetState(): void {
-  // Every record and chunk goes back to the free lists.
+  // Fragments go back to the chunk free list; the record pool is kept and
+  // rebuilt by ensurePool when it is large enough for the new limit.
   for (let i: u32 = 1; i <= poolCap; i++) {
     const r = rp(i);
     if ((load<u8>(r + R_FLAGS) & RF_LIST) != 0) freeList(r);
   }
-  pool = 0;
+  poolReady = false;
   poolCap = 0;
-  buckets = 0;
   freeRec = 0;
   lruHead = 0;
   lruTail = 0;
@@ -152,7 +154,11 @@ function resetState(): void {
   lists = 0;
 }
 
-/** Sets the bounds (datagrams in progress, bytes of stored fragments) and drops all state. */
+/**
+ * Sets the bounds (keys of datagrams in progress, bytes of stored fragments)
+ * and drops all defragmentation state: call it before traffic. Memory is
+ * taken lazily, on the first fragment.
+ */
 export function defragSetLimits(maxDgrams: u32, maxB: u32): void {
   resetState();
   maxDatagrams = maxDgrams < 1 ? 1 : (maxDgrams > (1 << 20) ? (1 << 20) : maxDgrams);
@@ -160,21 +166,27 @@ export function defragSetLimits(maxDgrams: u32, maxB: u32): void {
 }
 
 function ensurePool(): bool {
-  if (pool != 0) return true;
-  let nb: u32 = 16;
-  while (nb < maxDatagrams * 2) nb <<= 1;
-  const p = heapAlloc(<usize>maxDatagrams * REC);
-  const b = heapAlloc(<usize>nb << 2);
-  if (p == 0 || b == 0) return false; // memory cannot grow (the bump heap keeps what it got)
-  pool = p;
+  if (poolReady) return true;
+  if (pool == 0 || poolAlloc < maxDatagrams) {
+    let nb: u32 = 16;
+    while (nb < maxDatagrams * 2) nb <<= 1;
+    const p = heapAlloc(<usize>maxDatagrams * REC);
+    const b = heapAlloc(<usize>nb << 2);
+    if (p == 0 || b == 0) return false; // memory cannot grow (the bump heap keeps what it got)
+    pool = p;
+    poolAlloc = maxDatagrams;
+    buckets = b;
+    bucketMask = nb - 1;
+  }
+  memory.fill(pool, 0, <usize>poolAlloc * REC);
+  memory.fill(buckets, 0, <usize>(bucketMask + 1) << 2);
   poolCap = maxDatagrams;
-  buckets = b;
-  bucketMask = nb - 1;
   freeRec = 0;
   for (let i = poolCap; i >= 1; i--) {
     store<u32>(rp(i) + R_HNEXT, freeRec);
     freeRec = i;
   }
+  poolReady = true;
   return true;
 }
 
@@ -187,7 +199,7 @@ function ensurePool(): bool {
 }
 
 function lookup(src: u32, dst: u32, id: u32, addr: u8): u32 {
-  if (pool == 0) return 0;
+  if (recsUsed == 0) return 0; // the common case: no fragment state at all
   let i = load<u32>(buckets + ((hashKey(src, dst, id, addr) & bucketMask) << 2));
   while (i != 0) {
     const r = rp(i);
@@ -308,6 +320,7 @@ function freeList(r: usize): void {
     f = n;
   }
   store<u32>(r + R_HEAD, 0);
+  store<u32>(r + R_TAIL, 0);
   store<u32>(r + R_COUNT, 0);
   store<u32>(r + R_CHUNKS, 0);
   store<u16>(r + R_HIGHEST, 0);
@@ -391,7 +404,7 @@ const INS_ERROR: i32 = 2;    // build failure (or no room, see reserveChunks)
 
 let reasmLen: u32 = 0;
 
-function insert(i: u32, fo: u32, length: u32, mf: bool, pay: usize, payLen: u32, tsNs: i64): i32 {
+function insert(i: u32, fo: u32, length: u32, mf: bool, pay: usize, payLen: u32): i32 {
   const r = rp(i);
   if ((load<u8>(r + R_FLAGS) & RF_LIST) == 0) { setFlag(r, RF_LIST); lists++; }
   const highest = <u32>load<u16>(r + R_HIGHEST);
@@ -401,8 +414,7 @@ function insert(i: u32, fo: u32, length: u32, mf: bool, pay: usize, payLen: u32,
   let prev: usize = 0;
   if (offBytes >= highest) {
     place = true;
-    let f = <usize>load<u32>(r + R_HEAD);
-    while (f != 0) { prev = f; f = <usize>load<u32>(f + C_NEXTFRAG); }
+    prev = <usize>load<u32>(r + R_TAIL);
   } else {
     let f = <usize>load<u32>(r + R_HEAD);
     while (f != 0) {
@@ -432,10 +444,10 @@ function insert(i: u32, fo: u32, length: u32, mf: bool, pay: usize, payLen: u32,
       store<u32>(stored + C_NEXTFRAG, load<u32>(prev + C_NEXTFRAG));
       store<u32>(prev + C_NEXTFRAG, <u32>stored);
     }
+    if (load<u32>(stored + C_NEXTFRAG) == 0) store<u32>(r + R_TAIL, <u32>stored);
     store<u32>(r + R_COUNT, load<u32>(r + R_COUNT) + 1);
     store<u32>(r + R_CHUNKS, load<u32>(r + R_CHUNKS) + need);
   }
-  store<i64>(r + R_LAST, tsNs);
   const fragLength = (length - 20) & 0xffff;
   const end = (offBytes + fragLength) & 0xffff;
   if (highest < end) store<u16>(r + R_HIGHEST, <u16>end);
@@ -504,7 +516,11 @@ function reject(i: u32): i32 {
   return DEFRAG_DROP;
 }
 
-/** Runs on the current packet (the layer table filled by decodePacket). */
+/**
+ * Runs on the current packet (the layer table filled by decodePacket).
+ * `tsNs` is the capture time; gopacket stores it as LastSeen, which Skydive
+ * never reads, so nothing here depends on it.
+ */
 export function defragPacket(tsNs: i64): i32 {
   defragMetricFragments = 0;
   defragMetricErrors = 0;
@@ -536,7 +552,7 @@ export function defragPacket(tsNs: i64): i32 {
   if (i == 0) return reject(0); // no memory for any record
 
   const pay = layerStart(<u32>ip) + <usize>layerContents(<u32>ip);
-  const res = insert(i, fo, length, (flags & IP4_MF) != 0, pay, layerPayload(<u32>ip), tsNs);
+  const res = insert(i, fo, length, (flags & IP4_MF) != 0, pay, layerPayload(<u32>ip));
   const r = rp(i);
   if (res != INS_COMPLETE && (load<u8>(r + R_FLAGS) & RF_LIST) != 0 && load<u32>(r + R_COUNT) + 1 > MAX_FRAGMENT_LIST) {
     freeList(r);

@@ -12,7 +12,7 @@ import { ICMP4_CODE, ICMP4_ID, ICMP4_TYPE } from '../layers/icmpv4';
 import { TCP_DST, TCP_SRC } from '../layers/tcp';
 import {
   GENEVE_VNI, ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE, IP6_HAS_ADDR, IP6_SRC, PORT_DST, PORT_SRC,
-  RUDP_DST, RUDP_SRC, VXLAN_VNI,
+  PORTS_PARSED, RUDP_DST, RUDP_SRC, VXLAN_VNI,
 } from '../layers/fields';
 import { subEnd, subStart } from './subpacket';
 import { icmpv4FlowType, icmpv6FlowType, ICMP_ECHO } from './icmptype';
@@ -93,13 +93,15 @@ function buildTransportFlow(i: i32, k: u32): void {
   if (t == ids.L_RUDP) {
     store<u8>(tfSrc, load<u8>(f + RUDP_SRC));
     store<u8>(tfDst, load<u8>(f + RUDP_DST));
-    tfSrcLen = 1; tfDstLen = 1; tfType = 7;
+    tfSrcLen = tfDstLen = (layerFlags(<u32>i) & PORTS_PARSED) != 0 ? 1 : 0;
+    tfType = 7;
     return;
   }
-  // TCP, UDP, SCTP and UDPLite keep their ports as u16 at the same offsets.
+  // TCP, UDP, SCTP and UDPLite keep their ports as u16 at the same offsets;
+  // a header too short for them leaves gopacket's endpoints empty.
   wr16(tfSrc, load<u16>(f + (t == ids.L_TCP ? TCP_SRC : PORT_SRC)));
   wr16(tfDst, load<u16>(f + (t == ids.L_TCP ? TCP_DST : PORT_DST)));
-  tfSrcLen = 2; tfDstLen = 2;
+  tfSrcLen = tfDstLen = (layerFlags(<u32>i) & PORTS_PARSED) != 0 ? 2 : 0;
   tfType = t == ids.L_TCP ? 4 : t == ids.L_UDP ? 5 : t == ids.L_SCTP ? 6 : 8;
 }
 

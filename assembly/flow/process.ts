@@ -3,7 +3,7 @@
 // Table.processPacketSeq), plus the table timers (update, expire, stop).
 
 import * as ids from '../ids';
-import { C_BAD_RECORDS, C_FLOWS_CREATED, C_NO_FLOW, C_ORPHAN_SUBPACKETS, C_PACKETS, count } from '../counters';
+import { C_BAD_RECORDS, C_FLOWS_CREATED, C_NO_FLOW, C_ORPHAN_SUBPACKETS, C_PACKETS, C_PACKETS_WITH_FLOW, C_TABLE_NO_MEMORY, count } from '../counters';
 import { decodePacket } from '../decode';
 import { hashWrite, hashWriteBE64, hashReset, hashSum64 } from '../hash/xxhash64';
 import { fieldsOf, layerType, linkLayer, networkLayer, rec, transportLayer } from '../packet';
@@ -19,7 +19,7 @@ import * as o from './options';
 import {
   EMIT_APP_TIMEOUT, EMIT_END, EMIT_EVICTED, EMIT_EXPIRE, EMIT_EXPIRE_FINISHED, EMIT_HOLD, EMIT_UPDATE,
   FL_AB_BYTES, FL_AB_PACKETS, FL_APP, FL_BA_BYTES, FL_BA_PACKETS, FL_BITS, FL_FINISH, FL_L2KEY, FL_L3KEY,
-  FL_LAST, FL_LUM, FL_NET_A, FL_NET_A_NIL, FL_PATH, FL_PATH_LEN, FL_PORT_A, FL_RTT, FL_SNAP, FL_START,
+  FL_LAST, FL_LUM, FL_NET_A, FL_NET_A_NIL, FL_NET_PROTO, FL_PATH, FL_PATH_LEN, FL_PORT_A, FL_RTT, FL_SNAP, FL_START,
   FL_TCP_CONN, FL_UPDATE_VER, FL_UUID, FLB_LUM,
 } from './layout';
 import { nodeTID, nodeTIDLen } from './options';
@@ -94,7 +94,7 @@ export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: 
     let f = tableGet(keyFlow);
     if (f == 0) {
       f = tableInsert(keyFlow, evicted);
-      if (f == 0) return; // out of memory: counted by the caller through the table size
+      if (f == 0) { count(C_TABLE_NO_MEMORY); break; }
       count(C_FLOWS_CREATED);
       const last = k == nSubs - 1;
       initFlow(f, k, tsMs, parent, hasParent, haveMetric && last, fragments, fragErrors);
@@ -104,29 +104,29 @@ export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: 
       initExtraLayer(f, k, tsNs);
       if (<i32>k == tcpK) store<u32>(f + FL_TCP_CONN, tcpConnNew(f));
     }
-    if (<i32>k == tcpK) assemble(f, k);
+    if (<i32>k == tcpK) assemble(f);
     updateFlow(f, k, tsNs, tsMs);
     store<u32>(f + FL_UPDATE_VER, updateVersion + 1);
     parent = load<u64>(f + FL_UUID);
     hasParent = true;
   }
+  count(hasParent ? C_PACKETS_WITH_FLOW : C_NO_FLOW);
 }
 
-function assemble(f: usize, k: u32): void {
+function assemble(f: usize): void {
   const conn = load<u32>(f + FL_TCP_CONN);
-  if (conn == 0) return;
-  const tcp = findIn(ids.L_TCP, subStart(k), subEnd(k));
-  if (tcp < 0) return;
-  let ip = findIn(ids.L_IPV4, subStart(k), subEnd(k));
-  if (ip < 0) ip = findIn(ids.L_IPV6, subStart(k), subEnd(k));
-  if (ip < 0) return;
+  if (conn == 0 || networkLayer < 0) return;
+  // gopacket's assembler sees the packet's first network and TCP layers, and
+  // Skydive's stream calls AB the side whose source IP text is Network.A and
+  // source port Transport.A (so a 4-in-6 flow's segments count as BA).
+  const tcp = transportLayer;
+  const ip = networkLayer;
   const fi = fieldsOf(<u32>tcp);
-  // AB for reassembly: source IP == Network.A and source port == Transport.A.
   const al = netAddrLen(ip);
-  let ab = load<u8>(f + FL_NET_A_NIL) != 0 ? al == 0 : al > 0 && memory.compare(f + FL_NET_A, netAddr(ip, false), al) == 0;
+  const sameFamily = load<u8>(f + FL_NET_PROTO) == (layerType(<u32>ip) == ids.L_IPV4 ? 4 : 6);
+  let ab = sameFamily && (load<u8>(f + FL_NET_A_NIL) != 0 ? al == 0 : al > 0 && memory.compare(f + FL_NET_A, netAddr(ip, false), al) == 0);
   ab = ab && <u32>load<u16>(f + FL_PORT_A) == <u32>load<u16>(fi + TCP_SRC);
-  const payload = load<u32>(recOf(tcp) + 12);
-  tcpAssemble(conn, ab, load<u32>(fi + TCP_SEQ), payload, <u32>load<u16>(fi + TCP_FLAGS), currentTsNs);
+  tcpAssemble(conn, ab, load<u32>(fi + TCP_SEQ), load<u32>(recOf(tcp) + 12), <u32>load<u16>(fi + TCP_FLAGS), currentTsNs);
 }
 
 @inline function recOf(i: i32): usize { return rec(<u32>i); }

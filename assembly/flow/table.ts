@@ -81,15 +81,14 @@ function allocSlot(): u32 {
 
 /**
  * Inserts a zeroed flow for `key` at the most-recent end. When the table is
- * full the least recently used flow is handed to `evict` first (and counted
- * as FlowDropped, as Skydive does). Returns the record, or 0 if out of memory.
+ * full the least recently used flow is handed to `evict` first, which must
+ * take it out with tableRemove (it is counted as FlowDropped, as Skydive
+ * does). Returns the record, or 0 if out of memory.
  */
 export function tableInsert(key: u64, evict: (f: usize) => void): usize {
   if (size >= maxEntries && lruHead != 0) {
     count(C_FLOW_DROPPED);
-    const old = flowAt(lruHead);
-    evict(old);
-    tableRemove(old);
+    evict(flowAt(lruHead));
   }
   const slot = allocSlot();
   if (slot == 0) return 0;

@@ -399,7 +399,12 @@ export function tcpConnSetFlow(conn: u32, flowAddr: usize): void {
   store<u32>(<usize>conn + C_FLOW, <u32>flowAddr);
 }
 
-/** Assembles one TCP segment of the flow. ab = the packet goes from (Network.A, Transport.A) to B. flags: FIN 1, SYN 2, RST 4 (TCP header bits). */
+/**
+ * Assembles one TCP segment of the flow. ab = the packet goes from (Network.A, Transport.A) to B. flags: FIN 1, SYN 2, RST 4 (TCP header bits).
+ * Skydive's test is text equality of Network.A with the source of the packet's FIRST network layer
+ * (gopacket NetworkLayer(), the outer header of 4in6/6in4) plus source port == Transport.A.
+ * payloadLen is gopacket's TCP payload: the captured bytes after the TCP header, within the IP length.
+ */
 export function tcpAssemble(conn: u32, ab: bool, seq: u32, payloadLen: u32, flags: u32, tsNs: i64): void {
   if (conn == 0) return;
   const syn = (flags & F_SYN) != 0;

@@ -36,10 +36,10 @@ export function decodeARP(s: usize, e: usize): i32 {
   const len = <u32>(e - s);
   if (len < 8) { markTruncated(); return -1; }
   const hw = <u32>load<u8>(s + 4), pr = <u32>load<u8>(s + 5);
-  const hlen = (8 + 2 * hw + 2 * pr) & 0xff;
+  const hlen: u32 = (8 + 2 * hw + 2 * pr) & 0xff;
   if (len < hlen) { markTruncated(); return -1; }
-  const a = (8 + hw) & 0xff, b = (8 + hw + pr) & 0xff;
-  const c = (8 + 2 * hw + pr) & 0xff, d = (8 + 2 * hw + 2 * pr) & 0xff;
+  const a: u32 = (8 + hw) & 0xff, b: u32 = (8 + hw + pr) & 0xff;
+  const c: u32 = (8 + 2 * hw + pr) & 0xff, d: u32 = (8 + 2 * hw + 2 * pr) & 0xff;
   if (!sliceOk(8, a, len) || !sliceOk(a, b, len) || !sliceOk(b, c, len) || !sliceOk(c, d, len)) return -1;
   const i = pushLayer(L_ARP, s, hlen, len - hlen);
   if (i < 0) return -1;

@@ -115,12 +115,12 @@ function addressesOk(v: usize, len: u32): bool {
     if (proto != 1 && proto != 2) return false;
     const plen = <u32>load<u8>(p + 1);
     if ((proto == 1 && plen != 1) || (proto == 2 && plen != 3 && plen != 8)) return false;
-    if (2 + plen > rem) return false;
-    p += 2 + plen; rem -= 2 + plen;
+    if (plen + 2 > rem) return false;
+    p += plen + 2; rem -= plen + 2;
     if (rem < 2) return false; // the address length is read, then v[2+alen:] panics
     const alen = rd16(p);
-    if (2 + alen > rem) return false;
-    p += 2 + alen; rem -= 2 + alen;
+    if (alen + 2 > rem) return false;
+    p += alen + 2; rem -= alen + 2;
     if (rem < 8) break;
   }
   return true;

@@ -25,3 +25,10 @@ export const PORT_SRC: u32 = 0;
 export const PORT_DST: u32 = 2;
 export const RUDP_SRC: u32 = 0;
 export const RUDP_DST: u32 = 1;
+
+/**
+ * Layer flag of transport layers (TCP, UDP, SCTP, UDPLite, RUDP): the ports
+ * were parsed. gopacket's transport flow of a header too short to hold them
+ * has empty endpoints, which hash differently from ports 0.
+ */
+export const PORTS_PARSED: u8 = 1;

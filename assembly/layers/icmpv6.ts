@@ -157,7 +157,7 @@ function mldv2Query(s: usize, e: usize): i32 {
   const len = <u32>(e - s);
   if (len < 24) { markTruncated(); return -1; }
   const n = rd16(s + 22);
-  if (24 + n * 16 > len) { markTruncated(); return -1; }
+  if (<u32>24 + n * 16 > len) { markTruncated(); return -1; }
   const i = pushLayer(L_MLDV2_QUERY, s, 0, 0);
   if (i < 0) return -1;
   const f = fieldsOf(<u32>i);
@@ -177,7 +177,7 @@ function mldv2Report(s: usize, e: usize): i32 {
     if (rem < 20) { markTruncated(); return -1; }
     const aux = <u32>load<u8>(s + begin + 1);
     const n = rd16(s + begin + 2);
-    const noAux = 20 + n * 16;
+    const noAux = <u32>20 + n * 16;
     if (rem < noAux) { markTruncated(); return -1; }
     const total = noAux + aux * 4;
     if (rem < total) return -1; // gopacket does not mark this one truncated

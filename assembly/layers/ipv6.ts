@@ -22,7 +22,9 @@
 //   header, NOT cut to the payload length (trailer bytes included). The
 //   IPv6 layer's own payload is the bytes after the hop-by-hop header cut to
 //   Length (gopacket compares Length with what follows the hop-by-hop header,
-//   so such packets are usually marked truncated).
+//   so such packets are usually marked truncated). The layer record keeps
+//   gopacket's payload LENGTH; its bytes then start after the hop-by-hop
+//   header, not at start + 40 (nothing downstream reads them).
 // * Payload length 0 is an error unless a hop-by-hop header carries a valid
 //   jumbo option (type 0xC2, 4 data bytes, value > 65535); a jumbo option
 //   with a non-zero payload length is an error too.

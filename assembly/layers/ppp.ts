@@ -76,7 +76,7 @@ export function decodePPPoE(s: usize, e: usize): i32 {
   const len = <u32>(e - s);
   if (len < 6) return -1;
   const length = rd16(s + 4);
-  const end = (6 + length) & 0xffff; // Go uint16 arithmetic
+  const end: u32 = (6 + length) & 0xffff; // Go uint16 arithmetic
   if (end < 6 || end > len) return -1;
   const i = pushLayer(L_PPPOE, s, 6, end - 6);
   if (i < 0) return -1;

@@ -22,3 +22,17 @@ export function decodeRawIP(s: usize, e: usize): i32 {
   if (v == 6) return L_IPV6;
   return L_ARP;
 }
+
+/** LINKTYPE_IPV4 (228): an IPv4 packet, or a decode error when the version says otherwise. */
+export function decodeIPv4Link(s: usize, e: usize): i32 {
+  if (s >= e || load<u8>(s) >> 4 != 4) return -1;
+  setNext(s, e);
+  return L_IPV4;
+}
+
+/** LINKTYPE_IPV6 (229): an IPv6 packet, or a decode error when the version says otherwise. */
+export function decodeIPv6Link(s: usize, e: usize): i32 {
+  if (s >= e || load<u8>(s) >> 4 != 6) return -1;
+  setNext(s, e);
+  return L_IPV6;
+}

@@ -208,7 +208,7 @@ export function decodeSFlow(s: usize, e: usize): i32 {
       flows++;
     } else if (st == 2 || st == 4) {
       // format, length, sequence, source (4 | 8), record count
-      if (!take(st == 2 ? 16 : 20)) return -1;
+      if (!take(st == 2 ? 20 : 24)) return -1;
       records = rd32(cur - 4);
       for (let r: u32 = 0; r < records; r++) if (!counterRecord()) return -1;
       counters++;

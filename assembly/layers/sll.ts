@@ -45,7 +45,7 @@ export function decodeLinuxSLL(s: usize, e: usize): i32 {
   const len = <u32>(e - s);
   if (len < 16) return -1;
   const addrLen = rd16(s + 4);
-  const hi = (addrLen + 6) & 0xffff; // Go uint16 arithmetic
+  const hi: u32 = (addrLen + 6) & 0xffff; // Go uint16 arithmetic
   if (hi < 6 || hi > len) return -1;  // data[6:hi] panics
   const i = pushLayer(L_LINUX_SLL, s, 16, len - 16);
   if (i < 0) return -1;

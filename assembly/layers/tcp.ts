@@ -15,7 +15,8 @@
 
 import { L_PAYLOAD, L_TCP } from '../ids';
 import { rd16, rd32 } from '../mem';
-import { fieldsOf, markTruncated, pushLayer, setHeader, setTransportLayer } from '../packet';
+import { fieldsOf, markTruncated, pushLayer, setFlags, setHeader, setTransportLayer } from '../packet';
+import { PORTS_PARSED } from './fields';
 
 export const TCP_SRC: u32 = 0;    // u16
 export const TCP_DST: u32 = 2;    // u16
@@ -37,6 +38,7 @@ export function decodeTCP(s: usize, e: usize): i32 {
   const f = fieldsOf(<u32>i);
   store<u16>(f + TCP_SRC, <u16>rd16(s));
   store<u16>(f + TCP_DST, <u16>rd16(s + 2));
+  setFlags(i, PORTS_PARSED);
   store<u32>(f + TCP_SEQ, rd32(s + 4));
   store<u32>(f + TCP_ACK, rd32(s + 8));
   const off = <u32>load<u8>(s + 12) >> 4;

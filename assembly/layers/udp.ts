@@ -11,7 +11,8 @@
 
 import { L_UDP } from '../ids';
 import { rd16 } from '../mem';
-import { fieldsOf, markTruncated, pushLayer, setHeader, setTransportLayer } from '../packet';
+import { fieldsOf, markTruncated, pushLayer, setFlags, setHeader, setTransportLayer } from '../packet';
+import { PORTS_PARSED } from './fields';
 import { udpNextDecoder } from '../registry';
 
 export const UDP_SRC: u32 = 0;    // u16
@@ -28,6 +29,7 @@ export function decodeUDP(s: usize, e: usize): i32 {
   const src = rd16(s), dst = rd16(s + 2), length = rd16(s + 4);
   store<u16>(f + UDP_SRC, <u16>src);
   store<u16>(f + UDP_DST, <u16>dst);
+  setFlags(i, PORTS_PARSED);
   store<u16>(f + UDP_LENGTH, <u16>length);
   if (length >= 8) {
     let end = length;

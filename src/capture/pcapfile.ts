@@ -4,9 +4,14 @@
  *
  * Formats: classic pcap (draft-ietf-opsawg-pcap) and pcapng (draft-ietf-opsawg-pcapng).
  *
- * The file is read through one reusable window buffer, `chunkSize` bytes per read, so memory
- * use depends on the largest record, never on the file size. The per-packet path allocates
- * nothing: headers are read with a DataView and data is copied straight into the batch.
+ * The file is read `chunkSize` bytes at a time (the next chunk is read ahead while the current
+ * one is parsed) into one reusable window, so memory use depends on the chunk size and the
+ * largest record, never on the file size. Headers are read with a DataView and packet data is
+ * copied straight into the batch: no object per packet, except the short-lived view that
+ * `Uint8Array.set` needs for packets over 128 bytes and BigInt maths for rare pcapng
+ * timestamp resolutions.
+ *
+ * One readBatch call at a time per reader.
  *
  * Batch record layout (little-endian, every record starts on an 8-byte boundary):
  *
@@ -103,7 +108,6 @@ class FileWindow {
   /** Receives the read-ahead chunk. */
   private readonly ahead: Uint8Array;
   private pending: Promise<number> | undefined;
-  private eof = false;
 
   constructor(
     private readonly fh: FileHandle,
@@ -119,13 +123,9 @@ class FileWindow {
   /** Makes at least `need` unconsumed bytes available; false when the file ends first. */
   async fill(need: number): Promise<boolean> {
     while (this.end - this.pos < need) {
-      if (this.eof) return false;
       const n = await (this.pending ?? this.readAhead());
       this.pending = undefined;
-      if (n === 0) {
-        this.eof = true;
-        return false;
-      }
+      if (n === 0) return false;
       this.append(n, need);
       this.pending = this.readAhead();
       // Marks a failed read-ahead as handled; the error is rethrown where it is awaited.
@@ -193,6 +193,21 @@ function storeScaled64(view: DataView, at: number, hi: number, lo: number, mul: 
   const lowCarry = Math.floor(low / TWO_POW_32);
   view.setUint32(at, low - lowCarry * TWO_POW_32, true);
   view.setUint32(at + 4, (Math.imul(hi, mul) + midCarry + lowCarry) >>> 0, true);
+}
+
+/** Largest multiplier + 1 for storeScaled64Small: 16-bit halves times it stay below 2^31. */
+const SMALL_MUL = 1 << 15;
+
+/**
+ * storeScaled64 for mul < SMALL_MUL (pcapng's default µs resolution, ns, 10 ns...) and no
+ * addend, in int32 arithmetic only; about 4 ns less per packet than the float version.
+ */
+function storeScaled64Small(view: DataView, at: number, hi: number, lo: number, mul: number): void {
+  const lowProduct = (lo & 0xffff) * mul;
+  const midProduct = (lo >>> 16) * mul;
+  const mid = (lowProduct >>> 16) + (midProduct & 0xffff);
+  view.setUint32(at, ((mid << 16) | (lowProduct & 0xffff)) >>> 0, true);
+  view.setUint32(at + 4, (Math.imul(hi, mul) + (mid >>> 16) + (midProduct >>> 16)) >>> 0, true);
 }
 
 /**
@@ -424,8 +439,10 @@ class PcapngInterface {
 
   /** Stores the block's 64-bit timestamp (hi, lo) as ns since the epoch. */
   storeTimestamp(view: DataView, at: number, hi: number, lo: number): void {
-    if (this.tsMul !== 0) {
-      storeScaled64(view, at, hi, lo, this.tsMul, 0);
+    const mul = this.tsMul;
+    if (mul !== 0) {
+      if (mul < SMALL_MUL) storeScaled64Small(view, at, hi, lo, mul);
+      else storeScaled64(view, at, hi, lo, mul, 0);
       return;
     }
     // Sub-ns or binary resolutions and offsets are rare: exact BigInt arithmetic is fine there.

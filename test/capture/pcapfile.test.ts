@@ -84,8 +84,12 @@ const tsoffset = (seconds: bigint, le: boolean): Buffer => option(14, i64(second
 const tsWords = (ts: bigint, le: boolean): Buffer => Buffer.concat([u32(Number(ts >> 32n), le), u32(Number(ts & 0xffffffffn), le)]);
 
 /** Enhanced Packet Block; ts is in the interface's units. */
-const epb = (le: boolean, ifIndex: number, ts: bigint, data: Buffer, wirelen = data.length): Buffer =>
-  block(6, Buffer.concat([u32(ifIndex, le), tsWords(ts, le), u32(data.length, le), u32(wirelen, le), data]), le);
+const epb = (le: boolean, ifIndex: number, ts: bigint, data: Buffer, wirelen = data.length, options: Buffer[] = []): Buffer =>
+  block(
+    6,
+    Buffer.concat([u32(ifIndex, le), tsWords(ts, le), u32(data.length, le), u32(wirelen, le), pad4(data), ...options, ...(options.length ? [endOfOptions] : [])]),
+    le,
+  );
 
 /** Obsolete Packet Block (type 2): 16-bit interface id and drop count. */
 const pb = (le: boolean, ifIndex: number, ts: bigint, data: Buffer): Buffer =>
@@ -115,7 +119,7 @@ interface Rec {
   data: string;
 }
 
-/** Decodes one batch, checking the layout invariants: 8-byte alignment, zero padding, total size. */
+/** Decodes one batch, walking it by recordSize(); checks the zero padding and the total size. */
 function decodeBatch(dst: Uint8Array, res: ReadResult): Rec[] {
   const view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   const recs: Rec[] = [];
@@ -143,12 +147,20 @@ interface ReadAllOptions {
   chunkSize?: number;
   dstSize?: number;
   maxPackets?: number;
+  /** Batch into a view of WebAssembly memory at this byte offset instead of a plain array. */
+  wasmOffset?: number;
+}
+
+function batchArray(size: number, wasmOffset: number | undefined): Uint8Array {
+  if (wasmOffset === undefined) return new Uint8Array(size);
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((wasmOffset + size) / 65536) });
+  return new Uint8Array(memory.buffer, wasmOffset, size);
 }
 
 /** Reads every record; dst is pre-filled with 0xff so missing padding writes show up. */
 async function readAll(path: string, o: ReadAllOptions = {}): Promise<{ recs: Rec[]; batches: ReadResult[]; reader: CaptureReader }> {
   const reader = await CaptureReader.open(path, { linkTypeOverride: o.linkTypeOverride, chunkSize: o.chunkSize });
-  const dst = new Uint8Array(o.dstSize ?? 1 << 16);
+  const dst = batchArray(o.dstSize ?? 1 << 16, o.wasmOffset);
   const recs: Rec[] = [];
   const batches: ReadResult[] = [];
   try {
@@ -241,9 +253,10 @@ t.test('pcapng: two interfaces, if_tsresol=9, SPB, obsolete PB, skipped blocks',
     Buffer.concat([
       shb(le),
       idb(le, 1, 64), // interface 0: Ethernet, default µs resolution, snaplen 64
-      idb(le, 101, 0, [tsresol(9, le)]), // interface 1: raw IP, ns resolution
+      // interface 1: raw IP, ns resolution, after options that need padding
+      idb(le, 101, 0, [option(2, Buffer.from('eth0'), le), option(3, Buffer.from('abc'), le), tsresol(9, le)]),
       epb(le, 0, 1_700_000_000_123_456n, payload(60, 1), 1514),
-      epb(le, 1, 1_700_000_000_123_456_789n, payload(41, 2)),
+      epb(le, 1, 1_700_000_000_123_456_789n, payload(41, 2), 41, [option(2, u32(1, le), le)]), // with epb_flags
       block(0x00000bad, payload(10, 3), le), // unknown type: skipped
       block(5, Buffer.alloc(20), le), // Interface Statistics Block: skipped
       spb(le, 100, payload(64, 4)), // cut to the snaplen 64 of interface 0
@@ -322,7 +335,7 @@ t.test('pcapng: binary and sub-ns resolutions, if_tsoffset', async (t) => {
 /** Packets of many sizes, so that records and blocks straddle chunk boundaries in every way. */
 const variedSizes = Array.from({ length: 60 }, (_, i) => (i * 37) % 301);
 
-t.test('records spanning chunk boundaries read the same with any chunk size', async (t) => {
+t.test('records spanning chunk boundaries read the same with any chunk size and batch placement', async (t) => {
   const pcapPath = writeCapture(
     pcapFile({ le: false, nano: true, linkType: 1, packets: variedSizes.map((len, i) => ({ sec: i, frac: i * 1000 + 7, data: payload(len, i) })) }),
   );
@@ -344,6 +357,8 @@ t.test('records spanning chunk boundaries read the same with any chunk size', as
       t.strictSame(recs, reference, `${reader.format}, chunkSize ${chunkSize}`);
       t.equal(reader.stats.bytesRead, readFileSync(path).length);
     }
+    const { recs, reader } = await readAll(path, { dstSize: 4096, wasmOffset: 1004 });
+    t.strictSame(recs, reference, `${reader.format}, into WebAssembly memory at an unaligned offset`);
   }
 });
 

@@ -55,7 +55,7 @@ async function tcpModule(): Promise<WebAssembly.Module> {
     },
   );
   if (error || !binary) throw new Error(`compiling exports-tcp.ts failed: ${error?.message}\n${errors.join('')}`);
-  return (wasmModule = new WebAssembly.Module(binary));
+  return (wasmModule = new WebAssembly.Module(new Uint8Array(binary)));
 }
 
 /** A fresh instance (assembler state is module-global). */
@@ -74,11 +74,17 @@ async function fresh(): Promise<TcpExports> {
   return ex;
 }
 
-// Layout (assembly/flow/layout.ts): FL_TCP_AB 256, FL_TCP_BA 312, FL_BITS 452, FLB_TCP_METRIC 2.
-const FL_TCP_AB = 256;
-const FL_TCP_BA = 312;
-const FL_BITS = 452;
-const FLB_TCP_METRIC = 2;
+// Offsets of the flow record, read from assembly/flow/layout.ts (the single source).
+const LAYOUT = readFileSync(path.join(ROOT, 'assembly', 'flow', 'layout.ts'), 'utf8');
+function layoutConst(name: string): number {
+  const hit = new RegExp(`export const ${name}: u\\d+ = (\\d+);`).exec(LAYOUT);
+  if (!hit) throw new Error(`layout.ts: ${name} not found`);
+  return Number(hit[1]);
+}
+const FL_TCP_AB = layoutConst('FL_TCP_AB');
+const FL_TCP_BA = layoutConst('FL_TCP_BA');
+const FL_BITS = layoutConst('FL_BITS');
+const FLB_TCP_METRIC = layoutConst('FLB_TCP_METRIC');
 const FIELDS = ['SegmentOutOfOrder', 'SegmentSkipped', 'SegmentSkippedBytes', 'Packets', 'Bytes', 'SawStart', 'SawEnd'] as const;
 type Side = Record<(typeof FIELDS)[number], number>;
 
@@ -220,12 +226,12 @@ t.test('a 4000-byte out-of-order segment becomes 3 pages, each its own reassembl
 t.test('End only closes when it is on the last reassembly of the call', async (t) => {
   const s = await setup();
   s.a(0, 0, SYN);               // nextSeq 1
-  s.a(51, 10);                  // buffered
-  s.a(1, 50, FIN);              // delivered with End, but page 51 follows it: stays open
+  s.a(51, 10);                  // buffered (Seen 2)
+  s.a(1, 50, FIN);              // delivered with End (Seen 3), but page 51 follows it: stays open
   t.notOk(s.has());
   s.a(61, 5);                   // still the same stream
   s.ex.tcpFlushAll();
-  t.same(s.AB(), m({ Packets: 4, Bytes: 65, SawStart: 1, SawEnd: 1 }));
+  t.same(s.AB(), m({ Packets: 4, Bytes: 65, SegmentOutOfOrder: 1, SawStart: 1, SawEnd: 1 }));
 });
 
 t.test('RST closes; an empty RST never creates a connection; a buffered RST waits for the flush', async (t) => {
