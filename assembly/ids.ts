@@ -92,6 +92,8 @@ export const D_IP_BY_VERSION: u8 = 203;
 /** Link types 228 / 229 (LINKTYPE_IPV4 / IPV6): the version nibble must match. */
 export const D_IPV4_LINK: u8 = 205;
 export const D_IPV6_LINK: u8 = 206;
+/** IPv6 as Skydive's guessers decode it: no hop-by-hop layer, payload cut to Length. */
+export const D_IPV6_RAW: u8 = 207;
 
 const NAMES: string[] = [
   '', 'Ethernet', 'Dot1Q', 'LLC', 'SNAP', 'STP', 'EthernetCTP', 'EthernetCTPReply', 'Linux SLL',

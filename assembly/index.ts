@@ -17,6 +17,8 @@ export {
 } from './flow/options';
 export * from './flow/layout';
 export * from './exports-tcp';
+export * from './exports-defrag';
+export { dnsExtract } from './layers/dns_extract';
 
 /** Prepares the module: decoder tables and a flow table of `maxEntries` (Skydive flow.max_entries). */
 export function init(maxEntries: u32): bool {

@@ -19,7 +19,7 @@ import { decodeEAPOL } from './layers/eapol';
 import { decodeLLDP } from './layers/lldp';
 import { decodeCDP } from './layers/cdp';
 import { decodeIPv4 } from './layers/ipv4';
-import { decodeIPv6, decodeIPv6HopByHop, decodeIPv6Routing, decodeIPv6Fragment, decodeIPv6Destination } from './layers/ipv6';
+import { decodeIPv6, decodeIPv6Raw, decodeIPv6HopByHop, decodeIPv6Routing, decodeIPv6Fragment, decodeIPv6Destination } from './layers/ipv6';
 import { decodeFragment } from './layers/fragment';
 import { decodeICMPv4 } from './layers/icmpv4';
 import { decodeICMPv6, decodeICMPv6Sub } from './layers/icmpv6';
@@ -218,6 +218,7 @@ export function dispatch(id: u8, s: usize, e: usize): i32 {
     case ids.D_RAW_IP: return decodeRawIP(s, e);
     case ids.D_IP_BY_VERSION: return decodeIPByVersion(s, e);
     case ids.D_IPV4_LINK: return decodeIPv4Link(s, e);
+    case ids.D_IPV6_RAW: return decodeIPv6Raw(s, e);
     case ids.D_IPV6_LINK: return decodeIPv6Link(s, e);
   }
   return -1;

@@ -12,10 +12,15 @@ import { IP4_LENGTH, IP4_TTL } from '../layers/ipv4';
 import { ICMP4_CODE, ICMP4_ID, ICMP4_TYPE } from '../layers/icmpv4';
 import { TCP_DST, TCP_FIN, TCP_FLAGS, TCP_RST, TCP_SRC, TCP_SYN, TCP_ACKF } from '../layers/tcp';
 import { UDP_DST, UDP_SRC } from '../layers/udp';
-import {
-  GENEVE_VNI, GRE_KEY, ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE, IP6_HOPLIMIT, IP6_LENGTH, PORT_DST, PORT_SRC, VXLAN_VNI,
-} from '../layers/fields';
+import { GENEVE_VNI, GRE_KEY, PORT_DST, PORT_SRC, VXLAN_VNI } from '../layers/fields';
+import { IP6_HOP_LIMIT, IP6_LENGTH } from '../layers/ipv6';
+import { ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE } from '../layers/icmpv6';
 import { findIn, netAddr, netAddrLen } from './keys';
+import {
+  DHCP4_FILE_LEN, DHCP4_FILE_OFF, DHCP4_FLAGS, DHCP4_HARDWARE_LEN, DHCP4_HARDWARE_OPTS, DHCP4_SECS,
+  DHCP4_SERVER_NAME_LEN, DHCP4_SERVER_NAME_OFF,
+} from '../layers/dhcpv4';
+import { VRRP_ADVER_INT, VRRP_PRIORITY, VRRP_VERSION, VRRP_VRID } from '../layers/vrrp';
 import { icmpv4FlowType, icmpv6FlowType, ICMP_ECHO } from './icmptype';
 import * as o from './options';
 import { subEnd, subLength, subStart, ethernetLength } from './subpacket';
@@ -188,34 +193,67 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
   }
 }
 
-/** Extra layers (DHCPv4, DNS, VRRP in that order, first match): keep the raw layer bytes. */
+/**
+ * Extra layers (DHCPv4, DNS, VRRP in that order, first match). DNS keeps the
+ * raw message (parsed again by dnsExtract when the flow is emitted: messages
+ * are replaced on every packet and emitted rarely); DHCPv4 and VRRP keep the
+ * few fields Skydive reports, in the blob layouts below.
+ */
 export function initExtraLayer(f: usize, k: u32, tsNs: i64): void {
   if (o.extraLayers == 0) return;
   const from = subStart(k), to = subEnd(k);
   if ((o.extraLayers & o.EXTRA_DHCPV4) != 0) {
     const i = findIn(ids.L_DHCPV4, from, to);
-    if (i >= 0) { keepLayerBytes(f, i, EXTRA_DHCPV4, tsNs); return; }
+    if (i >= 0) { keepDHCPv4(f, i, tsNs); return; }
   }
   if ((o.extraLayers & o.EXTRA_DNS) != 0) {
     const i = findIn(ids.L_DNS, from, to);
-    if (i >= 0) { keepLayerBytes(f, i, EXTRA_DNS, tsNs); return; }
+    if (i >= 0) { keepBlob(f, EXTRA_DNS, layerStart(<u32>i), layerContents(<u32>i), tsNs); return; }
   }
   if ((o.extraLayers & o.EXTRA_VRRP) != 0) {
     const i = findIn(ids.L_VRRP, from, to);
-    if (i >= 0) { keepLayerBytes(f, i, EXTRA_VRRP, tsNs); return; }
+    if (i >= 0) keepVRRP(f, i, tsNs);
   }
 }
 
-function keepLayerBytes(f: usize, i: i32, kind: u8, tsNs: i64): void {
-  const len = layerContents(<u32>i);
+/** Copies `len` bytes at `src` as the flow's extra-layer blob (replacing any previous one). */
+function keepBlob(f: usize, kind: u8, src: usize, len: u32, tsNs: i64): usize {
   const old = <usize>load<u32>(f + FL_EXTRA_PTR);
   if (old != 0) blobFree(old, load<u32>(f + FL_EXTRA_LEN));
   const p = blobAlloc(len);
   store<u32>(f + FL_EXTRA_PTR, <u32>p);
   store<u32>(f + FL_EXTRA_LEN, p == 0 ? 0 : len);
-  if (p != 0) memory.copy(p, layerStart(<u32>i), len);
+  if (p != 0 && src != 0) memory.copy(p, src, len);
   store<u8>(f + FL_EXTRA_KIND, kind);
   store<i64>(f + FL_EXTRA_TS, tsNs);
+  return p;
+}
+
+// DHCPv4 blob: u16 Flags, u16 Secs, u8 HardwareLen, u8 HardwareOpts, 2 pad,
+// ServerName[64], File[128] (raw bytes, as gopacket keeps them).
+export const DHCP4_BLOB_SIZE: u32 = 200;
+function keepDHCPv4(f: usize, i: i32, tsNs: i64): void {
+  const p = keepBlob(f, EXTRA_DHCPV4, 0, DHCP4_BLOB_SIZE, tsNs);
+  if (p == 0) return;
+  const fi = fieldsOf(<u32>i), s = layerStart(<u32>i);
+  store<u16>(p, load<u16>(fi + DHCP4_FLAGS));
+  store<u16>(p, load<u16>(fi + DHCP4_SECS), 2);
+  store<u8>(p, load<u8>(fi + DHCP4_HARDWARE_LEN), 4);
+  store<u8>(p, load<u8>(fi + DHCP4_HARDWARE_OPTS), 5);
+  store<u16>(p, 0, 6);
+  memory.copy(p + 8, s + DHCP4_SERVER_NAME_OFF, DHCP4_SERVER_NAME_LEN);
+  memory.copy(p + 8 + DHCP4_SERVER_NAME_LEN, s + DHCP4_FILE_OFF, DHCP4_FILE_LEN);
+}
+
+// VRRP blob: u8 Version, u8 VirtualRtrID, u8 Priority, u8 AdverInt.
+function keepVRRP(f: usize, i: i32, tsNs: i64): void {
+  const p = keepBlob(f, EXTRA_VRRP, 0, 4, tsNs);
+  if (p == 0) return;
+  const fi = fieldsOf(<u32>i);
+  store<u8>(p, load<u8>(fi + VRRP_VERSION));
+  store<u8>(p, load<u8>(fi + VRRP_VRID), 1);
+  store<u8>(p, load<u8>(fi + VRRP_PRIORITY), 2);
+  store<u8>(p, load<u8>(fi + VRRP_ADVER_INT), 3);
 }
 
 /** Releases what a flow owns outside its record (before its slot is reused). */
@@ -251,7 +289,7 @@ function isABByNetwork(f: usize, from: u32, to: u32, ip: i32): bool {
 
 function ipLength(ip: i32): i64 {
   const fi = fieldsOf(<u32>ip);
-  return layerType(<u32>ip) == ids.L_IPV4 ? <i64>load<u16>(fi + IP4_LENGTH) : <i64>load<u32>(fi + IP6_LENGTH);
+  return layerType(<u32>ip) == ids.L_IPV4 ? <i64>load<u16>(fi + IP4_LENGTH) : <i64>load<u16>(fi + IP6_LENGTH);
 }
 
 @inline function countDir(f: usize, ab: bool, length: i64): void {
@@ -315,7 +353,7 @@ export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
       const src = netIsV4 ? findIn(ids.L_IPV4, from, to) : findIn(ids.L_IPV6, from, to);
       if (src >= 0) {
         const ab = srcIsA(f, src);
-        const ttl = netIsV4 ? <u32>load<u8>(fieldsOf(<u32>src) + IP4_TTL) : <u32>load<u8>(fieldsOf(<u32>src) + IP6_HOPLIMIT);
+        const ttl = netIsV4 ? <u32>load<u8>(fieldsOf(<u32>src) + IP4_TTL) : <u32>load<u8>(fieldsOf(<u32>src) + IP6_HOP_LIMIT);
         if ((fl & TCP_SYN) != 0) {
           if (ab && load<i64>(f + FL_TCP) == 0) { store<i64>(f + FL_TCP, tsMs); store<u32>(f + FL_SYN_TTL_AB, ttl); }
           else if (load<i64>(f + FL_TCP + 8) == 0) { store<i64>(f + FL_TCP + 8, tsMs); store<u32>(f + FL_SYN_TTL_BA, ttl); }
@@ -332,6 +370,6 @@ export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
   const kind = load<u8>(f + FL_EXTRA_KIND);
   if ((o.extraLayers & o.EXTRA_DNS) != 0 && (kind == 0 || kind == EXTRA_DNS)) {
     const d = findIn(ids.L_DNS, from, to);
-    if (d >= 0) keepLayerBytes(f, d, EXTRA_DNS, tsNs);
+    if (d >= 0) keepBlob(f, EXTRA_DNS, layerStart(<u32>d), layerContents(<u32>d), tsNs);
   }
 }

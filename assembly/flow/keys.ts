@@ -10,10 +10,9 @@ import { ETH_DST_OFF, ETH_SRC_OFF } from '../layers/ethernet';
 import { IP4_HAS_ADDR, IP4_SRC } from '../layers/ipv4';
 import { ICMP4_CODE, ICMP4_ID, ICMP4_TYPE } from '../layers/icmpv4';
 import { TCP_DST, TCP_SRC } from '../layers/tcp';
-import {
-  GENEVE_VNI, ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE, IP6_HAS_ADDR, IP6_SRC, PORT_DST, PORT_SRC,
-  PORTS_PARSED, RUDP_DST, RUDP_SRC, VXLAN_VNI,
-} from '../layers/fields';
+import { GENEVE_VNI, PORT_DST, PORT_SRC, PORTS_PARSED, VXLAN_VNI } from '../layers/fields';
+import { IP6_HAS_ADDR, IP6_SRC } from '../layers/ipv6';
+import { ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE } from '../layers/icmpv6';
 import { subEnd, subStart } from './subpacket';
 import { icmpv4FlowType, icmpv6FlowType, ICMP_ECHO } from './icmptype';
 import { layerKeyModeL3 } from './options';
@@ -91,8 +90,8 @@ function buildTransportFlow(i: i32, k: u32): void {
     }
   }
   if (t == ids.L_RUDP) {
-    store<u8>(tfSrc, load<u8>(f + RUDP_SRC));
-    store<u8>(tfDst, load<u8>(f + RUDP_DST));
+    store<u8>(tfSrc, <u8>load<u16>(f + PORT_SRC));
+    store<u8>(tfDst, <u8>load<u16>(f + PORT_DST));
     tfSrcLen = tfDstLen = (layerFlags(<u32>i) & PORTS_PARSED) != 0 ? 1 : 0;
     tfType = 7;
     return;

@@ -7,7 +7,7 @@ import { L_ETHERNET, L_GENEVE, L_GRE, L_IPV4, L_IPV6, L_MPLS, L_VXLAN } from '..
 import { fieldsOf, layerContents, layerPayload, layerType, nLayers } from '../packet';
 import { ETH_LENGTH } from '../layers/ethernet';
 import { IP4_LENGTH } from '../layers/ipv4';
-import { IP6_LENGTH } from '../layers/fields';
+import { IP6_LENGTH } from '../layers/ipv6';
 
 export const MAX_SUBS: u32 = 64;
 const subFrom = memory.data(<i32>MAX_SUBS);
@@ -43,7 +43,7 @@ export function splitPacket(wireLen: u32, outer: i64): void {
     const top = layerType(0);
     if (top == L_ETHERNET) outer = wireLen > 0 ? <i64>wireLen : ethernetLength(0);
     else if (top == L_IPV4) outer = <i64>load<u16>(fieldsOf(0) + IP4_LENGTH);
-    else if (top == L_IPV6) outer = <i64>load<u32>(fieldsOf(0) + IP6_LENGTH);
+    else if (top == L_IPV6) outer = <i64>load<u16>(fieldsOf(0) + IP6_LENGTH);
   }
   let from: u32 = 0;
   let topLen = outer;

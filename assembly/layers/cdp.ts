@@ -22,9 +22,10 @@
 //       plus a consistent sub-TLV list; IP Prefix: a non-zero multiple of 5
 //       bytes whose prefix lengths are at most 32 (a larger one makes
 //       ParseCIDR fail and gopacket dereferences nil: a panic).
-// PENDING: ids.ts has no "CiscoDiscoveryInfo" id yet; until the lead adds
-// L_CDP_INFO, the Info layer is not recorded (see pushInfo).
+// The Info layer needs an ids.L_CDP_INFO ("CiscoDiscoveryInfo"); it is
+// recorded as soon as ids.ts defines it (compile-time isDefined), skipped before.
 
+import * as ids from '../ids';
 import { L_CDP, L_NONE } from '../ids';
 import { rd16, rd32 } from '../mem';
 import { fieldsOf, markTruncated, pushLayer } from '../packet';
@@ -66,12 +67,9 @@ export function decodeCDP(s: usize, e: usize): i32 {
   return L_NONE;
 }
 
-/**
- * Adds CiscoDiscoveryInfo over the TLV bytes (Contents, no Payload).
- * PENDING the L_CDP_INFO id ("CiscoDiscoveryInfo"): then the body is
- * `return pushLayer(L_CDP_INFO, s, len, 0) >= 0;`. Until then no layer is recorded.
- */
+/** Adds CiscoDiscoveryInfo over the TLV bytes (Contents, no Payload), once ids.L_CDP_INFO exists. */
 function pushInfo(s: usize, len: u32): bool {
+  if (isDefined(ids.L_CDP_INFO)) return pushLayer(ids.L_CDP_INFO, s, len, 0) >= 0;
   return true;
 }
 

@@ -15,6 +15,7 @@
 //   (8 bytes), followed by another record; any other function is an error.
 //   Short records (under 4 bytes for a reply, 8 for forward data) panic.
 
+import * as ids from '../ids';
 import { L_ETHERNET_CTP, L_ETHERNET_CTP_REPLY, L_NONE } from '../ids';
 import { fieldsOf, pushLayer } from '../packet';
 
@@ -61,11 +62,15 @@ export function decodeEthernetCTPReply(s: usize, e: usize): i32 {
 }
 
 /**
- * Adds an EthernetCTPForwardData layer (8 bytes: function + forward MAC).
- * PENDING: ids.ts has no id for "EthernetCTPForwardData" yet; until the lead
- * adds L_ETHERNET_CTP_FORWARD_DATA, the record is skipped without a layer.
- * With the id, this becomes `return pushLayer(L_ETHERNET_CTP_FORWARD_DATA, s, 8, len - 8) >= 0;`.
+ * Adds an EthernetCTPForwardData layer (8 bytes: function + forward MAC) once
+ * ids.L_ETHERNET_CTP_FORWARD_DATA exists ("EthernetCTPForwardData"); before
+ * that the record is skipped without a layer.
  */
 function pushForwardData(s: usize, len: u32): bool {
+  if (isDefined(ids.L_ETHERNET_CTP_FORWARD_DATA)) {
+    const i = pushLayer(ids.L_ETHERNET_CTP_FORWARD_DATA, s, 8, len - 8);
+    if (i < 0) return false;
+    store<u16>(fieldsOf(<u32>i) + CTP_FUNCTION, 2); // the MAC stays in place at +2
+  }
   return true;
 }

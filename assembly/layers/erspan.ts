@@ -28,6 +28,7 @@
 // plain Ethernet and type III through decodeERSPAN3 (header skipped, no layer,
 // the inner frame decoded as Ethernet when its frame type is 0).
 
+import * as ids from '../ids';
 import { L_ETHERNET, L_LLC, L_NONE } from '../ids';
 import { rd16 } from '../mem';
 import { fieldsOf, markTruncated, pushLayer, setNext } from '../packet';
@@ -39,11 +40,11 @@ export let erspanAllTypes: bool = false;
 export function setERSPANDecoding(on: bool): void { erspanAllTypes = on; }
 
 /**
- * Dispatch id of decodeERSPAN3. PENDING: ids.ts has no D_ERSPAN3 yet; until
- * the lead adds it (with `case ids.D_ERSPAN3: return decodeERSPAN3(s, e);` in
- * registry.dispatch) this is L_NONE, so type III stops quietly as in Skydive.
+ * Dispatch id of decodeERSPAN3: ids.D_ERSPAN3 once ids.ts defines it (with
+ * `case ids.D_ERSPAN3: return decodeERSPAN3(s, e);` in registry.dispatch);
+ * until then L_NONE, so type III stops quietly as in Skydive.
  */
-export const D_ERSPAN3: u8 = L_NONE;
+export const D_ERSPAN3: u8 = isDefined(ids.D_ERSPAN3) ? ids.D_ERSPAN3 : L_NONE;
 
 /** Skydive's decodeERSpanIILayer. */
 export function decodeERSPAN2(s: usize, e: usize): i32 {

@@ -7,7 +7,7 @@
 // A type below 0x0600 is an 802.3 length: the payload is LLC and is cut to
 // that length (the rest is padding), or the frame is marked truncated.
 
-import { L_ETHERNET, L_LLC } from '../ids';
+import { L_ETHERNET, L_LLC, L_NONE } from '../ids';
 import { rd16 } from '../mem';
 import { fieldsOf, markTruncated, pushLayer, setLinkLayer } from '../packet';
 import { etherTypeDecoder, NO_DECODER } from '../registry';
@@ -38,6 +38,8 @@ export function decodeEthernet(s: usize, e: usize): i32 {
   store<u16>(f + ETH_LENGTH, <u16>length);
   setLinkLayer(i);
   if (type == 0) return L_LLC;
+  // gopacket's NextDecoder stops on an empty payload before looking the type up.
+  if (payload == 0) return L_NONE;
   const next = etherTypeDecoder(type);
   return next == NO_DECODER ? -1 : <i32>next; // unknown EtherType: a decode error
 }

@@ -14,7 +14,7 @@
 // without addresses (Skydive then prints "<nil>"). Those partial layers are
 // reproduced here because they decide flow keys and Network fields.
 
-import { L_FRAGMENT, L_IPV4 } from '../ids';
+import { L_FRAGMENT, L_IPV4, L_NONE } from '../ids';
 import { rd16 } from '../mem';
 import { fieldsOf, markTruncated, pushLayer, setFlags, setHeader, setNetworkLayer } from '../packet';
 import { ipProtocolDecoder, NO_DECODER } from '../registry';
@@ -83,6 +83,8 @@ export function decodeIPv4(s: usize, e: usize): i32 {
     o += ol;
   }
   if ((flagsFrag >> 13) & IP4_MF || (flagsFrag & 0x1fff) != 0) return L_FRAGMENT;
+  // gopacket's NextDecoder stops on an empty payload before looking the protocol up.
+  if (avail == hlen) return L_NONE;
   const next = ipProtocolDecoder(load<u8>(s + 9));
   return next == NO_DECODER ? -1 : <i32>next; // unknown protocol: a decode error
 }

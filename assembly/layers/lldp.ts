@@ -19,9 +19,10 @@
 //   lengths do not fit are errors (a DecodeFailure after both layers). The
 //   Management Address offsets are 8-bit sums in Go (they wrap); the checks
 //   below replay each slice and index so that a Go panic is an error too.
-// PENDING: ids.ts has no "LinkLayerDiscoveryInfo" id yet; until the lead adds
-// L_LLDP_INFO, the Info layer is not recorded (see pushInfo).
+// The Info layer needs an ids.L_LLDP_INFO ("LinkLayerDiscoveryInfo"); it is
+// recorded as soon as ids.ts defines it (compile-time isDefined), skipped before.
 
+import * as ids from '../ids';
 import { L_LLDP, L_NONE } from '../ids';
 import { markTruncated, pushLayer } from '../packet';
 
@@ -95,10 +96,9 @@ function mgmtAddressOk(v: usize, len: u32, cap: u32): bool {
 
 /**
  * Adds the empty LinkLayerDiscoveryInfo layer gopacket appends after
- * LinkLayerDiscovery (no Contents, no Payload). PENDING the L_LLDP_INFO id
- * ("LinkLayerDiscoveryInfo"): then the body is
- * `return pushLayer(L_LLDP_INFO, e, 0, 0) >= 0;`. Until then no layer is recorded.
+ * LinkLayerDiscovery (no Contents, no Payload), once ids.L_LLDP_INFO exists.
  */
 function pushInfo(e: usize): bool {
+  if (isDefined(ids.L_LLDP_INFO)) return pushLayer(ids.L_LLDP_INFO, e, 0, 0) >= 0;
   return true;
 }

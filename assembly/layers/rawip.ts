@@ -1,6 +1,6 @@
 // Entry decoders for captures without a link layer.
 
-import { L_ARP, L_IPV4, L_IPV6 } from '../ids';
+import { D_IPV6_RAW, L_ARP, L_IPV4, L_IPV6 } from '../ids';
 import { setNext } from '../packet';
 
 /** gopacket's LinkTypeRaw (101, 12, 14): the version nibble picks IPv4 or IPv6, anything else is an error. */
@@ -19,7 +19,7 @@ export function decodeRawIP(s: usize, e: usize): i32 {
   const v = load<u8>(s) >> 4;
   setNext(s, e);
   if (v == 4) return L_IPV4;
-  if (v == 6) return L_IPV6;
+  if (v == 6) return D_IPV6_RAW;
   return L_ARP;
 }
 

@@ -18,7 +18,8 @@
 
 import { L_PAYLOAD, L_RUDP } from '../ids';
 import { rd16, rd32 } from '../mem';
-import { fieldsOf, pushLayer, setTransportLayer } from '../packet';
+import { fieldsOf, pushLayer, setFlags, setTransportLayer } from '../packet';
+import { PORTS_PARSED } from './fields';
 
 export const RUDP_SRC: u32 = 0;         // u16 (the port is one byte on the wire)
 export const RUDP_DST: u32 = 2;         // u16 (one byte on the wire)
@@ -49,6 +50,7 @@ export function decodeRUDP(s: usize, e: usize): i32 {
   const f = fieldsOf(<u32>i);
   store<u16>(f + RUDP_SRC, <u16>load<u8>(s + 2));
   store<u16>(f + RUDP_DST, <u16>load<u8>(s + 3));
+  setFlags(i, PORTS_PARSED);
   store<u8>(f + RUDP_FLAGS, <u8>flags);
   store<u8>(f + RUDP_HDRLEN, <u8>hl);
   store<u16>(f + RUDP_DATA_LENGTH, <u16>dl);

@@ -35,7 +35,8 @@ import {
   L_SCTP_SHUTDOWN_ACK, L_SCTP_SHUTDOWN_COMPLETE, L_SCTP_UNKNOWN,
 } from '../ids';
 import { rd16, rd32 } from '../mem';
-import { fieldsOf, pushLayer, setTransportLayer } from '../packet';
+import { fieldsOf, pushLayer, setFlags, setTransportLayer } from '../packet';
+import { PORTS_PARSED } from './fields';
 
 /** SCTP common header fields. */
 export const SCTP_SRC: u32 = 0;       // u16
@@ -96,6 +97,7 @@ export function decodeSCTP(s: usize, e: usize): i32 {
   const f = fieldsOf(<u32>i);
   store<u16>(f + SCTP_SRC, <u16>rd16(s));
   store<u16>(f + SCTP_DST, <u16>rd16(s + 2));
+  setFlags(i, PORTS_PARSED);
   store<u32>(f + SCTP_VTAG, rd32(s + 4));
   store<u32>(f + SCTP_CHECKSUM, rd32(s + 8));
   return nextChunk(s + 12, e);

@@ -14,7 +14,8 @@
 
 import { L_PAYLOAD, L_UDPLITE } from '../ids';
 import { rd16 } from '../mem';
-import { fieldsOf, pushLayer, setTransportLayer } from '../packet';
+import { fieldsOf, pushLayer, setFlags, setTransportLayer } from '../packet';
+import { PORTS_PARSED } from './fields';
 
 export const UDPLITE_SRC: u32 = 0;      // u16
 export const UDPLITE_DST: u32 = 2;      // u16
@@ -30,6 +31,7 @@ export function decodeUDPLite(s: usize, e: usize): i32 {
   const f = fieldsOf(<u32>i);
   store<u16>(f + UDPLITE_SRC, <u16>rd16(s));
   store<u16>(f + UDPLITE_DST, <u16>rd16(s + 2));
+  setFlags(i, PORTS_PARSED);
   store<u16>(f + UDPLITE_COVERAGE, <u16>rd16(s + 4));
   store<u16>(f + UDPLITE_CHECKSUM, <u16>rd16(s + 6));
   return L_PAYLOAD;

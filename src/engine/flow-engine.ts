@@ -115,6 +115,9 @@ export class FlowEngine {
     const out: Record<string, bigint> = {};
     COUNTER_NAMES.forEach((name, i) => { out[name] = BigInt.asUintN(64, this.core.counterValue(i)); });
     out.emit_lost = BigInt(this.core.emitLost() as number);
+    out.defrag_evicted = BigInt.asUintN(64, BigInt((this.core.defragEvictions as () => bigint | number)()));
+    out.tcp_page_cap_flushes = BigInt.asUintN(64, BigInt((this.core.tcpCapFlushes as () => bigint | number)()));
+    out.tcp_dropped_segments = BigInt.asUintN(64, BigInt((this.core.tcpDroppedSegments as () => bigint | number)()));
     return out;
   }
 }

@@ -5,8 +5,12 @@
  */
 import type { CoreExports } from '../wasm/module.js';
 import { layerNames } from '../wasm/module.js';
-import type { Flow, FlowEvent, FlowMetric, ICMPTypeName, Int64, TCPMetric } from './types.js';
+import type { DNS, Flow, FlowEvent, FlowMetric, ICMPTypeName, Int64, TCPMetric } from './types.js';
+
+const EXTRA_DHCPV4 = 1, EXTRA_DNS = 2, EXTRA_VRRP = 3;
 import { hex64, ipv4Text, ipv6Text, macText } from './text.js';
+import { readDNSExtract } from './dns.js';
+import { bytesToGoString } from '../format/json.js';
 
 const ICMP_TYPES: ICMPTypeName[] = [
   'UNKNOWN', 'DESTINATION_UNREACHABLE', 'ECHO', 'NEIGHBOR', 'ADDRESS_MASK', 'INFO', 'PARAMETER_PROBLEM',
@@ -68,7 +72,7 @@ export class FlowRecordReader {
       while (p + 8 <= len) {
         const recLen = dv.getUint32(p, true);
         if (recLen === 0) break;
-        visit(this.read(u8, dv, p + 8));
+        visit(this.read(u8, dv, p + 8, base));
         p += recLen;
         n++;
       }
@@ -77,7 +81,7 @@ export class FlowRecordReader {
     return n;
   }
 
-  private read(u8: Uint8Array, dv: DataView, at: number): EmittedFlow {
+  private read(u8: Uint8Array, dv: DataView, at: number, base: number): EmittedFlow {
     const o = this.off;
     const u64 = (k: number) => dv.getBigUint64(at + k, true);
     const i64 = (k: number) => int64(dv.getBigInt64(at + k, true));
@@ -151,8 +155,30 @@ export class FlowRecordReader {
       flow, reason, event: EVENTS[reason] ?? 'update', extraKind,
       extraTimestampNs: dv.getBigInt64(at + o.FL_EXTRA_TS, true),
     };
-    if (extraKind && extraLen) e.extra = u8.slice(at + this.flowSize, at + this.flowSize + extraLen);
+    if (extraKind && extraLen) {
+      const blob = at + this.flowSize;
+      if (extraKind === EXTRA_DNS) flow.DNS = this.dns(base + blob, extraLen, e.extraTimestampNs);
+      else if (extraKind === EXTRA_DHCPV4 && extraLen >= 200) {
+        flow.DHCPv4 = {
+          Flags: dv.getUint16(blob, true), Secs: dv.getUint16(blob + 2, true),
+          HardwareLen: dv.getUint8(blob + 4), HardwareOpts: dv.getUint8(blob + 5),
+          ServerName: bytesToGoString(u8.subarray(blob + 8, blob + 72)),
+          File: bytesToGoString(u8.subarray(blob + 72, blob + 200)),
+        };
+      } else if (extraKind === EXTRA_VRRP && extraLen >= 4) {
+        flow.VRRPv2 = { Version: dv.getUint8(blob), VirtualRtrID: dv.getUint8(blob + 1), Priority: dv.getUint8(blob + 2), AdverInt: dv.getUint8(blob + 3) };
+      }
+    }
     return e;
+  }
+
+  /** Parses a kept DNS message in the core (dnsExtract) and reads the compact result. */
+  private dns(addr: number, len: number, tsNs: bigint): DNS | undefined {
+    const core = this.core;
+    const out = core.outputBuffer();
+    const n = (core.dnsExtract as (m: number, l: number, o: number, c: number) => number)(addr, len, out, core.outputCapacity());
+    if (n === 0) return undefined;
+    return readDNSExtract(new DataView(core.memory.buffer, out, n), 0, n, tsNs);
   }
 
   private tcpMetric(i64: (k: number) => Int64, u32: (k: number) => number): TCPMetric {
