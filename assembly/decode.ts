@@ -7,6 +7,8 @@ import { C_DECODE_FAILURES, C_TOO_MANY_LAYERS, C_TRUNCATED, C_UNKNOWN_LINKTYPE, 
 import { L_NONE } from './ids';
 import { failed, MAX_LAYERS, nextEnd, nextStart, nLayers, pushFailure, resetPacket, truncated } from './packet';
 import { dispatch, linkTypeDecoder, NO_DECODER } from './registry';
+import { D_MPLS_ETH_FALLBACK } from './ids';
+import { popMPLSFallback, resetMPLSFallbacks } from './layers/mpls';
 
 const MAX_STEPS: u32 = MAX_LAYERS * 2;
 
@@ -27,6 +29,7 @@ export function decodePacket(data: usize, caplen: u32, linkType: u32): void {
 export function decodeFrom(id: u8, s: usize, e: usize): void {
   let steps: u32 = 0;
   let start = true;
+  resetMPLSFallbacks();
   while (true) {
     // gopacket stops quietly when a layer leaves no payload (NextDecoder on
     // empty data), but the first decoder always runs, even on nothing.
@@ -38,7 +41,12 @@ export function decodeFrom(id: u8, s: usize, e: usize): void {
       break;
     }
     const next = dispatch(id, s, e);
-    if (next < 0) { pushFailure(s, e); break; }
+    if (next < 0) {
+      // Skydive's MPLS payload guesser retries a failed IP chain as Ethernet.
+      if (popMPLSFallback()) { id = D_MPLS_ETH_FALLBACK; s = nextStart; e = nextEnd; continue; }
+      pushFailure(s, e);
+      break;
+    }
     if (next == L_NONE) break;
     id = <u8>next;
     s = nextStart;

@@ -78,7 +78,12 @@ export const L_BFD: u8 = 72;
 export const L_GTPV1U: u8 = 73;
 export const L_PAYLOAD: u8 = 74;
 export const L_DECODE_FAILURE: u8 = 75;
-export const L_COUNT: u8 = 76;
+export const L_LLDP_INFO: u8 = 76;
+export const L_CDP_INFO: u8 = 77;
+export const L_ETHERNET_CTP_FORWARD_DATA: u8 = 78;
+export const L_EAP: u8 = 79;
+export const L_EAPOL_KEY: u8 = 80;
+export const L_COUNT: u8 = 81;
 
 // Pseudo decoders: dispatch targets that add no layer of their own.
 /** Skydive's ERSPAN type II on EtherType 0x88BE: skip 8 bytes, decode Ethernet. */
@@ -94,6 +99,10 @@ export const D_IPV4_LINK: u8 = 205;
 export const D_IPV6_LINK: u8 = 206;
 /** IPv6 as Skydive's guessers decode it: no hop-by-hop layer, payload cut to Length. */
 export const D_IPV6_RAW: u8 = 207;
+/** Skydive's MPLS guesser falling back to Ethernet after a failed IP decode. */
+export const D_MPLS_ETH_FALLBACK: u8 = 208;
+/** ERSPAN type III (GRE protocol 0x22EB), decoded only when enabled (Skydive stops there). */
+export const D_ERSPAN3: u8 = 209;
 
 const NAMES: string[] = [
   '', 'Ethernet', 'Dot1Q', 'LLC', 'SNAP', 'STP', 'EthernetCTP', 'EthernetCTPReply', 'Linux SLL',
@@ -107,7 +116,8 @@ const NAMES: string[] = [
   'SCTPInitAck', 'SCTPSack', 'SCTPHeartbeat', 'SCTPHeartbeatAck', 'SCTPAbort', 'SCTPShutdown',
   'SCTPShutdownAck', 'SCTPError', 'SCTPCookieEcho', 'SCTPCookieAck', 'SCTPShutdownComplete',
   'GRE', 'MPLS', 'VXLAN', 'Geneve', 'VRRP', 'OSPF', 'EtherIP', 'DNS', 'NTP', 'DHCPv4', 'DHCPv6',
-  'SIP', 'SFlow', 'BFD', 'GTPv1U', 'Payload', 'DecodeFailure',
+  'SIP', 'SFlow', 'BFD', 'GTPv1U', 'Payload', 'DecodeFailure', 'LinkLayerDiscoveryInfo',
+  'CiscoDiscoveryInfo', 'EthernetCTPForwardData', 'EAP', 'EAPOLKey',
 ];
 
 /** Writes the ASCII name of layer `id` at `dst`; returns its length (0 for unknown ids). */

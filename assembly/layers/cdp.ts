@@ -22,8 +22,6 @@
 //       plus a consistent sub-TLV list; IP Prefix: a non-zero multiple of 5
 //       bytes whose prefix lengths are at most 32 (a larger one makes
 //       ParseCIDR fail and gopacket dereferences nil: a panic).
-// The Info layer needs an ids.L_CDP_INFO ("CiscoDiscoveryInfo"); it is
-// recorded as soon as ids.ts defines it (compile-time isDefined), skipped before.
 
 import * as ids from '../ids';
 import { L_CDP, L_NONE } from '../ids';
@@ -67,10 +65,9 @@ export function decodeCDP(s: usize, e: usize): i32 {
   return L_NONE;
 }
 
-/** Adds CiscoDiscoveryInfo over the TLV bytes (Contents, no Payload), once ids.L_CDP_INFO exists. */
+/** Adds CiscoDiscoveryInfo over the TLV bytes (Contents, no Payload). */
 function pushInfo(s: usize, len: u32): bool {
-  if (isDefined(ids.L_CDP_INFO)) return pushLayer(ids.L_CDP_INFO, s, len, 0) >= 0;
-  return true;
+  return pushLayer(ids.L_CDP_INFO, s, len, 0) >= 0;
 }
 
 /** gopacket's per-type check of one value `v` of `len` bytes (`cap` bytes to the end of the data). */

@@ -61,16 +61,10 @@ export function decodeEthernetCTPReply(s: usize, e: usize): i32 {
   }
 }
 
-/**
- * Adds an EthernetCTPForwardData layer (8 bytes: function + forward MAC) once
- * ids.L_ETHERNET_CTP_FORWARD_DATA exists ("EthernetCTPForwardData"); before
- * that the record is skipped without a layer.
- */
+/** Adds an EthernetCTPForwardData layer (8 bytes: function + forward MAC). */
 function pushForwardData(s: usize, len: u32): bool {
-  if (isDefined(ids.L_ETHERNET_CTP_FORWARD_DATA)) {
-    const i = pushLayer(ids.L_ETHERNET_CTP_FORWARD_DATA, s, 8, len - 8);
-    if (i < 0) return false;
-    store<u16>(fieldsOf(<u32>i) + CTP_FUNCTION, 2); // the MAC stays in place at +2
-  }
+  const i = pushLayer(ids.L_ETHERNET_CTP_FORWARD_DATA, s, 8, len - 8);
+  if (i < 0) return false;
+  store<u16>(fieldsOf(<u32>i) + CTP_FUNCTION, 2); // the MAC stays in place at +2
   return true;
 }

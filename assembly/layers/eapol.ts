@@ -18,10 +18,6 @@
 // - after a valid key frame gopacket goes on to Dot11InformationElement
 //   (unencrypted key data) or Payload; Dot11InformationElement is not modelled
 //   (decoding stops there), Payload is.
-// The EAP and EAPOLKey layers need ids.L_EAP ("EAP") and ids.L_EAPOL_KEY
-// ("EAPOLKey"): they are recorded as soon as ids.ts defines them (compile-time
-// isDefined). Before that, their checks still run here so that the
-// error/success outcome matches gopacket, without the inner layer.
 
 import * as ids from '../ids';
 import { L_EAPOL, L_NONE, L_PAYLOAD } from '../ids';
@@ -64,15 +60,13 @@ function decodeEAP(s: usize, e: usize): i32 {
   const length = rd16(s + 2);
   if (len < length) { markTruncated(); return -1; }
   if (length < 4) return -1;
-  if (isDefined(ids.L_EAP)) {
-    const i = pushLayer(ids.L_EAP, s, length, len - length);
-    if (i < 0) return -1;
-    const f = fieldsOf(<u32>i);
-    store<u8>(f + EAP_CODE, load<u8>(s));
-    store<u8>(f + EAP_ID, load<u8>(s + 1));
-    store<u16>(f + EAP_LENGTH, <u16>length);
-    store<u8>(f + EAP_TYPE, length > 4 ? load<u8>(s + 4) : 0);
-  }
+  const i = pushLayer(ids.L_EAP, s, length, len - length);
+  if (i < 0) return -1;
+  const f = fieldsOf(<u32>i);
+  store<u8>(f + EAP_CODE, load<u8>(s));
+  store<u8>(f + EAP_ID, load<u8>(s + 1));
+  store<u16>(f + EAP_LENGTH, <u16>length);
+  store<u8>(f + EAP_TYPE, length > 4 ? load<u8>(s + 4) : 0);
   return L_NONE;
 }
 
@@ -84,18 +78,15 @@ function decodeEAPOLKey(s: usize, e: usize): i32 {
   if (len < EAPOL_KEY_LEN) { markTruncated(); return -1; }
   const keyDataLen = rd16(s + 93);
   if (len < EAPOL_KEY_LEN + keyDataLen) { markTruncated(); return -1; }
-  if (isDefined(ids.L_EAPOL_KEY)) {
-    const info = rd16(s + 1);
-    const encrypted = (info & 0x1000) != 0;
-    const hlen = encrypted ? EAPOL_KEY_LEN + keyDataLen : EAPOL_KEY_LEN;
-    const i = pushLayer(ids.L_EAPOL_KEY, s, hlen, len - hlen);
-    if (i < 0) return -1;
-    const f = fieldsOf(<u32>i);
-    store<u8>(f + EAPOLKEY_DESCRIPTOR, load<u8>(s));
-    store<u16>(f + EAPOLKEY_INFO, <u16>info);
-    store<u16>(f + EAPOLKEY_DATALEN, <u16>keyDataLen);
-    if (!encrypted && keyDataLen > 0) return L_NONE; // Dot11InformationElement: not modelled
-    return L_PAYLOAD;
-  }
-  return L_NONE;
+  const info = rd16(s + 1);
+  const encrypted = (info & 0x1000) != 0;
+  const hlen = encrypted ? EAPOL_KEY_LEN + keyDataLen : EAPOL_KEY_LEN;
+  const i = pushLayer(ids.L_EAPOL_KEY, s, hlen, len - hlen);
+  if (i < 0) return -1;
+  const f = fieldsOf(<u32>i);
+  store<u8>(f + EAPOLKEY_DESCRIPTOR, load<u8>(s));
+  store<u16>(f + EAPOLKEY_INFO, <u16>info);
+  store<u16>(f + EAPOLKEY_DATALEN, <u16>keyDataLen);
+  if (!encrypted && keyDataLen > 0) return L_NONE; // Dot11InformationElement: not modelled
+  return L_PAYLOAD;
 }

@@ -39,12 +39,6 @@ import { ETH_LENGTH, ETH_TYPE } from './ethernet';
 export let erspanAllTypes: bool = false;
 export function setERSPANDecoding(on: bool): void { erspanAllTypes = on; }
 
-/**
- * Dispatch id of decodeERSPAN3: ids.D_ERSPAN3 once ids.ts defines it (with
- * `case ids.D_ERSPAN3: return decodeERSPAN3(s, e);` in registry.dispatch);
- * until then L_NONE, so type III stops quietly as in Skydive.
- */
-export const D_ERSPAN3: u8 = isDefined(ids.D_ERSPAN3) ? ids.D_ERSPAN3 : L_NONE;
 
 /** Skydive's decodeERSpanIILayer. */
 export function decodeERSPAN2(s: usize, e: usize): i32 {

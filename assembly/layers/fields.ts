@@ -1,11 +1,6 @@
 // Field offsets (within a layer record's 48-byte field area) that the flow
 // code reads from layers decoded in other files. Decoders write them there.
 
-// Tunnels
-export const GRE_KEY: u32 = 0;        // u32, 0 without the K bit (gre.ts)
-export const VXLAN_VNI: u32 = 0;      // u32 (vxlan.ts)
-export const GENEVE_VNI: u32 = 0;     // u32 (geneve.ts)
-
 // Other transports keep their ports as u16 at 0 and 2 (sctp.ts, udplite.ts,
 // rudp.ts, whose ports are one byte on the wire).
 export const PORT_SRC: u32 = 0;

@@ -25,11 +25,11 @@
 // decodes ERSPAN type I (0x88BE without the S bit: no ERSPAN header) as
 // Ethernet directly, and type III (0x22EB) through decodeERSPAN3.
 
-import { L_ETHERNET, L_GRE, L_NONE } from '../ids';
+import { D_ERSPAN3, L_ETHERNET, L_GRE, L_NONE } from '../ids';
 import { rd16, rd32 } from '../mem';
 import { fieldsOf, pushLayer } from '../packet';
 import { etherTypeDecoder, NO_DECODER } from '../registry';
-import { D_ERSPAN3, erspanAllTypes } from './erspan';
+import { erspanAllTypes } from './erspan';
 
 /** Field offsets (from fieldsOf). */
 export const GRE_PROTOCOL: u32 = 0;  // u16: protocol type (EtherType)

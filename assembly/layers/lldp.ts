@@ -19,8 +19,6 @@
 //   lengths do not fit are errors (a DecodeFailure after both layers). The
 //   Management Address offsets are 8-bit sums in Go (they wrap); the checks
 //   below replay each slice and index so that a Go panic is an error too.
-// The Info layer needs an ids.L_LLDP_INFO ("LinkLayerDiscoveryInfo"); it is
-// recorded as soon as ids.ts defines it (compile-time isDefined), skipped before.
 
 import * as ids from '../ids';
 import { L_LLDP, L_NONE } from '../ids';
@@ -94,11 +92,7 @@ function mgmtAddressOk(v: usize, len: u32, cap: u32): bool {
   return sliceOk((mlen + 7) & 0xff, (mlen + 7 + olen) & 0xff, cap); // OID
 }
 
-/**
- * Adds the empty LinkLayerDiscoveryInfo layer gopacket appends after
- * LinkLayerDiscovery (no Contents, no Payload), once ids.L_LLDP_INFO exists.
- */
+/** Adds the empty LinkLayerDiscoveryInfo layer gopacket appends after LinkLayerDiscovery. */
 function pushInfo(e: usize): bool {
-  if (isDefined(ids.L_LLDP_INFO)) return pushLayer(ids.L_LLDP_INFO, e, 0, 0) >= 0;
-  return true;
+  return pushLayer(ids.L_LLDP_INFO, e, 0, 0) >= 0;
 }

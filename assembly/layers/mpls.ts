@@ -10,7 +10,8 @@
 // layers.MPLSPayloadDecoder, which Skydive replaces (decodeInMplsEthOrIPLayer):
 // - first nibble 4 → an IPv4 layer decoded in place (added even when its
 //   header is bad, and made the network layer if none was set yet), then its
-//   next layers; nibble 6 → the same with IPv6;
+//   next layers; nibble 6 → the same with IPv6, decoded as Skydive does it
+//   (no IPv6HopByHop layer, unlike gopacket's decodeIPv6: D_IPV6_RAW);
 // - any other nibble, or when the IPv4/IPv6 decoding returned an ERROR at any
 //   depth of the chain it started (bad IP header, unknown protocol, a failing
 //   inner decoder...), Skydive decodes the very same MPLS payload again as
@@ -27,7 +28,7 @@
 // resetMPLSFallbacks() at the start of each decode. Until it does, an error in
 // the IP chain simply ends the packet (no Ethernet re-decode).
 
-import { D_MPLS_PAYLOAD, L_IPV4, L_IPV6, L_MPLS } from '../ids';
+import { D_IPV6_RAW, D_MPLS_PAYLOAD, L_IPV4, L_MPLS } from '../ids';
 import { rd32 } from '../mem';
 import { fieldsOf, pushLayer, setNext } from '../packet';
 import { decodeSkydiveEthernet } from './erspan';
@@ -57,7 +58,9 @@ export function decodeMPLSPayload(s: usize, e: usize): i32 {
   if (v == 4 || v == 6) {
     pushFallback(s, e);
     setNext(s, e);
-    return v == 4 ? L_IPV4 : L_IPV6;
+    // Skydive's ipDecoderFromRawData: IPv6.DecodeFromBytes without the
+    // hop-by-hop layer decodeIPv6 would add (D_IPV6_RAW, ipv6.ts).
+    return v == 4 ? L_IPV4 : D_IPV6_RAW;
   }
   return decodeSkydiveEthernet(s, e);
 }

@@ -4,7 +4,7 @@
 // carry them (LayersPath per packet, as Skydive's golden files show them).
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
-import { decode, hex } from '../helpers/wasm.js';
+import { decode, hex, testCore } from '../helpers/wasm.js';
 
 function cat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -141,6 +141,33 @@ t.test('ERSPAN-II truncations and the empty Ethernet Skydive keeps', (t) => {
   t.end();
 });
 
+t.test('ERSPAN types I and III (opt-in, off in Skydive)', (t) => {
+  const core = testCore() as unknown as { setERSPANDecoding?: (on: number) => void };
+  if (!core.setERSPANDecoding) { t.skip('setERSPANDecoding is not exported by the core yet'); t.end(); return; }
+  core.setERSPANDecoding(1);
+  try {
+    let d = decode(overIP(47, cat(hex('0000 88be'), innerFrame())));
+    t.equal(d.path, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload', 'type I: the frame follows GRE');
+    const e3 = hex('2001 0001 00000000 0000 0000'); // version 2, frame type 0, no O bit
+    d = decode(overIP(47, cat(hex('1000 22eb 00000001'), e3, innerFrame())));
+    if (d.path === 'Ethernet/IPv4/GRE') t.skip('type III needs ids.D_ERSPAN3 and its dispatch case');
+    else {
+      t.equal(d.path, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload', 'type III');
+      t.equal(d.layers[3].offset, 14 + 20 + 8 + 12);
+      const e3o = hex('2001 0001 00000000 0000 0001 0000000000000000'); // O bit: 8-byte sub-header
+      t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), e3o, innerFrame()))).layers[3].offset, 14 + 20 + 8 + 20);
+      t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), e3.subarray(0, 11)))).path, 'Ethernet/IPv4/GRE/DecodeFailure');
+      t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), hex('2001 0001 00000000 0000 0800'), ip4(1, icmp)))).path,
+        'Ethernet/IPv4/GRE', 'frame type 2 (IP): not decoded');
+    }
+    d = decode(overIP(47, cat(hex('1000 88be 00000001'), hex('1000 0001 0000 0000'), innerFrame())));
+    t.equal(d.path, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload', 'type II unchanged');
+  } finally {
+    core.setERSPANDecoding(0);
+  }
+  t.end();
+});
+
 // ---------------------------------------------------------------- MPLS
 
 const label = (l: number, tc: number, s: number, ttl: number) => {
@@ -169,6 +196,13 @@ t.test('MPLS stack: fields, S bit, Skydive guesser to IPv4 / IPv6 / Ethernet', (
   t.equal(d.path, 'IPv4/MPLS/Ethernet/IPv4/ICMPv4/Payload');
   t.equal(d.link, -1);
   t.equal(d.network, 0);
+  // IPv6 with a hop-by-hop header: Skydive's raw-IP IPv6 adds no IPv6HopByHop layer.
+  const hbh = hex('3a 00 0000 0000 0000'); // next header ICMPv6, 8 bytes
+  const ip6 = cat(hex(`60000000 ${h16(hbh.length + 8)} 00 40`), new Uint8Array(32), hbh, hex('8000 0000 0001 0001'));
+  d = decode(cat(eth('8847'), label(16, 0, 1, 64), ip6));
+  t.match(d.path, /^Ethernet\/MPLS\/IPv6(\/|$)/);
+  t.notOk(d.path.includes('IPv6HopByHop'), 'no hop-by-hop layer after MPLS');
+  t.ok(decode(cat(eth('86dd'), ip6)).path.includes('IPv6HopByHop'), 'while a plain IPv6 has one');
   // A short non-IP payload: Skydive still adds an (empty) Ethernet layer.
   d = decode(cat(eth('8847'), label(16, 0, 1, 64), hex('00112233')));
   t.equal(d.path, 'Ethernet/MPLS/Ethernet/DecodeFailure');
@@ -188,12 +222,29 @@ t.test('MPLS truncation points', (t) => {
   t.end();
 });
 
-t.test('MPLS: Skydive re-decodes as Ethernet when the IP chain returns an error', { todo: 'needs the driver fallback (see mpls.ts)' }, (t) => {
-  // IPv4 with an unknown protocol (253): decodeIPv4 adds IPv4 then errors; Skydive
-  // then decodes the same bytes as Ethernet (EtherType = bytes 12-13 of the IP
-  // header = the source address's first half: 0a00 < 0x600 → 802.3 → LLC).
-  const d = decode(cat(eth('8847'), label(16, 0, 1, 64), ip4(253, hex('00000000'))));
+// Skydive's fallback needs the driver (decode.ts) to hand an error back to the
+// innermost pending MPLS payload; until it does, these cases are TODO.
+const fallbackProbe = () => cat(eth('8847'), label(16, 0, 1, 64), ip4(253, hex('00'), '00200000'));
+const driverFallback = decode(fallbackProbe()).path.includes('/IPv4/Ethernet');
+
+t.test('MPLS: Skydive re-decodes as Ethernet when the IP chain returns an error',
+  { todo: !driverFallback && 'needs the driver fallback (mpls.ts popMPLSFallback)' }, (t) => {
+  // IPv4 with an unknown protocol (253): IPv4 is added, then the error; Skydive
+  // decodes the same MPLS payload as Ethernet: EtherType = IPv4 bytes 12-13 =
+  // 0x0020, an 802.3 length, so LLC, whose SAPs (0x00) have no decoder.
+  let d = decode(fallbackProbe());
   t.equal(d.path, 'Ethernet/MPLS/IPv4/Ethernet/LLC/DecodeFailure');
+  t.equal(d.layers[3].offset, 18, 'the Ethernet re-reads the MPLS payload');
+  d = decode(cat(eth('8847'), label(16, 0, 1, 64), ip4(1, icmp)));
+  t.equal(d.path, 'Ethernet/MPLS/IPv4/ICMPv4/Payload', 'no error, no fallback');
+  // MPLS in IP over raw IPv4: the fallback Ethernet is not a link layer.
+  d = decode(ip4(137, cat(label(16, 0, 1, 64), ip4(253, hex('00'), '00200000'))), 101);
+  t.equal(d.path, 'IPv4/MPLS/IPv4/Ethernet/LLC/DecodeFailure');
+  t.equal(d.link, -1);
+  // Nested: the inner fallback fails too, then the outer one runs.
+  const inner = cat(label(17, 0, 1, 64), ip4(253, hex('00'), '00200000'));
+  d = decode(cat(eth('8847'), label(16, 0, 1, 64), ip4(47, cat(hex('0000 8847'), inner), '00200000')));
+  t.equal(d.path, 'Ethernet/MPLS/IPv4/GRE/MPLS/IPv4/Ethernet/LLC/Ethernet/LLC/DecodeFailure');
   t.end();
 });
 
