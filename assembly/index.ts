@@ -19,7 +19,7 @@ export * from './flow/layout';
 export * from './exports-tcp';
 export * from './exports-defrag';
 export { dnsExtract } from './layers/dns_extract';
-export { setERSPANDecoding } from './layers/erspan';
+export { setERSPANTypeI } from './layers/erspan';
 
 /** Prepares the module: decoder tables and a flow table of `maxEntries` (Skydive flow.max_entries). */
 export function init(maxEntries: u32): bool {

@@ -316,7 +316,9 @@ export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
       if (length == 0) length = ethernetLength(<u32>eth);
       const s = layerStart(<u32>eth);
       let ab: bool;
-      if (bytesEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF, 6) && ip >= 0) ab = isABByNetwork(f, from, to, ip);
+      // Equal MACs say nothing: Skydive decides with the network test, which
+      // answers BA when there is no network layer.
+      if (bytesEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF, 6)) ab = ip >= 0 && isABByNetwork(f, from, to, ip);
       else ab = bytesEqual(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
       countDir(f, ab, length);
     } else if (ip >= 0) {

@@ -22,11 +22,13 @@
 //   error, below 0x0600 it is 802.3/LLC with the payload cut to the length).
 // So every 0x88BE payload is treated as type II: type I frames lose their
 // first 8 bytes (tcpdump/erspan-type-i-1.pcap gives Ethernet/LLC + failure),
-// and type III (0x22EB) is an unknown GRE protocol: GRE ends the decoding.
+// and type III (0x22EB) is an unknown GRE protocol: GRE ends the decoding and
+// Skydive then crashes on the empty inner packet. We decode type III through
+// decodeERSPAN3 (header skipped, no layer, the inner frame decoded as Ethernet
+// when its frame type is 0); see docs/compat.md.
 //
-// Option, off by default: setERSPANDecoding(true) makes GRE decode type I as
-// plain Ethernet and type III through decodeERSPAN3 (header skipped, no layer,
-// the inner frame decoded as Ethernet when its frame type is 0).
+// Option, off by default: setERSPANTypeI(true) makes GRE decode type I as
+// plain Ethernet.
 
 import * as ids from '../ids';
 import { L_ETHERNET, L_LLC, L_NONE } from '../ids';
@@ -35,9 +37,9 @@ import { fieldsOf, markTruncated, pushLayer, setNext } from '../packet';
 import { etherTypeDecoder, NO_DECODER } from '../registry';
 import { ETH_LENGTH, ETH_TYPE } from './ethernet';
 
-/** Decode ERSPAN types I and III too (GRE reads it); off = Skydive's behaviour. */
-export let erspanAllTypes: bool = false;
-export function setERSPANDecoding(on: bool): void { erspanAllTypes = on; }
+/** Decode ERSPAN type I as type I (GRE reads it); off = Skydive's behaviour. */
+export let erspanTypeI: bool = false;
+export function setERSPANTypeI(on: bool): void { erspanTypeI = on; }
 
 
 /** Skydive's decodeERSpanIILayer. */
@@ -47,7 +49,7 @@ export function decodeERSPAN2(s: usize, e: usize): i32 {
 }
 
 /**
- * ERSPAN type III (opt-in): skips the 12-byte header and, with the O bit, the
+ * ERSPAN type III: skips the 12-byte header and, with the O bit, the
  * 8-byte platform-specific sub-header; frame type 0 is Ethernet, any other
  * frame type ends the decoding. A header longer than the data is an error.
  */

@@ -21,15 +21,15 @@
 // - The version is not checked. Next: the protocol through the EtherType table
 //   (0x88BE is Skydive's ERSPAN-II, 0x6558 Ethernet, 0x880B PPP, 0 LLC); an
 //   unknown protocol is LayerTypeZero: decoding stops quietly.
-// Option (off by default, Skydive decodes neither): `setERSPANDecoding(true)`
-// decodes ERSPAN type I (0x88BE without the S bit: no ERSPAN header) as
-// Ethernet directly, and type III (0x22EB) through decodeERSPAN3.
+// ERSPAN type III (0x22EB) goes to decodeERSPAN3 (Skydive stops and crashes
+// there). Option, off by default: `setERSPANTypeI(true)` decodes ERSPAN type I
+// (0x88BE without the S bit: no ERSPAN header) as Ethernet directly.
 
 import { D_ERSPAN3, L_ETHERNET, L_GRE, L_NONE } from '../ids';
 import { rd16, rd32 } from '../mem';
 import { fieldsOf, pushLayer } from '../packet';
 import { etherTypeDecoder, NO_DECODER } from '../registry';
-import { erspanAllTypes } from './erspan';
+import { erspanTypeI } from './erspan';
 
 /** Field offsets (from fieldsOf). */
 export const GRE_PROTOCOL: u32 = 0;  // u16: protocol type (EtherType)
@@ -101,10 +101,12 @@ export function decodeGRE(s: usize, e: usize): i32 {
   store<u16>(f + GRE_CHECKSUM, <u16>checksum);
   store<u16>(f + GRE_OFFSET, <u16>offset);
   store<u8>(f + GRE_RECURSION, <u8>(b0 & 7));
-  if (erspanAllTypes) {
-    if (proto == 0x88be && !sq) return L_ETHERNET; // ERSPAN type I: no ERSPAN header
-    if (proto == 0x22eb) return D_ERSPAN3;
-  }
+  // ERSPAN type III: Skydive stops after GRE and then crashes on the empty
+  // inner packet; decoding the mirrored frame is our answer (docs/compat.md).
+  if (proto == 0x22eb) return D_ERSPAN3;
+  // ERSPAN type I (no sequence number, no ERSPAN header): Skydive reads it as
+  // type II and skips 8 bytes of the mirrored frame; decoding it right is opt-in.
+  if (erspanTypeI && proto == 0x88be && !sq) return L_ETHERNET;
   const next = etherTypeDecoder(proto);
   return next == NO_DECODER ? L_NONE : <i32>next;
 }

@@ -22,6 +22,7 @@ export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE
   --format jsonl|json|protobuf   output format (default jsonl: one flow per line)
   --linktype N                   decode with link type N instead of the file's
   --mpls-udp-port P              decode UDP port P as MPLS (Skydive registers none by default)
+  --erspan-type1                 decode ERSPAN type I frames as type I (Skydive skips 8 bytes of them)
   --no-defrag                    do not reassemble IPv4 fragments
   --no-tcp-metric                no TCPMetric from SYN/FIN/RST (Skydive ExtraTCPMetric off)
   --no-reassembly                no TCP reassembly counters (Skydive ReassembleTCP off)
@@ -69,6 +70,7 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
       }
       case '--linktype': linkType = intArg('--linktype', value(), 0, 0xffffffff); break;
       case '--mpls-udp-port': engine.mplsUDPPort = intArg('--mpls-udp-port', value(), 1, 65535); break;
+      case '--erspan-type1': engine.erspanTypeI = true; break;
       case '--no-defrag': engine.ipDefrag = false; break;
       case '--no-tcp-metric': engine.extraTCPMetric = false; break;
       case '--no-reassembly': engine.reassembleTCP = false; break;

@@ -25,6 +25,8 @@ export interface EngineOptions {
   captureID?: string;
   /** UDP port decoded as MPLS (Skydive's per-capture MPLSUDPPort); none by default. */
   mplsUDPPort?: number;
+  /** Decode ERSPAN type I frames as type I (Skydive reads them as type II and loses 8 bytes). */
+  erspanTypeI?: boolean;
   /** flow.application_ports: port -> name (upper-cased like Skydive). */
   applicationPorts?: { tcp?: Record<string, string>; udp?: Record<string, string> };
   /** flow.application_timeout: application name -> seconds (keys upper-cased). Skydive defaults ARP 10, DNS 10. */
@@ -56,6 +58,7 @@ export class FlowEngine {
     new Uint8Array(c.memory.buffer, c.nodeTIDBuffer() as number, tid.length).set(tid);
     c.setNodeTIDLength(tid.length);
     if (opts.mplsUDPPort) c.setMPLSUDPPort(opts.mplsUDPPort);
+    if (opts.erspanTypeI) (c.setERSPANTypeI as (on: number) => void)(1);
     this.configureApplications(opts);
     this.reader = new FlowRecordReader(c, { nodeTID: opts.nodeTID ?? '', captureID: opts.captureID ?? '', appNames: this.appNames });
   }

@@ -141,29 +141,25 @@ t.test('ERSPAN-II truncations and the empty Ethernet Skydive keeps', (t) => {
   t.end();
 });
 
-t.test('ERSPAN types I and III (opt-in, off in Skydive)', (t) => {
-  const core = testCore() as unknown as { setERSPANDecoding?: (on: number) => void };
-  if (!core.setERSPANDecoding) { t.skip('setERSPANDecoding is not exported by the core yet'); t.end(); return; }
-  core.setERSPANDecoding(1);
+t.test('ERSPAN type III always, type I when enabled', (t) => {
+  const core = testCore() as unknown as { setERSPANTypeI: (on: number) => void };
+  const e3 = hex('2001 0001 00000000 0000 0000'); // version 2, frame type 0, no O bit
+  let d = decode(overIP(47, cat(hex('1000 22eb 00000001'), e3, innerFrame())));
+  t.equal(d.path, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload', 'type III');
+  t.equal(d.layers[3].offset, 14 + 20 + 8 + 12);
+  const e3o = hex('2001 0001 00000000 0000 0001 0000000000000000'); // O bit: 8-byte sub-header
+  t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), e3o, innerFrame()))).layers[3].offset, 14 + 20 + 8 + 20);
+  t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), e3.subarray(0, 11)))).path, 'Ethernet/IPv4/GRE/DecodeFailure');
+  t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), hex('2001 0001 00000000 0000 0800'), ip4(1, icmp)))).path,
+    'Ethernet/IPv4/GRE', 'frame type 2 (IP): not decoded');
+  core.setERSPANTypeI(1);
   try {
-    let d = decode(overIP(47, cat(hex('0000 88be'), innerFrame())));
+    d = decode(overIP(47, cat(hex('0000 88be'), innerFrame())));
     t.equal(d.path, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload', 'type I: the frame follows GRE');
-    const e3 = hex('2001 0001 00000000 0000 0000'); // version 2, frame type 0, no O bit
-    d = decode(overIP(47, cat(hex('1000 22eb 00000001'), e3, innerFrame())));
-    if (d.path === 'Ethernet/IPv4/GRE') t.skip('type III needs ids.D_ERSPAN3 and its dispatch case');
-    else {
-      t.equal(d.path, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload', 'type III');
-      t.equal(d.layers[3].offset, 14 + 20 + 8 + 12);
-      const e3o = hex('2001 0001 00000000 0000 0001 0000000000000000'); // O bit: 8-byte sub-header
-      t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), e3o, innerFrame()))).layers[3].offset, 14 + 20 + 8 + 20);
-      t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), e3.subarray(0, 11)))).path, 'Ethernet/IPv4/GRE/DecodeFailure');
-      t.equal(decode(overIP(47, cat(hex('1000 22eb 00000001'), hex('2001 0001 00000000 0000 0800'), ip4(1, icmp)))).path,
-        'Ethernet/IPv4/GRE', 'frame type 2 (IP): not decoded');
-    }
     d = decode(overIP(47, cat(hex('1000 88be 00000001'), hex('1000 0001 0000 0000'), innerFrame())));
     t.equal(d.path, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload', 'type II unchanged');
   } finally {
-    core.setERSPANDecoding(0);
+    core.setERSPANTypeI(0);
   }
   t.end();
 });
@@ -365,10 +361,10 @@ const CORPUS_CASES: [string, number, string][] = [
   ['tcpdump/erspan-type-i-1.pcap', 1, 'Ethernet/IPv4/GRE/Ethernet/LLC/DecodeFailure'],
   ['tcpdump/erspan-type-ii-3.pcap', 1, 'Ethernet/IPv4/GRE/Ethernet/LLC/STP'],
   ['tcpdump/erspan-type-ii-3.pcap', 70, 'Ethernet/IPv4/GRE/Ethernet/Dot1Q/ARP/Payload'],
-  ['tcpdump/erspan-type-iii-ft-0.pcap', 1, 'Ethernet/IPv4/GRE'],
+  ['tcpdump/erspan-type-iii-ft-0.pcap', 1, 'Ethernet/IPv4/GRE/Ethernet/Dot1Q/IPv4/ICMPv4/Payload'],
   ['zeek/erspanI.pcap', 1, 'Ethernet/IPv4/GRE/Ethernet/DecodeFailure'],
   ['zeek/erspanI.pcap', 2, 'Ethernet/IPv4/GRE/Ethernet'],
-  ['zeek/erspanIII.pcap', 1, 'Ethernet/IPv4/GRE'],
+  ['zeek/erspanIII.pcap', 1, 'Ethernet/IPv4/GRE/Ethernet/IPv4/ICMPv4/Payload'],
   ['suricata-verify/decode-erspan-typeI-02/input.pcap', 1, 'Ethernet/IPv4/GRE/Ethernet/LLC/DecodeFailure'],
   ['packetnet/gre_all_options.pcap', 1, 'Ethernet/IPv4/GRE/IPv4/ICMPv4/Payload'],
   ['packetnet/gre_nvgre.pcap', 1, 'Ethernet/IPv4/GRE/Ethernet/IPv4/TCP/Payload'],
