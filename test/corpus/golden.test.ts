@@ -87,6 +87,8 @@ t.test('golden corpus', { skip }, async (t) => {
       const { lines, counters } = await runPcap2Flows(g.capture, g.args);
       const packets = Number(g.summary._packets);
       t.equal(Number(counters.packets), packets, 'every packet of the capture was processed');
+      t.equal(Number(counters.packets_with_flow + counters.packets_without_flow), packets,
+        'every packet made flows or was counted as making none');
       if (g.crashed) {
         // Skydive crashed here: no target, but our flows must be consistent.
         const uuids = new Set(lines.map((l) => (JSON.parse(l) as { UUID: string }).UUID));
