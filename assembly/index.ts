@@ -6,6 +6,7 @@ import { L_MPLS } from './ids';
 export { layerNameInto, layerCount } from './ids';
 export { counterValue, resetCounters } from './counters';
 export { decodePacket } from './decode';
+export { shardBatch } from './shard';
 export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
 export * from './testing';
 export { processBatch, updateTick, expireTick, connectionTick, stopTable } from './flow/process';
@@ -20,6 +21,7 @@ export * from './exports-tcp';
 export * from './exports-defrag';
 export { dnsExtract } from './layers/dns_extract';
 export { setERSPANTypeI } from './layers/erspan';
+export { benchDecodeBatch } from './bench';
 
 /** Prepares the module: decoder tables and a flow table of `maxEntries` (Skydive flow.max_entries). */
 export function init(maxEntries: u32): bool {

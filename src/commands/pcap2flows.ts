@@ -4,8 +4,10 @@
  * L2 key mode, NodeTID ""), then flushes and expires every flow as a capture
  * Stop does, and prints each flow once, when it leaves the table.
  */
-import { CaptureReader, CaptureFormatError } from '../capture/pcapfile.js';
-import { FlowEngine, EXTRA_LAYERS, type EngineOptions, type LayerKeyMode } from '../engine/flow-engine.js';
+import { CaptureFormatError } from '../capture/pcapfile.js';
+import { EXTRA_LAYERS, type EngineOptions, type LayerKeyMode } from '../engine/flow-engine.js';
+import { replayCapture, type ReplayTimers } from '../pipeline/replay.js';
+import { SortedFlowSink } from '../pipeline/sorted-output.js';
 import { FlowWriter, FLOW_FORMATS, type FlowFormat } from '../format/writer.js';
 import { UsageError } from '../cli/errors.js';
 
@@ -16,6 +18,13 @@ export interface Pcap2FlowsOptions {
   engine: EngineOptions;
   /** Print the core's counters as one JSON line on stderr at the end. */
   stats: boolean;
+  /** Flow tables run in parallel (1: in this thread). */
+  workers: number;
+  /** Run even one table in a worker thread (tests compare both paths). */
+  threads?: boolean;
+  batchPackets?: number;
+  /** Skydive's update/expire ticks on packet time; off = one table for the whole file, as Skydive's pcap tests. */
+  timers?: ReplayTimers;
 }
 
 export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE
@@ -30,7 +39,13 @@ export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE
   --extra-layers LIST|ALL        decode extra layers into flows: DNS,DHCPv4,VRRP or ALL
   --node-tid T                   NodeTID of the flows (enters the UUID)
   --max-entries N                flow table size (default 500000; a full table drops its oldest flow)
-  --stats                        print the decoder and table counters on stderr at the end`;
+  --workers N                    flow tables in parallel threads (default 1; same output for any N)
+  --timers                       run Skydive's update/expire ticks on packet time (flows idle past
+                                 the expiry leave the table and may start again as new flows)
+  --update S, --expire S         tick periods in seconds with --timers (Skydive: 60 and 600)
+  --stats                        print the decoder and table counters on stderr at the end
+
+Flows are printed when they leave the table, ordered by Start, UUID, ParentUUID, LayersPath.`;
 
 function intArg(name: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs an integer, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
@@ -57,6 +72,12 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
   let linkType: number | undefined;
   let file: string | undefined;
   let stats = false;
+  let workers = 1;
+  let threads = false;
+  let batchPackets: number | undefined;
+  let timers = false;
+  let updateSeconds = 60;
+  let expireSeconds = 600;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -94,6 +115,12 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
       }
       case '--max-entries': engine.maxEntries = intArg('--max-entries', value(), 1, 4 << 20); break;
       case '--stats': stats = true; break;
+      case '--workers': workers = intArg('--workers', value(), 1, 64); break;
+      case '--threads': threads = true; break;
+      case '--batch-packets': batchPackets = intArg('--batch-packets', value(), 1, 1 << 20); break;
+      case '--timers': timers = true; break;
+      case '--update': updateSeconds = intArg('--update', value(), 1, 86400); break;
+      case '--expire': expireSeconds = intArg('--expire', value(), 1, 86400 * 30); break;
       default:
         if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
         if (file !== undefined) throw new UsageError(`one capture file only (got ${file} and ${a})`);
@@ -101,16 +128,31 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
     }
   }
   if (file === undefined) throw new UsageError('missing capture FILE');
-  return { file, linkType, format, engine, stats };
+  return {
+    file, linkType, format, engine, stats, workers, threads, batchPackets,
+    timers: timers ? { updateSeconds, expireSeconds } : undefined,
+  };
 }
 
-/** Batch size: the input region holds at most this many records per call. */
-const MAX_BATCH_PACKETS = 8192;
-
 export async function pcap2flows(opts: Pcap2FlowsOptions, out: NodeJS.WritableStream): Promise<Record<string, bigint>> {
-  let reader: CaptureReader;
+  const sink = new SortedFlowSink();
+  let result;
   try {
-    reader = await CaptureReader.open(opts.file, { linkTypeOverride: opts.linkType });
+    result = await replayCapture({
+      file: opts.file,
+      linkType: opts.linkType,
+      workers: opts.workers,
+      threads: opts.threads,
+      batchPackets: opts.batchPackets,
+      timers: opts.timers,
+      shard: {
+        engine: opts.engine,
+        format: opts.format,
+        // Each flow once, when it leaves the table: updates are not printed.
+        events: ['expire', 'app-timeout', 'end', 'hold-removed', 'evicted'],
+        dropLastUpdateMetric: true,
+      },
+    }, sink);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new UsageError(`cannot open ${opts.file}: no such file`);
@@ -119,32 +161,10 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: NodeJS.WritableSt
     if (err instanceof CaptureFormatError) throw new UsageError(err.message);
     throw err;
   }
-  const engine = new FlowEngine(opts.engine);
   const writer = new FlowWriter(out as NodeJS.WritableStream & import('node:stream').Writable, opts.format, { end: false });
-  const pending: Promise<void>[] = [];
-  const flush = async (): Promise<void> => {
-    engine.drain((e) => {
-      // A replay has no update ticks: LastUpdateMetric would only repeat Metric
-      // (Skydive's own pcap tests leave it out too).
-      delete e.flow.LastUpdateMetric;
-      pending.push(writer.write(e.flow));
-    });
-    await Promise.all(pending.splice(0));
-  };
-  try {
-    for (;;) {
-      const r = await reader.readBatch(engine.inputView(), MAX_BATCH_PACKETS);
-      if (r.packets === 0) break;
-      engine.process(r.bytes, r.packets);
-      await flush();
-    }
-  } finally {
-    await reader.close();
-  }
-  engine.stop();
-  await flush();
+  await sink.writeTo(writer);
   await writer.end();
-  const counters = engine.counters();
-  if (reader.stats.truncatedTail) counters.capture_truncated_tail = 1n;
+  const counters = result.counters;
+  if (result.truncatedTail) counters.capture_truncated_tail = 1n;
   return counters;
 }

@@ -25,6 +25,17 @@ export interface FlowWriterOptions {
   end?: boolean;
 }
 
+const utf8 = new TextEncoder();
+
+/**
+ * One flow in `format`, without separators: the JSON object text for `jsonl`
+ * and `json`, the length-delimited message for `protobuf`. Lets workers do
+ * the formatting and the writer only copy bytes.
+ */
+export function encodeRecord(flow: Flow, format: FlowFormat): Uint8Array {
+  return format === 'protobuf' ? encodeFlowDelimited(flow) : utf8.encode(flowToJSON(flow));
+}
+
 export class FlowWriter {
   private count = 0;
   private ended = false;
@@ -41,21 +52,16 @@ export class FlowWriter {
   }
 
   async write(flow: Flow): Promise<void> {
+    await this.writeRecord(encodeRecord(flow, this.format));
+  }
+
+  /** Writes one record made by `encodeRecord` with this writer's format (separators added here). */
+  async writeRecord(record: Uint8Array): Promise<void> {
     if (this.ended) throw new Error('FlowWriter: write after end');
-    let chunk: string | Uint8Array;
-    switch (this.format) {
-      case 'jsonl':
-        chunk = flowToJSON(flow) + '\n';
-        break;
-      case 'json':
-        chunk = (this.count === 0 ? '[' : ',') + flowToJSON(flow);
-        break;
-      case 'protobuf':
-        chunk = encodeFlowDelimited(flow);
-        break;
-    }
+    if (this.format === 'json') await this.push(this.count === 0 ? '[' : ',');
+    await this.push(record);
+    if (this.format === 'jsonl') await this.push('\n');
     this.count++;
-    await this.push(chunk);
   }
 
   /** Closes the output format (the `]` of `json`), then ends the stream unless told not to. */

@@ -34,6 +34,7 @@ export interface CoreExports {
   setLayerTimeout(layer: number, ms: bigint): void;
   setAppTimeout(app: number, ms: bigint): void;
   processBatch(base: number, bytes: number, n: number, linkOverride: number): number;
+  shardBatch(base: number, bytes: number, n: number, shards: number, out: number): number;
   updateTick(nowMs: bigint): void;
   expireTick(nowMs: bigint): void;
   connectionTick(nowNs: bigint): void;

@@ -1,0 +1,53 @@
+// Sharding for the worker pool: which worker owns a packet. Every flow a
+// packet touches, at every encapsulation level, is keyed on (or, for inner
+// levels, chained through a parent UUID keyed on) the packet's first network
+// layer addresses, or its Ethernet addresses when it has no network layer.
+// A symmetric hash of those addresses therefore sends every packet of every
+// flow to one worker, whatever the direction, so per-worker tables hold
+// complete flows and the output does not depend on the number of workers.
+
+import { decodePacket, setStopAtNetwork } from './decode';
+import { L_ETHERNET } from './ids';
+import { layerStart, layerType, linkLayer, networkLayer } from './packet';
+import { netAddr, netAddrLen } from './flow/keys';
+
+/** FNV-1a over bytes, seeded. */
+function fnv(p: usize, n: u32, h: u32): u32 {
+  for (let i: u32 = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + i)) * 16777619;
+  return h;
+}
+
+/** Symmetric: the same value for (a, b) and (b, a). */
+@inline function pairHash(a: usize, b: usize, n: u32): u32 {
+  return fnv(a, n, 2166136261) + fnv(b, n, 2166136261);
+}
+
+/**
+ * Writes, for each of the `n` batch records at `base`, its shard in [0, shards)
+ * as a u8 at out + i. Records have the batch layout of process.ts.
+ */
+export function shardBatch(base: usize, bytes: u32, n: u32, shards: u32, out: usize): u32 {
+  let p = base;
+  const end = base + bytes;
+  let done: u32 = 0;
+  setStopAtNetwork(true);
+  while (done < n && p + 24 <= end) {
+    const caplen = load<u32>(p, 8);
+    const data = p + 24;
+    if (data + caplen > end) break;
+    decodePacket(data, caplen, load<u32>(p, 16));
+    let h: u32 = 0;
+    if (networkLayer >= 0) {
+      const al = netAddrLen(networkLayer);
+      h = pairHash(netAddr(networkLayer, false), netAddr(networkLayer, true), al);
+    } else if (linkLayer >= 0 && layerType(<u32>linkLayer) == L_ETHERNET) {
+      const s = layerStart(<u32>linkLayer);
+      h = pairHash(s, s + 6, 6);
+    }
+    store<u8>(out + done, <u8>(shards <= 1 ? 0 : (h >>> 8) % shards));
+    p = data + ((caplen + 7) & ~7);
+    done++;
+  }
+  setStopAtNetwork(false);
+  return done;
+}

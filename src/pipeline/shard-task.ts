@@ -1,0 +1,84 @@
+/**
+ * What one shard (one flow table) does with a task, wherever it runs: in a
+ * piscina worker (worker.ts) or in the calling thread (workers = 1). Both
+ * paths run this same code, so their outputs cannot differ.
+ */
+import { FlowEngine, type EngineOptions } from '../engine/flow-engine.js';
+import type { FlowEvent } from '../flow/types.js';
+import { encodeRecord, type FlowFormat } from '../format/writer.js';
+import { flowSortKey } from './sorted-output.js';
+
+export interface ShardConfig {
+  engine: EngineOptions;
+  format: FlowFormat;
+  /** Events whose flows are returned (others, e.g. 'update', are dropped). */
+  events: FlowEvent[];
+  /** Leave LastUpdateMetric out of the records (file replay: it only repeats Metric). */
+  dropLastUpdateMetric: boolean;
+}
+
+export type ShardTask =
+  | { op: 'batch'; data: Uint8Array; bytes: number; packets: number }
+  | { op: 'tick'; updateMs?: number; expireMs?: number; connectionMs?: number }
+  | { op: 'stop' };
+
+/** Encoded flows in bulk: one buffer, record i at [ends[i-1], ends[i]), with its sort key. */
+export interface ShardReply {
+  keys: string[];
+  ends: number[];
+  data: Uint8Array;
+  /** Counters of the shard's core, on 'stop' only (as decimal strings: bigint-safe over postMessage). */
+  counters?: Record<string, string>;
+}
+
+export class Shard {
+  private readonly engine: FlowEngine;
+  private readonly keep: Set<FlowEvent>;
+
+  constructor(private readonly config: ShardConfig) {
+    this.engine = new FlowEngine(config.engine);
+    this.keep = new Set(config.events);
+  }
+
+  handle(task: ShardTask): ShardReply {
+    switch (task.op) {
+      case 'batch': {
+        const input = this.engine.inputView();
+        input.set(task.data.subarray(0, task.bytes));
+        this.engine.process(task.bytes, task.packets);
+        return this.collect();
+      }
+      case 'tick':
+        if (task.updateMs !== undefined) this.engine.updateTick(task.updateMs);
+        if (task.expireMs !== undefined) this.engine.expireTick(task.expireMs);
+        if (task.connectionMs !== undefined) this.engine.connectionTick(task.connectionMs);
+        return this.collect();
+      case 'stop': {
+        this.engine.stop();
+        const reply = this.collect();
+        reply.counters = Object.fromEntries(Object.entries(this.engine.counters()).map(([k, v]) => [k, v.toString()]));
+        return reply;
+      }
+    }
+  }
+
+  private collect(): ShardReply {
+    const keys: string[] = [];
+    const ends: number[] = [];
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    this.engine.drain((e) => {
+      if (!this.keep.has(e.event)) return;
+      if (this.config.dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
+      const rec = encodeRecord(e.flow, this.config.format);
+      parts.push(rec);
+      size += rec.length;
+      ends.push(size);
+      keys.push(flowSortKey(e.flow));
+    });
+    const data = new Uint8Array(size);
+    let p = 0;
+    for (const r of parts) { data.set(r, p); p += r.length; }
+    return { keys, ends, data };
+  }
+}

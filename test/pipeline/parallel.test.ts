@@ -1,0 +1,93 @@
+/**
+ * The same flows whatever the parallelism: pcap2flows output is identical
+ * byte for byte for 1, 2 and 4 workers, in this thread or in worker threads,
+ * for any batch size, with and without packet-time timers, on generated
+ * traffic whose conversations cross tunnels in both directions, and on corpus
+ * captures.
+ */
+import t from 'tap';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parsePcap2FlowsArgs, pcap2flows } from '../../src/commands/pcap2flows.js';
+import { ethernet, icmpEcho, ipv4, tcp, TCP_FLAGS as F, udp, vxlan } from '../helpers/packets.js';
+import { writePcap } from '../helpers/pcap.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'parallel-'));
+
+async function run(args: string[]): Promise<string> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await pcap2flows(parsePcap2FlowsArgs(args), out);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Deterministic mixed traffic: TCP, UDP, ICMP, VXLAN both ways, GRE, fragments, over a few minutes. */
+function traffic(): string {
+  let seed = 7;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const frames: { data: number[]; tsUs: number }[] = [];
+  let ts = 1_700_000_000_000_000;
+  const mac = (i: number) => `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+  const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  for (let n = 0; n < 6000; n++) {
+    ts += 1 + rnd(60_000);
+    const h = rnd(300), k = rnd(3);
+    const [a, b] = k === 0 ? [h, h + 1000] : [h + 1000, h]; // both directions
+    let frame: number[];
+    switch (rnd(6)) {
+      case 0: frame = ethernet(mac(a), mac(b), 0x0800, ipv4(ip(a), ip(b), 6, tcp(k ? 80 : 40000 + h, k ? 40000 + h : 80, rnd(4) === 0 ? F.SYN : F.ACK, [1, 2, 3], 1000 + n))); break;
+      case 1: frame = ethernet(mac(a), mac(b), 0x0800, ipv4(ip(a), ip(b), 17, udp(5000 + (h % 7), 9000, [n & 255]))); break;
+      case 2: frame = ethernet(mac(a), mac(b), 0x0800, ipv4(ip(a), ip(b), 1, icmpEcho(k ? 0 : 8, h, n & 0xffff))); break;
+      case 3: { // the two directions of one inner conversation ride outer flows with other source ports
+        const inner = ethernet(mac(a + 5000), mac(b + 5000), 0x0800, ipv4(ip(a + 5000), ip(b + 5000), 1, icmpEcho(k ? 0 : 8, h, 1)));
+        frame = ethernet(mac(a), mac(b), 0x0800, ipv4(ip(a), ip(b), 17, udp(30000 + rnd(2000), 4789, vxlan(100 + (h % 3), inner))));
+        break;
+      }
+      case 4: frame = ethernet(mac(a), mac(b), 0x0800, ipv4(ip(a), ip(b), 47, [0, 0, 0x08, 0x00, ...ipv4('192.168.0.1', '192.168.0.2', 17, udp(53, 53 + h, [1, 2, 3, 4]))])); break;
+      default: { // a datagram in two fragments
+        const payload = udp(7000, 7001, new Array(40).fill(n & 255));
+        const id = n & 0xffff;
+        frames.push({ data: ethernet(mac(a), mac(b), 0x0800, ipv4(ip(a), ip(b), 17, payload.slice(0, 24), { id, flags: 1 })), tsUs: ts });
+        frame = ethernet(mac(a), mac(b), 0x0800, ipv4(ip(a), ip(b), 17, payload.slice(24), { id, frag: 3 }));
+      }
+    }
+    frames.push({ data: frame, tsUs: ts });
+  }
+  const file = path.join(dir, 'mixed.pcap');
+  writePcap(file, frames);
+  return file;
+}
+
+t.test('generated traffic: same output for every worker count and batch size', async (t) => {
+  const file = traffic();
+  const base = await run([file]);
+  t.ok(base.split('\n').length > 300, `${base.split('\n').length - 1} flows`);
+  for (const extra of [['--workers', '2'], ['--workers', '4'], ['--threads'], ['--batch-packets', '1'], ['--workers', '2', '--batch-packets', '7']]) {
+    t.equal(await run([...extra, file]), base, extra.join(' '));
+  }
+  const timed = await run(['--timers', '--update', '5', '--expire', '20', file]);
+  t.not(timed, base, 'timers change the flows (expiry splits long-idle conversations)');
+  for (const extra of [['--workers', '2'], ['--workers', '4', '--batch-packets', '13']]) {
+    t.equal(await run(['--timers', '--update', '5', '--expire', '20', ...extra, file]), timed, `timers, ${extra.join(' ')}`);
+  }
+});
+
+const CORPUS = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
+const CAPTURES: [string, string[]][] = [
+  ['skydive/geneve.pcap', []], ['skydive/eth-ip4-arp-dns-req-http-google.pcap', ['--extra-layers', 'ALL']],
+  ['skydive/contrail-udp-mpls-eth-and-ipv4.pcap', ['--mpls-udp-port', '51234']], ['zeek/gre-sample.pcap', []],
+  ['ndpi/6in4tunnel.pcap', []], ['zeek/fragmented-4.pcap', []],
+];
+
+t.test('corpus captures: same output for 1, 2 and 4 workers', { skip: !existsSync(CORPUS) && !process.env.CI ? 'corpus missing' : false }, async (t) => {
+  if (!existsSync(CORPUS)) { t.fail(`corpus missing: ${CORPUS}`); return; }
+  for (const [f, args] of CAPTURES) {
+    const file = CORPUS + f;
+    const base = await run([...args, file]);
+    t.equal(await run([...args, '--workers', '3', '--batch-packets', '3', file]), base, `${f}: 3 workers, batches of 3`);
+  }
+});
