@@ -6,7 +6,7 @@ import { L_MPLS } from './ids';
 export { layerNameInto, layerCount } from './ids';
 export { counterValue, resetCounters } from './counters';
 export { decodePacket } from './decode';
-export { shardBatch } from './shard';
+export { scatterBatch, stagingAddr, stagingBytesOf, stagingPackets } from './shard';
 export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
 export * from './testing';
 export { processBatch, updateTick, expireTick, connectionTick, stopTable } from './flow/process';

@@ -98,9 +98,9 @@ export class FlowEngine {
     return new Uint8Array(this.core.memory.buffer, this.core.inputBuffer(), this.core.inputCapacity());
   }
 
-  /** Processes `packets` records occupying `bytes` of the input region. */
-  process(bytes: number, packets: number, linkTypeOverride = -1): number {
-    return this.core.processBatch(this.core.inputBuffer(), bytes, packets, linkTypeOverride) as number;
+  /** Processes `packets` records occupying `bytes` of the input region from `offset` on. */
+  process(bytes: number, packets: number, linkTypeOverride = -1, offset = 0): number {
+    return this.core.processBatch(this.core.inputBuffer() + offset, bytes, packets, linkTypeOverride) as number;
   }
 
   updateTick(nowMs: number): void { this.core.updateTick(BigInt(nowMs)); }

@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { CaptureReader, RECORD_HEADER_SIZE, recordSize } from '../capture/pcapfile.js';
-import { loadCore, type CoreExports } from '../wasm/module.js';
+import { CaptureReader, recordSize } from '../capture/pcapfile.js';
+import { loadCore } from '../wasm/module.js';
 import { Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import type { WorkerTask } from './worker.js';
@@ -61,14 +61,6 @@ interface ShardHandle {
   close(): Promise<void>;
 }
 
-function localShard(config: ShardConfig): ShardHandle {
-  const shard = new Shard(config);
-  return {
-    run: async (task) => shard.handle(task),
-    close: async () => {},
-  };
-}
-
 function workerFile(): string {
   // The worker runs compiled JavaScript, also when this module runs from TypeScript sources.
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -100,32 +92,42 @@ function threadShard(config: ShardConfig): ShardHandle {
   };
 }
 
-/** One shard's batches: a few SharedArrayBuffers, filled here, processed there. */
+/** One worker's batches: a few SharedArrayBuffers, filled here, processed there. */
 class ShardFeed {
   private readonly slots: SharedArrayBuffer[] = [];
   private readonly busy: (Promise<void> | null)[] = [];
   private slot = 0;
   private view: Uint8Array;
-  private dv: DataView;
-  used = 0;
-  packets = 0;
+  private used = 0;
+  private packets = 0;
 
   constructor(private readonly handle: ShardHandle, private readonly onReply: (r: ShardReply) => void, private readonly maxPackets: number) {
     for (let i = 0; i < IN_FLIGHT; i++) { this.slots.push(new SharedArrayBuffer(BATCH_BYTES)); this.busy.push(null); }
     this.view = new Uint8Array(this.slots[0]);
-    this.dv = new DataView(this.slots[0]);
   }
 
-  /** Room for a record of `size` bytes in the current batch? */
-  fits(size: number): boolean { return this.packets < this.maxPackets && this.used + size <= BATCH_BYTES; }
-
-  append(src: Uint8Array, start: number, size: number): void {
-    this.view.set(src.subarray(start, start + size), this.used);
-    this.used += size;
-    this.packets++;
+  /** Appends `packets` whole records (`src`, in batch layout), submitting full batches on the way. */
+  async append(src: Uint8Array, packets: number): Promise<void> {
+    if (this.packets + packets <= this.maxPackets && this.used + src.length <= BATCH_BYTES) {
+      this.view.set(src, this.used);
+      this.used += src.length;
+      this.packets += packets;
+      return;
+    }
+    // Split at record boundaries.
+    const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    let p = 0;
+    for (let i = 0; i < packets; i++) {
+      const size = recordSize(dv.getUint32(p + 8, true));
+      if (this.packets >= this.maxPackets || this.used + size > BATCH_BYTES) await this.submit();
+      this.view.set(src.subarray(p, p + size), this.used);
+      this.used += size;
+      this.packets++;
+      p += size;
+    }
   }
 
-  /** Hands the current batch to the shard and waits until the next slot is free. */
+  /** Hands the current batch to the shard; waits when every slot is in flight (backpressure). */
   async submit(): Promise<void> {
     if (this.packets === 0) return;
     const sab = this.slots[this.slot];
@@ -135,89 +137,139 @@ class ShardFeed {
     this.used = 0;
     this.packets = 0;
     this.view = new Uint8Array(this.slots[this.slot]);
-    this.dv = new DataView(this.slots[this.slot]);
     const pending = this.busy[this.slot];
     if (pending) { await pending; this.busy[this.slot] = null; }
   }
 
-  /** Runs a control task after every batch already submitted. */
+  /** Runs a control task after every batch already given. */
   async control(task: ShardTask): Promise<void> {
     await this.submit();
-    await this.drain();
-    this.onReply(await this.handle.run(task));
-  }
-
-  async drain(): Promise<void> {
     await Promise.all(this.busy.filter((b): b is Promise<void> => b !== null));
     this.busy.fill(null);
+    this.onReply(await this.handle.run(task));
+  }
+}
+
+/** Number of leading records of a batch stamped before `limitMs`, and their bytes. */
+function recordsBefore(dv: DataView, offset: number, bytes: number, packets: number, limitMs: number): [number, number] {
+  const limitNs = BigInt(limitMs) * 1_000_000n;
+  let p = offset, i = 0;
+  while (i < packets && dv.getBigInt64(p, true) < limitNs) {
+    p += recordSize(dv.getUint32(p + 8, true));
+    i++;
+  }
+  return [i, p - offset];
+}
+
+/** Skydive's tick schedule on packet time, from the first packet on. */
+class TickClock {
+  private update = -1;
+  private expire = -1;
+  private conn = -1;
+  constructor(private readonly timers: ReplayTimers) {}
+  start(tsMs: number): void {
+    if (this.update >= 0) return;
+    this.update = tsMs + this.timers.updateSeconds * 1000;
+    this.expire = tsMs + this.timers.expireSeconds * 1000;
+    this.conn = tsMs + CONNECTION_TICK_MS;
+  }
+  get next(): number { return this.update < 0 ? Infinity : Math.min(this.update, this.expire, this.conn); }
+  /** The tick due at `next`, advancing the schedule. */
+  take(): ShardTask {
+    const at = this.next;
+    const tick: ShardTask = { op: 'tick' };
+    if (at === this.update) { tick.updateMs = at; this.update += this.timers.updateSeconds * 1000; }
+    if (at === this.expire) { tick.expireMs = at; this.expire += this.timers.expireSeconds * 1000; }
+    if (at === this.conn) { tick.connectionMs = at; this.conn += CONNECTION_TICK_MS; }
+    return tick;
   }
 }
 
 /** Replays `opts.file`; every flow that leaves a table goes to `sink`. */
 export async function replayCapture(opts: ReplayOptions, sink: SortedFlowSink): Promise<ReplayResult> {
   const n = Math.max(1, Math.min(opts.workers, 64));
-  const threads = n > 1 || opts.threads === true;
   if (n > availableParallelism() * 4) throw new Error(`--workers ${n}: more than 4 per CPU makes no sense here`);
   const reader = await CaptureReader.open(opts.file, { linkTypeOverride: opts.linkType });
-  const classifier: CoreExports | undefined = n > 1 ? loadCore(false, 1024) : undefined;
-  const handles: ShardHandle[] = [];
   const counters: Record<string, bigint> = {};
   const onReply = (r: ShardReply): void => {
     let start = 0;
     r.keys.forEach((k, i) => { sink.add(k, r.data.subarray(start, r.ends[i])); start = r.ends[i]; });
     for (const [k, v] of Object.entries(r.counters ?? {})) counters[k] = (counters[k] ?? 0n) + BigInt(v);
   };
+  const clock = opts.timers ? new TickClock(opts.timers) : undefined;
+  const batchPackets = Math.min(opts.batchPackets ?? 8192, 65536);
   try {
-    for (let i = 0; i < n; i++) handles.push(threads ? threadShard(opts.shard) : localShard(opts.shard));
-    const feeds = handles.map((h) => new ShardFeed(h, onReply, opts.batchPackets ?? 8192));
-    const readBuf = classifier
-      ? () => new Uint8Array(classifier.memory.buffer, classifier.inputBuffer(), classifier.inputCapacity())
-      : (() => { const b = new Uint8Array(BATCH_BYTES); return () => b; })();
-    const shardOut = new Uint8Array(8192);
-    const timers = opts.timers;
-    let nextUpdate = -1, nextExpire = -1, nextConn = -1;
-    for (;;) {
-      const buf = readBuf();
-      const r = await reader.readBatch(buf, 8192);
-      if (r.packets === 0) break;
-      if (classifier) {
-        classifier.shardBatch(classifier.inputBuffer(), r.bytes, r.packets, n, classifier.outputBuffer());
-        shardOut.set(new Uint8Array(classifier.memory.buffer, classifier.outputBuffer(), r.packets));
-      }
-      const src = readBuf();
-      const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-      let p = 0;
-      for (let i = 0; i < r.packets; i++) {
-        const size = recordSize(dv.getUint32(p + 8, true));
-        if (timers) {
-          const tsMs = Number(dv.getBigInt64(p, true) / 1_000_000n);
-          if (nextUpdate < 0) {
-            nextUpdate = tsMs + timers.updateSeconds * 1000;
-            nextExpire = tsMs + timers.expireSeconds * 1000;
-            nextConn = tsMs + CONNECTION_TICK_MS;
-          }
-          while (tsMs >= Math.min(nextUpdate, nextExpire, nextConn)) {
-            const at = Math.min(nextUpdate, nextExpire, nextConn);
-            const tick: ShardTask = { op: 'tick' };
-            if (at === nextUpdate) { tick.updateMs = at; nextUpdate += timers.updateSeconds * 1000; }
-            if (at === nextExpire) { tick.expireMs = at; nextExpire += timers.expireSeconds * 1000; }
-            if (at === nextConn) { tick.connectionMs = at; nextConn += CONNECTION_TICK_MS; }
-            await Promise.all(feeds.map((f) => f.control(tick)));
-          }
-        }
-        const feed = feeds[classifier ? shardOut[i] : 0];
-        if (!feed.fits(size)) await feed.submit();
-        feed.append(src, p, size);
-        p += size;
-      }
-    }
-    for (const f of feeds) await f.submit();
-    await Promise.all(feeds.map((f) => f.control({ op: 'stop' })));
+    if (n === 1 && !opts.threads) await replayInPlace(reader, new Shard(opts.shard), onReply, clock, batchPackets);
+    else await replayThreads(reader, n, opts.shard, onReply, clock, batchPackets);
   } finally {
     await reader.close();
-    await Promise.all(handles.map((h) => h.close()));
   }
   return { counters, truncatedTail: reader.stats.truncatedTail };
 }
 
-export { RECORD_HEADER_SIZE };
+/**
+ * Cuts each batch read at the tick boundaries and hands the pieces to
+ * `process`, running the due ticks in between with `tick`.
+ */
+async function walkBatch(dv: DataView, bytes: number, packets: number, clock: TickClock | undefined,
+                         process: (offset: number, bytes: number, packets: number) => Promise<void>,
+                         tick: (t: ShardTask) => Promise<void>): Promise<void> {
+  let off = 0;
+  let left = packets;
+  while (left > 0) {
+    let take = left, len = bytes - off;
+    if (clock) {
+      clock.start(Number(dv.getBigInt64(off, true) / 1_000_000n));
+      [take, len] = recordsBefore(dv, off, bytes - off, left, clock.next);
+      if (take === 0) { await tick(clock.take()); continue; }
+    }
+    await process(off, len, take);
+    off += len;
+    left -= take;
+  }
+}
+
+/** One table in this thread: the reader writes straight into the core's input region. */
+async function replayInPlace(reader: CaptureReader, shard: Shard, onReply: (r: ShardReply) => void,
+                             clock: TickClock | undefined, batchPackets: number): Promise<void> {
+  for (;;) {
+    const input = shard.engine.inputView();
+    const r = await reader.readBatch(input, batchPackets);
+    if (r.packets === 0) break;
+    const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
+    await walkBatch(dv, r.bytes, r.packets, clock,
+      async (off, len, take) => onReply(shard.processInPlace(off, len, take)),
+      async (t) => onReply(shard.handle(t)));
+  }
+  onReply(shard.handle({ op: 'stop' }));
+}
+
+/** Tables in worker threads: the core of this thread splits each batch by shard (assembly/shard.ts). */
+async function replayThreads(reader: CaptureReader, n: number, config: ShardConfig, onReply: (r: ShardReply) => void,
+                             clock: TickClock | undefined, batchPackets: number): Promise<void> {
+  const splitter = loadCore(false, 1024);
+  const handles: ShardHandle[] = [];
+  try {
+    for (let i = 0; i < n; i++) handles.push(threadShard(config));
+    const feeds = handles.map((h) => new ShardFeed(h, onReply, batchPackets));
+    for (;;) {
+      const input = new Uint8Array(splitter.memory.buffer, splitter.inputBuffer(), splitter.inputCapacity());
+      const r = await reader.readBatch(input, batchPackets);
+      if (r.packets === 0) break;
+      const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
+      await walkBatch(dv, r.bytes, r.packets, clock, async (off, len, take) => {
+        splitter.scatterBatch(splitter.inputBuffer() + off, len, take, n);
+        for (let s = 0; s < n; s++) {
+          const packets = splitter.stagingPackets(s);
+          if (packets === 0) continue;
+          const at = splitter.stagingAddr(s);
+          await feeds[s].append(new Uint8Array(splitter.memory.buffer, at, splitter.stagingBytesOf(s)), packets);
+        }
+      }, async (t) => { await Promise.all(feeds.map((f) => f.control(t))); });
+    }
+    await Promise.all(feeds.map((f) => f.control({ op: 'stop' })));
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+  }
+}
+

@@ -32,7 +32,7 @@ export interface ShardReply {
 }
 
 export class Shard {
-  private readonly engine: FlowEngine;
+  readonly engine: FlowEngine;
   private readonly keep: Set<FlowEvent>;
 
   constructor(private readonly config: ShardConfig) {
@@ -60,6 +60,12 @@ export class Shard {
         return reply;
       }
     }
+  }
+
+  /** Processes records already in the engine's input region (one table in the reading thread: no copy). */
+  processInPlace(offset: number, bytes: number, packets: number): ShardReply {
+    this.engine.process(bytes, packets, -1, offset);
+    return this.collect();
   }
 
   private collect(): ShardReply {

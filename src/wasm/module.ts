@@ -34,7 +34,10 @@ export interface CoreExports {
   setLayerTimeout(layer: number, ms: bigint): void;
   setAppTimeout(app: number, ms: bigint): void;
   processBatch(base: number, bytes: number, n: number, linkOverride: number): number;
-  shardBatch(base: number, bytes: number, n: number, shards: number, out: number): number;
+  scatterBatch(base: number, bytes: number, n: number, shards: number): number;
+  stagingAddr(shard: number): number;
+  stagingBytesOf(shard: number): number;
+  stagingPackets(shard: number): number;
   updateTick(nowMs: bigint): void;
   expireTick(nowMs: bigint): void;
   connectionTick(nowNs: bigint): void;
