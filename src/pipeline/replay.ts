@@ -211,7 +211,7 @@ export async function replayCapture(opts: ReplayOptions, sink: SortedFlowSink): 
  * Cuts each batch read at the tick boundaries and hands the pieces to
  * `process`, running the due ticks in between with `tick`.
  */
-async function walkBatch(dv: DataView, bytes: number, packets: number, clock: TickClock | undefined,
+async function walkBatch(view: () => DataView, bytes: number, packets: number, clock: TickClock | undefined,
                          process: (offset: number, bytes: number, packets: number) => Promise<void>,
                          tick: (t: ShardTask) => Promise<void>): Promise<void> {
   let off = 0;
@@ -219,6 +219,8 @@ async function walkBatch(dv: DataView, bytes: number, packets: number, clock: Ti
   while (left > 0) {
     let take = left, len = bytes - off;
     if (clock) {
+      // A fresh view each time: processing may grow (and detach) the memory.
+      const dv = view();
       clock.start(Number(dv.getBigInt64(off, true) / 1_000_000n));
       [take, len] = recordsBefore(dv, off, bytes - off, left, clock.next);
       if (take === 0) { await tick(clock.take()); continue; }
@@ -233,11 +235,10 @@ async function walkBatch(dv: DataView, bytes: number, packets: number, clock: Ti
 async function replayInPlace(reader: CaptureReader, shard: Shard, onReply: (r: ShardReply) => void,
                              clock: TickClock | undefined, batchPackets: number): Promise<void> {
   for (;;) {
-    const input = shard.engine.inputView();
-    const r = await reader.readBatch(input, batchPackets);
+    const r = await reader.readBatch(shard.engine.inputView(), batchPackets);
     if (r.packets === 0) break;
-    const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
-    await walkBatch(dv, r.bytes, r.packets, clock,
+    const view = () => { const input = shard.engine.inputView(); return new DataView(input.buffer, input.byteOffset, input.byteLength); };
+    await walkBatch(view, r.bytes, r.packets, clock,
       async (off, len, take) => onReply(shard.processInPlace(off, len, take)),
       async (t) => onReply(shard.handle(t)));
   }
@@ -253,11 +254,10 @@ async function replayThreads(reader: CaptureReader, n: number, config: ShardConf
     for (let i = 0; i < n; i++) handles.push(threadShard(config));
     const feeds = handles.map((h) => new ShardFeed(h, onReply, batchPackets));
     for (;;) {
-      const input = new Uint8Array(splitter.memory.buffer, splitter.inputBuffer(), splitter.inputCapacity());
-      const r = await reader.readBatch(input, batchPackets);
+      const r = await reader.readBatch(new Uint8Array(splitter.memory.buffer, splitter.inputBuffer(), splitter.inputCapacity()), batchPackets);
       if (r.packets === 0) break;
-      const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
-      await walkBatch(dv, r.bytes, r.packets, clock, async (off, len, take) => {
+      const view = () => new DataView(splitter.memory.buffer, splitter.inputBuffer(), splitter.inputCapacity());
+      await walkBatch(view, r.bytes, r.packets, clock, async (off, len, take) => {
         splitter.scatterBatch(splitter.inputBuffer() + off, len, take, n);
         for (let s = 0; s < n; s++) {
           const packets = splitter.stagingPackets(s);
