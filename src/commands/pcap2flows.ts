@@ -45,7 +45,8 @@ export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE
   --update S, --expire S         tick periods in seconds with --timers (Skydive: 60 and 600)
   --stats                        print the decoder and table counters on stderr at the end
 
-Flows are printed when they leave the table, ordered by Start, UUID, ParentUUID, LayersPath.`;
+Flows are printed when they leave the table, ordered by Start, UUID, ParentUUID, LayersPath
+(with --timers, in that order within each update period).`;
 
 function intArg(name: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs an integer, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
@@ -136,6 +137,7 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
 
 export async function pcap2flows(opts: Pcap2FlowsOptions, out: NodeJS.WritableStream): Promise<Record<string, bigint>> {
   const sink = new SortedFlowSink();
+  const writer = new FlowWriter(out as NodeJS.WritableStream & import('node:stream').Writable, opts.format, { end: false });
   let result;
   try {
     result = await replayCapture({
@@ -145,6 +147,7 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: NodeJS.WritableSt
       threads: opts.threads,
       batchPackets: opts.batchPackets,
       timers: opts.timers,
+      afterTick: async () => { await sink.writeTo(writer); },
       shard: {
         engine: opts.engine,
         format: opts.format,
@@ -161,7 +164,6 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: NodeJS.WritableSt
     if (err instanceof CaptureFormatError) throw new UsageError(err.message);
     throw err;
   }
-  const writer = new FlowWriter(out as NodeJS.WritableStream & import('node:stream').Writable, opts.format, { end: false });
   await sink.writeTo(writer);
   await writer.end();
   const counters = result.counters;

@@ -44,6 +44,12 @@ export interface ReplayOptions {
   /** Most packets per batch handed to a shard. */
   batchPackets?: number;
   timers?: ReplayTimers;
+  /**
+   * Called after each tick, once every table has run it: the flows that left
+   * the tables so far are all in the sink, and may be written (keeps memory
+   * bounded on long replays; the order stays the same for every worker count).
+   */
+  afterTick?: () => Promise<void>;
 }
 
 export interface ReplayResult {
@@ -199,8 +205,9 @@ export async function replayCapture(opts: ReplayOptions, sink: SortedFlowSink): 
   const clock = opts.timers ? new TickClock(opts.timers) : undefined;
   const batchPackets = Math.min(opts.batchPackets ?? 8192, 65536);
   try {
-    if (n === 1 && !opts.threads) await replayInPlace(reader, new Shard(opts.shard), onReply, clock, batchPackets);
-    else await replayThreads(reader, n, opts.shard, onReply, clock, batchPackets);
+    const afterTick = opts.afterTick ?? (async () => {});
+    if (n === 1 && !opts.threads) await replayInPlace(reader, new Shard(opts.shard), onReply, clock, batchPackets, afterTick);
+    else await replayThreads(reader, n, opts.shard, onReply, clock, batchPackets, afterTick);
   } finally {
     await reader.close();
   }
@@ -233,21 +240,21 @@ async function walkBatch(view: () => DataView, bytes: number, packets: number, c
 
 /** One table in this thread: the reader writes straight into the core's input region. */
 async function replayInPlace(reader: CaptureReader, shard: Shard, onReply: (r: ShardReply) => void,
-                             clock: TickClock | undefined, batchPackets: number): Promise<void> {
+                             clock: TickClock | undefined, batchPackets: number, afterTick: () => Promise<void>): Promise<void> {
   for (;;) {
     const r = await reader.readBatch(shard.engine.inputView(), batchPackets);
     if (r.packets === 0) break;
     const view = () => { const input = shard.engine.inputView(); return new DataView(input.buffer, input.byteOffset, input.byteLength); };
     await walkBatch(view, r.bytes, r.packets, clock,
       async (off, len, take) => onReply(shard.processInPlace(off, len, take)),
-      async (t) => onReply(shard.handle(t)));
+      async (t) => { onReply(shard.handle(t)); await afterTick(); });
   }
   onReply(shard.handle({ op: 'stop' }));
 }
 
 /** Tables in worker threads: the core of this thread splits each batch by shard (assembly/shard.ts). */
 async function replayThreads(reader: CaptureReader, n: number, config: ShardConfig, onReply: (r: ShardReply) => void,
-                             clock: TickClock | undefined, batchPackets: number): Promise<void> {
+                             clock: TickClock | undefined, batchPackets: number, afterTick: () => Promise<void>): Promise<void> {
   const splitter = loadCore(false, 1024);
   const handles: ShardHandle[] = [];
   try {
@@ -265,7 +272,7 @@ async function replayThreads(reader: CaptureReader, n: number, config: ShardConf
           const at = splitter.stagingAddr(s);
           await feeds[s].append(new Uint8Array(splitter.memory.buffer, at, splitter.stagingBytesOf(s)), packets);
         }
-      }, async (t) => { await Promise.all(feeds.map((f) => f.control(t))); });
+      }, async (t) => { await Promise.all(feeds.map((f) => f.control(t))); await afterTick(); });
     }
     await Promise.all(feeds.map((f) => f.control({ op: 'stop' })));
   } finally {
