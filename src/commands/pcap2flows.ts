@@ -1,9 +1,11 @@
 /**
- * `skydive pcap2flows FILE`: replays a capture file through one flow table
- * with Skydive's defaults (TCP metrics and reassembly on, defragmentation on,
- * L2 key mode, NodeTID ""), then flushes and expires every flow as a capture
- * Stop does, and prints each flow once, when it leaves the table.
+ * `skydive pcap2flows FILE`: replays a capture file through the flow table
+ * (one, or one per worker) with Skydive's defaults (TCP metrics and
+ * reassembly on, defragmentation on, L2 key mode, NodeTID ""), then flushes
+ * and expires every flow as a capture Stop does, and prints each flow once,
+ * when it leaves the table.
  */
+import type { Writable } from 'node:stream';
 import { CaptureFormatError } from '../capture/pcapfile.js';
 import { EXTRA_LAYERS, type EngineOptions, type LayerKeyMode } from '../engine/flow-engine.js';
 import { replayCapture, type ReplayTimers } from '../pipeline/replay.js';
@@ -135,9 +137,10 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
   };
 }
 
-export async function pcap2flows(opts: Pcap2FlowsOptions, out: NodeJS.WritableStream): Promise<Record<string, bigint>> {
+/** Runs pcap2flows, writing to `out` (left open); returns the summed core counters. */
+export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promise<Record<string, bigint>> {
   const sink = new SortedFlowSink();
-  const writer = new FlowWriter(out as NodeJS.WritableStream & import('node:stream').Writable, opts.format, { end: false });
+  const writer = new FlowWriter(out, opts.format, { end: false });
   let result;
   try {
     result = await replayCapture({

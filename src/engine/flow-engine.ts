@@ -55,10 +55,10 @@ export class FlowEngine {
     );
     const tid = Buffer.from(opts.nodeTID ?? '', 'utf8');
     if (tid.length > 256) throw new Error('NodeTID longer than 256 bytes');
-    new Uint8Array(c.memory.buffer, c.nodeTIDBuffer() as number, tid.length).set(tid);
+    new Uint8Array(c.memory.buffer, c.nodeTIDBuffer(), tid.length).set(tid);
     c.setNodeTIDLength(tid.length);
     if (opts.mplsUDPPort) c.setMPLSUDPPort(opts.mplsUDPPort);
-    if (opts.erspanTypeI) (c.setERSPANTypeI as (on: number) => void)(1);
+    if (opts.erspanTypeI) c.setERSPANTypeI(1);
     this.configureApplications(opts);
     this.reader = new FlowRecordReader(c, { nodeTID: opts.nodeTID ?? '', captureID: opts.captureID ?? '', appNames: this.appNames });
   }
@@ -100,7 +100,7 @@ export class FlowEngine {
 
   /** Processes `packets` records occupying `bytes` of the input region from `offset` on. */
   process(bytes: number, packets: number, linkTypeOverride = -1, offset = 0): number {
-    return this.core.processBatch(this.core.inputBuffer() + offset, bytes, packets, linkTypeOverride) as number;
+    return this.core.processBatch(this.core.inputBuffer() + offset, bytes, packets, linkTypeOverride);
   }
 
   updateTick(nowMs: number): void { this.core.updateTick(BigInt(nowMs)); }
@@ -112,15 +112,15 @@ export class FlowEngine {
   /** Hands every emitted flow to `visit` and frees the output. */
   drain(visit: (e: EmittedFlow) => void): number { return this.reader.drain(visit); }
 
-  tableSize(): number { return this.core.tableSize() as number; }
+  tableSize(): number { return this.core.tableSize(); }
 
   counters(): Record<string, bigint> {
     const out: Record<string, bigint> = {};
     COUNTER_NAMES.forEach((name, i) => { out[name] = BigInt.asUintN(64, this.core.counterValue(i)); });
-    out.emit_lost = BigInt(this.core.emitLost() as number);
-    out.defrag_evicted = BigInt.asUintN(64, BigInt((this.core.defragEvictions as () => bigint | number)()));
-    out.tcp_page_cap_flushes = BigInt.asUintN(64, BigInt((this.core.tcpCapFlushes as () => bigint | number)()));
-    out.tcp_dropped_segments = BigInt.asUintN(64, BigInt((this.core.tcpDroppedSegments as () => bigint | number)()));
+    out.emit_lost = BigInt(this.core.emitLost());
+    out.defrag_evicted = BigInt.asUintN(64, this.core.defragEvictions());
+    out.tcp_page_cap_flushes = BigInt.asUintN(64, this.core.tcpCapFlushes());
+    out.tcp_dropped_segments = BigInt.asUintN(64, this.core.tcpDroppedSegments());
     return out;
   }
 }

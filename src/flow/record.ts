@@ -61,11 +61,11 @@ export class FlowRecordReader {
   /** Reads every record emitted since the last release, then releases the chunks. */
   drain(visit: (e: EmittedFlow) => void): number {
     const core = this.core;
-    const chunks = core.emitChunkCount() as number;
+    const chunks = core.emitChunkCount();
     let n = 0;
     for (let c = 0; c < chunks; c++) {
-      const base = core.emitChunkAddr(c) as number;
-      const len = core.emitChunkLength(c) as number;
+      const base = core.emitChunkAddr(c);
+      const len = core.emitChunkLength(c);
       const u8 = new Uint8Array(core.memory.buffer, base, len);
       const dv = new DataView(core.memory.buffer, base, len);
       let p = 0;
@@ -176,7 +176,7 @@ export class FlowRecordReader {
   private dns(addr: number, len: number, tsNs: bigint): DNS | undefined {
     const core = this.core;
     const out = core.outputBuffer();
-    const n = (core.dnsExtract as (m: number, l: number, o: number, c: number) => number)(addr, len, out, core.outputCapacity());
+    const n = core.dnsExtract(addr, len, out, core.outputCapacity());
     if (n === 0) return undefined;
     return readDNSExtract(new DataView(core.memory.buffer, out, n), 0, n, tsNs);
   }

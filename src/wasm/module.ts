@@ -38,6 +38,11 @@ export interface CoreExports {
   stagingAddr(shard: number): number;
   stagingBytesOf(shard: number): number;
   stagingPackets(shard: number): number;
+  setERSPANTypeI(on: number): void;
+  dnsExtract(msg: number, len: number, out: number, cap: number): number;
+  defragEvictions(): bigint;
+  tcpCapFlushes(): bigint;
+  tcpDroppedSegments(): bigint;
   updateTick(nowMs: bigint): void;
   expireTick(nowMs: bigint): void;
   connectionTick(nowNs: bigint): void;
