@@ -206,7 +206,7 @@ export async function replayCapture(opts: ReplayOptions, sink: SortedFlowSink): 
   const batchPackets = Math.min(opts.batchPackets ?? 8192, 65536);
   try {
     const afterTick = opts.afterTick ?? (async () => {});
-    if (n === 1 && !opts.threads) await replayInPlace(reader, new Shard(opts.shard), onReply, clock, batchPackets, afterTick);
+    if (n === 1 && !opts.threads) await replayInPlace(reader, new Shard(opts.shard), onReply, sink, clock, batchPackets, afterTick);
     else await replayThreads(reader, n, opts.shard, onReply, clock, batchPackets, afterTick);
   } finally {
     await reader.close();
@@ -239,17 +239,20 @@ async function walkBatch(view: () => DataView, bytes: number, packets: number, c
 }
 
 /** One table in this thread: the reader writes straight into the core's input region. */
-async function replayInPlace(reader: CaptureReader, shard: Shard, onReply: (r: ShardReply) => void,
+async function replayInPlace(reader: CaptureReader, shard: Shard, onReply: (r: ShardReply) => void, sink: SortedFlowSink,
                              clock: TickClock | undefined, batchPackets: number, afterTick: () => Promise<void>): Promise<void> {
+  const emit = (key: string, record: Uint8Array): void => sink.add(key, record);
   for (;;) {
     const r = await reader.readBatch(shard.engine.inputView(), batchPackets);
     if (r.packets === 0) break;
     const view = () => { const input = shard.engine.inputView(); return new DataView(input.buffer, input.byteOffset, input.byteLength); };
     await walkBatch(view, r.bytes, r.packets, clock,
-      async (off, len, take) => onReply(shard.processInPlace(off, len, take)),
+      async (off, len, take) => shard.processInPlace(off, len, take, emit),
       async (t) => { onReply(shard.handle(t)); await afterTick(); });
   }
-  onReply(shard.handle({ op: 'stop' }));
+  shard.engine.stop();
+  shard.emitTo(emit);
+  onReply({ keys: [], ends: [], data: new Uint8Array(0), counters: shard.counters() });
 }
 
 /** Tables in worker threads: the core of this thread splits each batch by shard (assembly/shard.ts). */

@@ -56,31 +56,46 @@ export class Shard {
       case 'stop': {
         this.engine.stop();
         const reply = this.collect();
-        reply.counters = Object.fromEntries(Object.entries(this.engine.counters()).map(([k, v]) => [k, v.toString()]));
+        reply.counters = this.counters();
         return reply;
       }
     }
   }
 
-  /** Processes records already in the engine's input region (one table in the reading thread: no copy). */
-  processInPlace(offset: number, bytes: number, packets: number): ShardReply {
+  /**
+   * Processes records already in the engine's input region (one table in the
+   * reading thread: no copy) and hands the flows that left it to `emit`.
+   */
+  processInPlace(offset: number, bytes: number, packets: number, emit: (key: string, record: Uint8Array) => void): void {
     this.engine.process(bytes, packets, -1, offset);
-    return this.collect();
+    this.emitTo(emit);
   }
 
+  /** Encodes the flows that left the table, one by one, for `emit`. */
+  emitTo(emit: (key: string, record: Uint8Array) => void): void {
+    this.engine.drain((e) => {
+      if (!this.keep.has(e.event)) return;
+      if (this.config.dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
+      emit(flowSortKey(e.flow), encodeRecord(e.flow, this.config.format));
+    });
+  }
+
+  /** The core's counters, as decimal strings (bigint-safe over postMessage). */
+  counters(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.engine.counters()).map(([k, v]) => [k, v.toString()]));
+  }
+
+  /** The flows that left the table, in one buffer (to cross a thread boundary). */
   private collect(): ShardReply {
     const keys: string[] = [];
     const ends: number[] = [];
     const parts: Uint8Array[] = [];
     let size = 0;
-    this.engine.drain((e) => {
-      if (!this.keep.has(e.event)) return;
-      if (this.config.dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
-      const rec = encodeRecord(e.flow, this.config.format);
+    this.emitTo((key, rec) => {
       parts.push(rec);
       size += rec.length;
       ends.push(size);
-      keys.push(flowSortKey(e.flow));
+      keys.push(key);
     });
     const data = new Uint8Array(size);
     let p = 0;
