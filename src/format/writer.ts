@@ -30,10 +30,11 @@ const utf8 = new TextEncoder();
 /**
  * One flow in `format`, without separators: the JSON object text for `jsonl`
  * and `json`, the length-delimited message for `protobuf`. Lets workers do
- * the formatting and the writer only copy bytes.
+ * the formatting and the writer only copy bytes. JSON stays a string until it
+ * is copied into its final buffer (one UTF-8 encoding, no intermediate array).
  */
-export function encodeRecord(flow: Flow, format: FlowFormat): Uint8Array {
-  return format === 'protobuf' ? encodeFlowDelimited(flow) : utf8.encode(flowToJSON(flow));
+export function encodeRecord(flow: Flow, format: FlowFormat): Uint8Array | string {
+  return format === 'protobuf' ? encodeFlowDelimited(flow) : flowToJSON(flow);
 }
 
 export class FlowWriter {
@@ -52,7 +53,8 @@ export class FlowWriter {
   }
 
   async write(flow: Flow): Promise<void> {
-    await this.writeRecord(encodeRecord(flow, this.format));
+    const r = encodeRecord(flow, this.format);
+    await this.writeRecord(typeof r === 'string' ? utf8.encode(r) : r);
   }
 
   /** Writes one record made by `encodeRecord` with this writer's format (separators added here). */

@@ -241,7 +241,7 @@ async function walkBatch(view: () => DataView, bytes: number, packets: number, c
 /** One table in this thread: the reader writes straight into the core's input region. */
 async function replayInPlace(reader: CaptureReader, shard: Shard, onReply: (r: ShardReply) => void, sink: SortedFlowSink,
                              clock: TickClock | undefined, batchPackets: number, afterTick: () => Promise<void>): Promise<void> {
-  const emit = (key: string, record: Uint8Array): void => sink.add(key, record);
+  const emit = (key: string, record: Uint8Array | string): void => sink.add(key, record);
   for (;;) {
     const r = await reader.readBatch(shard.engine.inputView(), batchPackets);
     if (r.packets === 0) break;

@@ -66,13 +66,13 @@ export class Shard {
    * Processes records already in the engine's input region (one table in the
    * reading thread: no copy) and hands the flows that left it to `emit`.
    */
-  processInPlace(offset: number, bytes: number, packets: number, emit: (key: string, record: Uint8Array) => void): void {
+  processInPlace(offset: number, bytes: number, packets: number, emit: (key: string, record: Uint8Array | string) => void): void {
     this.engine.process(bytes, packets, -1, offset);
     this.emitTo(emit);
   }
 
   /** Encodes the flows that left the table, one by one, for `emit`. */
-  emitTo(emit: (key: string, record: Uint8Array) => void): void {
+  emitTo(emit: (key: string, record: Uint8Array | string) => void): void {
     this.engine.drain((e) => {
       if (!this.keep.has(e.event)) return;
       if (this.config.dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
@@ -89,17 +89,18 @@ export class Shard {
   private collect(): ShardReply {
     const keys: string[] = [];
     const ends: number[] = [];
-    const parts: Uint8Array[] = [];
+    const parts: (Uint8Array | string)[] = [];
     let size = 0;
     this.emitTo((key, rec) => {
       parts.push(rec);
-      size += rec.length;
+      size += typeof rec === 'string' ? Buffer.byteLength(rec) : rec.length;
       ends.push(size);
       keys.push(key);
     });
-    const data = new Uint8Array(size);
+    // Not from the shared pool: this buffer is transferred to another thread.
+    const data = Buffer.allocUnsafeSlow(size);
     let p = 0;
-    for (const r of parts) { data.set(r, p); p += r.length; }
+    for (const r of parts) p += typeof r === 'string' ? data.write(r, p) : (data.set(r, p), r.length);
     return { keys, ends, data };
   }
 }

@@ -24,15 +24,18 @@ export class SortedFlowSink {
 
   get size(): number { return this.entries.length; }
 
-  add(key: string, record: Uint8Array): void {
-    if (record.length > CHUNK - this.used) {
-      this.chunks.push(Buffer.allocUnsafe(Math.max(CHUNK, record.length)));
+  /** Keeps one record: bytes, or text stored as UTF-8. */
+  add(key: string, record: Uint8Array | string): void {
+    const size = typeof record === 'string' ? Buffer.byteLength(record) : record.length;
+    if (size > CHUNK - this.used) {
+      this.chunks.push(Buffer.allocUnsafe(Math.max(CHUNK, size)));
       this.used = 0;
     }
     const c = this.chunks.length - 1;
-    this.chunks[c].set(record, this.used);
-    this.entries.push({ key, chunk: c, start: this.used, end: this.used + record.length });
-    this.used += record.length;
+    if (typeof record === 'string') this.chunks[c].write(record, this.used);
+    else this.chunks[c].set(record, this.used);
+    this.entries.push({ key, chunk: c, start: this.used, end: this.used + size });
+    this.used += size;
   }
 
   /** Writes every record in key order, then forgets them. */
