@@ -10,25 +10,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeFlowStream } from '../../src/format/protobuf.js';
 import { ethernet, icmpEcho, ipv4, tcp, TCP_FLAGS, udp } from '../helpers/packets.js';
+import { writePcap } from '../helpers/pcap.js';
 
 const BIN = fileURLToPath(new URL('../../bin/skydive.js', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'pcap2flows-'));
 
-/** A classic little-endian pcap with µs timestamps. */
-function pcap(frames: { data: number[]; tsUs: number }[], linkType = 1): string {
-  const parts: Buffer[] = [];
-  const h = Buffer.alloc(24);
-  h.writeUInt32LE(0xa1b2c3d4, 0); h.writeUInt16LE(2, 4); h.writeUInt16LE(4, 6);
-  h.writeUInt32LE(65535, 16); h.writeUInt32LE(linkType, 20);
-  parts.push(h);
-  for (const f of frames) {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(Math.floor(f.tsUs / 1e6), 0); r.writeUInt32LE(f.tsUs % 1e6, 4);
-    r.writeUInt32LE(f.data.length, 8); r.writeUInt32LE(f.data.length, 12);
-    parts.push(r, Buffer.from(f.data));
-  }
+/** A pcap of `frames` in the test's folder. */
+function pcap(frames: { data: number[]; tsUs: number }[]): string {
   const file = path.join(dir, `c${Math.random().toString(36).slice(2)}.pcap`);
-  writeFileSync(file, Buffer.concat(parts));
+  writePcap(file, frames);
   return file;
 }
 
