@@ -5,10 +5,14 @@
 
 let top: usize = 0;
 
-/** Returns `bytes` of zeroed, 8-byte aligned memory, or 0 when memory cannot grow. */
-export function heapAlloc(bytes: usize): usize {
+/**
+ * Returns `bytes` of zeroed memory aligned to `align` (a power of two, at
+ * least 8; 64 puts records on cache-line boundaries), or 0 when memory
+ * cannot grow.
+ */
+export function heapAlloc(bytes: usize, align: usize = 8): usize {
   if (top == 0) top = (__heap_base + 7) & ~<usize>7;
-  const p = top;
+  const p = (top + align - 1) & ~(align - 1);
   const end = (p + bytes + 7) & ~<usize>7;
   const have = <usize>memory.size() << 16;
   if (end > have) {

@@ -6,7 +6,7 @@
 import { C_DECODE_FAILURES, C_TOO_MANY_LAYERS, C_TRUNCATED, C_UNKNOWN_LINKTYPE, count } from './counters';
 import { L_NONE } from './ids';
 import { failed, MAX_LAYERS, networkLayer, nextEnd, nextStart, nLayers, pushFailure, resetPacket, truncated } from './packet';
-import { dispatch, linkTypeDecoder, NO_DECODER } from './registry';
+import { decodeLayer, linkTypeDecoder, NO_DECODER } from './registry';
 import { D_MPLS_ETH_FALLBACK } from './ids';
 import { popMPLSFallback, resetMPLSFallbacks } from './layers/mpls';
 
@@ -47,7 +47,7 @@ export function decodeFrom(id: u8, s: usize, e: usize): void {
       pushFailure(s, e);
       break;
     }
-    const next = dispatch(id, s, e);
+    const next = decodeLayer(id, s, e);
     if (next < 0) {
       // Skydive's MPLS payload guesser retries a failed IP chain as Ethernet.
       if (popMPLSFallback()) { id = D_MPLS_ETH_FALLBACK; s = nextStart; e = nextEnd; continue; }

@@ -58,11 +58,18 @@ export function resetPacket(): void {
 export function pushLayer(type: u8, start: usize, contents: u32, payload: u32): i32 {
   if (nLayers >= MAX_LAYERS) return -1;
   const r = rec(nLayers);
-  memory.fill(r, 0, LREC);
-  store<u8>(r, type);
+  // The header words, then the 48 field bytes cleared with plain stores (a
+  // memory.fill is a call into the engine, once per layer).
+  store<u32>(r, <u32>type);
   store<u32>(r, <u32>start, 4);
   store<u32>(r, contents, 8);
   store<u32>(r, payload, 12);
+  store<u64>(r, 0, 16);
+  store<u64>(r, 0, 24);
+  store<u64>(r, 0, 32);
+  store<u64>(r, 0, 40);
+  store<u64>(r, 0, 48);
+  store<u64>(r, 0, 56);
   nextStart = start + contents;
   nextEnd = nextStart + payload;
   return <i32>(nLayers++);

@@ -151,6 +151,23 @@ export function linkTypeDecoder(linkType: u32): u8 {
   return NO_DECODER;
 }
 
+/**
+ * dispatch, with the decoders of the common chain called directly: through
+ * dispatch, every layer is a jump through one table to a target that changes
+ * from layer to layer, inside a function whose frame is that of all the
+ * decoders at once (they are inlined into it). Same decoders, same results;
+ * the first four are @inline, so the decode loop runs them without a call.
+ */
+@inline export function decodeLayer(id: u8, s: usize, e: usize): i32 {
+  if (id == ids.L_ETHERNET) return decodeEthernet(s, e);
+  if (id == ids.L_IPV4) return decodeIPv4(s, e);
+  if (id == ids.L_TCP) return decodeTCP(s, e);
+  if (id == ids.L_PAYLOAD) return decodePayload(s, e);
+  if (id == ids.L_UDP) return decodeUDP(s, e);
+  if (id == ids.L_IPV6) return decodeIPv6(s, e);
+  return dispatch(id, s, e);
+}
+
 /** Runs decoder `id` over [s, e). Returns the next decoder id, L_NONE to stop, -1 on error. */
 export function dispatch(id: u8, s: usize, e: usize): i32 {
   switch (id) {

@@ -18,7 +18,7 @@ import { GENEVE_VNI } from '../layers/geneve';
 import { GRE_KEY } from '../layers/gre';
 import { IP6_HOP_LIMIT, IP6_LENGTH } from '../layers/ipv6';
 import { ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE } from '../layers/icmpv6';
-import { findIn, netAddr, netAddrLen } from './keys';
+import { netAddr, netAddrLen } from './keys';
 import {
   DHCP4_FILE_LEN, DHCP4_FILE_OFF, DHCP4_FLAGS, DHCP4_HARDWARE_LEN, DHCP4_HARDWARE_OPTS, DHCP4_SECS,
   DHCP4_SERVER_NAME_LEN, DHCP4_SERVER_NAME_OFF,
@@ -26,7 +26,10 @@ import {
 import { VRRP_ADVER_INT, VRRP_PRIORITY, VRRP_VERSION, VRRP_VRID } from '../layers/vrrp';
 import { icmpv4FlowType, icmpv6FlowType, ICMP_ECHO } from './icmptype';
 import * as o from './options';
-import { subEnd, subLength, subStart, ethernetLength } from './subpacket';
+import {
+  ethernetLength, subDHCPv4, subDNS, subEnd, subEth, subICMPv4, subICMPv6, subICMPv6Echo, subIPv4, subIPv6, subLength,
+  subSCTP, subStart, subTCP, subUDP, subVRRP,
+} from './subpacket';
 import {
   FL_AB_BYTES, FL_AB_PACKETS, FL_APP, FL_BA_BYTES, FL_BA_PACKETS, FL_BITS, FL_EXTRA_KIND, FL_EXTRA_LEN,
   FL_EXTRA_PTR, FL_EXTRA_TS, FL_FINISH, FL_ICMP_CODE, FL_ICMP_ID, FL_ICMP_TYPE, FL_IP_FRAG_ERRORS,
@@ -48,19 +51,14 @@ const EXTRA_VRRP: u8 = 3;
 @inline function bits(f: usize): u32 { return load<u16>(f + FL_BITS); }
 @inline function setBit(f: usize, b: u32): void { store<u16>(f + FL_BITS, <u16>(load<u16>(f + FL_BITS) | b)); }
 
+// The flow functions below read the layers of the sub-packet being processed
+// from its scan (subpacket.ts scanSubPacket, run by selectLayers).
+
 /** First IPv4 of the sub-packet, else its first IPv6 (Skydive's Network layer). */
-function ipLayer(from: u32, to: u32): i32 {
-  const v4 = findIn(ids.L_IPV4, from, to);
-  return v4 >= 0 ? v4 : findIn(ids.L_IPV6, from, to);
-}
+@inline function ipLayer(): i32 { return subIPv4 >= 0 ? subIPv4 : subIPv6; }
 
 /** First TCP, else UDP, else SCTP of the sub-packet (Skydive's Transport layer). */
-function transportOf(from: u32, to: u32): i32 {
-  let t = findIn(ids.L_TCP, from, to);
-  if (t < 0) t = findIn(ids.L_UDP, from, to);
-  if (t < 0) t = findIn(ids.L_SCTP, from, to);
-  return t;
-}
+@inline function transportOf(): i32 { return subTCP >= 0 ? subTCP : subUDP >= 0 ? subUDP : subSCTP; }
 
 function srcPort(i: i32): u32 {
   const t = layerType(<u32>i), f = fieldsOf(<u32>i);
@@ -113,8 +111,8 @@ function setLayersPath(f: usize, from: u32, to: u32): void {
 }
 
 /**
- * Fills a new flow from sub-packet k (Skydive initFromPacket), before its
- * UUIDs are set and before the first update. `ipMetric` says whether the
+ * Fills a new flow from sub-packet k (Skydive initFromPacket), after
+ * selectLayers(k), before its UUIDs are set and before the first update. `ipMetric` says whether the
  * defragmenter metric belongs to this sub-packet.
  */
 export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bool,
@@ -124,7 +122,7 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
   store<i64>(f + FL_LAST, tsMs);
   if (hasParent) { store<u64>(f + FL_PARENT, parent); setBit(f, FLB_PARENT); }
 
-  const eth = findIn(ids.L_ETHERNET, from, to);
+  const eth = subEth;
   if (eth >= 0) {
     const s = layerStart(<u32>eth);
     memory.copy(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
@@ -134,7 +132,7 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
   }
   setLayersPath(f, from, to);
 
-  const ip = ipLayer(from, to);
+  const ip = ipLayer();
   if (ip < 0) return; // no network layer, then no transport either
   const v4 = layerType(<u32>ip) == ids.L_IPV4;
   store<u8>(f + FL_NET_PROTO, v4 ? 4 : 6);
@@ -152,7 +150,7 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
   }
   // ICMP goes with the network family of the flow.
   if (v4) {
-    const ic = findIn(ids.L_ICMPV4, from, to);
+    const ic = subICMPv4;
     if (ic >= 0) {
       const fi = fieldsOf(<u32>ic);
       store<u8>(f + FL_ICMP_TYPE, <u8>(icmpv4FlowType(load<u8>(fi + ICMP4_TYPE)) + 1));
@@ -160,17 +158,17 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
       store<u32>(f + FL_ICMP_ID, load<u16>(fi + ICMP4_ID));
     }
   } else {
-    const ic = findIn(ids.L_ICMPV6, from, to);
+    const ic = subICMPv6;
     if (ic >= 0) {
       const fi = fieldsOf(<u32>ic);
       const ft = icmpv6FlowType(load<u8>(fi + ICMP6_TYPE));
       store<u8>(f + FL_ICMP_TYPE, <u8>(ft + 1));
       store<u32>(f + FL_ICMP_CODE, load<u8>(fi + ICMP6_CODE));
-      const echo = findIn(ids.L_ICMPV6_ECHO, from, to);
+      const echo = subICMPv6Echo;
       if (ft == ICMP_ECHO && echo >= 0) store<u32>(f + FL_ICMP_ID, load<u16>(fieldsOf(<u32>echo) + ICMP6_ECHO_ID));
     }
   }
-  const t = transportOf(from, to);
+  const t = transportOf();
   if (t >= 0) {
     const tt = layerType(<u32>t);
     const sp = srcPort(t), dp = dstPort(t);
@@ -204,17 +202,16 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
  */
 export function initExtraLayer(f: usize, k: u32, tsNs: i64): void {
   if (o.extraLayers == 0) return;
-  const from = subStart(k), to = subEnd(k);
   if ((o.extraLayers & o.EXTRA_DHCPV4) != 0) {
-    const i = findIn(ids.L_DHCPV4, from, to);
+    const i = subDHCPv4;
     if (i >= 0) { keepDHCPv4(f, i, tsNs); return; }
   }
   if ((o.extraLayers & o.EXTRA_DNS) != 0) {
-    const i = findIn(ids.L_DNS, from, to);
+    const i = subDNS;
     if (i >= 0) { keepBlob(f, EXTRA_DNS, layerStart(<u32>i), layerContents(<u32>i), tsNs); return; }
   }
   if ((o.extraLayers & o.EXTRA_VRRP) != 0) {
-    const i = findIn(ids.L_VRRP, from, to);
+    const i = subVRRP;
     if (i >= 0) keepVRRP(f, i, tsNs);
   }
 }
@@ -268,18 +265,18 @@ export function releaseFlowExtras(f: usize): void {
 }
 
 /** Skydive's isABPacket for the network level (spec §4.3), including the same-IP inversion. */
-function isABByNetwork(f: usize, from: u32, to: u32, ip: i32): bool {
+function isABByNetwork(f: usize, ip: i32): bool {
   if (load<u8>(f + FL_NET_PROTO) == 0) return false;
   const ab = srcIsA(f, ip);
   const al = netAddrLen(ip);
   if (bytesEqual(netAddr(ip, false), netAddr(ip, true), al)) {
     const tproto = load<u8>(f + FL_TRANSPORT);
     if (tproto != 0) {
-      const t = transportOf(from, to);
+      const t = transportOf();
       if (t >= 0) return <u32>load<u16>(f + FL_PORT_A) > srcPort(t);
     } else if (load<u8>(f + FL_ICMP_TYPE) != 0) {
       const v4 = layerType(<u32>ip) == ids.L_IPV4;
-      const ic = findIn(v4 ? ids.L_ICMPV4 : ids.L_ICMPV6, from, to);
+      const ic = v4 ? subICMPv4 : subICMPv6;
       if (ic >= 0) {
         const ty = load<u8>(fieldsOf(<u32>ic));
         const ft = v4 ? icmpv4FlowType(ty) : icmpv6FlowType(ty);
@@ -302,12 +299,11 @@ function ipLength(ip: i32): i64 {
   store<i64>(f + b, load<i64>(f + b) + length);
 }
 
-/** Skydive's Update for one packet of sub-packet k (spec §4.2). */
-export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
-  const from = subStart(k), to = subEnd(k);
+/** Skydive's Update for one packet of sub-packet k (spec §4.2), after selectLayers(k). */
+@inline export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
   store<i64>(f + FL_LAST, tsMs);
-  const eth = findIn(ids.L_ETHERNET, from, to);
-  const ip = ipLayer(from, to);
+  const eth = subEth;
+  const ip = ipLayer();
 
   // Counters (§4.3)
   if (!o.layerKeyModeL3) {
@@ -318,23 +314,23 @@ export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
       let ab: bool;
       // Equal MACs say nothing: Skydive decides with the network test, which
       // answers BA when there is no network layer.
-      if (bytesEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF, 6)) ab = ip >= 0 && isABByNetwork(f, from, to, ip);
+      if (bytesEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF, 6)) ab = ip >= 0 && isABByNetwork(f, ip);
       else ab = bytesEqual(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
       countDir(f, ab, length);
     } else if (ip >= 0) {
-      countDir(f, isABByNetwork(f, from, to, ip), ipLength(ip));
+      countDir(f, isABByNetwork(f, ip), ipLength(ip));
     }
   } else if (ip >= 0) {
     let length = subLength(k);
     if (length == 0 && eth >= 0) length = ethernetLength(<u32>eth);
     if (length == 0) length = ipLength(ip);
-    countDir(f, isABByNetwork(f, from, to, ip), length);
+    countDir(f, isABByNetwork(f, ip), length);
   }
 
   // RTT (§4.5): ICMPv4, else ICMPv6, else TCP.
-  const ic4 = findIn(ids.L_ICMPV4, from, to);
-  const ic6 = ic4 >= 0 ? -1 : findIn(ids.L_ICMPV6, from, to);
-  const tcp = findIn(ids.L_TCP, from, to);
+  const ic4 = subICMPv4;
+  const ic6 = ic4 >= 0 ? -1 : subICMPv6;
+  const tcp = subTCP;
   const first = load<i64>(f + FL_RTT_FIRST);
   if (ic4 >= 0 || ic6 >= 0) {
     const ty = <u32>load<u8>(fieldsOf(<u32>(ic4 >= 0 ? ic4 : ic6)));
@@ -355,7 +351,7 @@ export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
     const fl = <u32>load<u16>(fieldsOf(<u32>tcp) + TCP_FLAGS);
     if ((fl & (TCP_SYN | TCP_FIN | TCP_RST)) != 0) {
       const netIsV4 = load<u8>(f + FL_NET_PROTO) == 4;
-      const src = netIsV4 ? findIn(ids.L_IPV4, from, to) : findIn(ids.L_IPV6, from, to);
+      const src = netIsV4 ? subIPv4 : subIPv6;
       if (src >= 0) {
         const ab = srcIsA(f, src);
         const ttl = netIsV4 ? <u32>load<u8>(fieldsOf(<u32>src) + IP4_TTL) : <u32>load<u8>(fieldsOf(<u32>src) + IP6_HOP_LIMIT);
@@ -374,7 +370,7 @@ export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
   // The last DNS message wins (§4.2.5).
   const kind = load<u8>(f + FL_EXTRA_KIND);
   if ((o.extraLayers & o.EXTRA_DNS) != 0 && (kind == 0 || kind == EXTRA_DNS)) {
-    const d = findIn(ids.L_DNS, from, to);
+    const d = subDNS;
     if (d >= 0) keepBlob(f, EXTRA_DNS, layerStart(<u32>d), layerContents(<u32>d), tsNs);
   }
 }

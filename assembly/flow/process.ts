@@ -5,16 +5,17 @@
 import * as ids from '../ids';
 import { C_BAD_RECORDS, C_FLOWS_CREATED, C_NO_FLOW, C_ORPHAN_SUBPACKETS, C_PACKETS, C_PACKETS_WITH_FLOW, C_TABLE_NO_MEMORY, count } from '../counters';
 import { decodePacket } from '../decode';
+import { bytesEqual } from '../mem';
 import { hashWrite, hashWriteBE64, hashReset, hashSum64 } from '../hash/xxhash64';
 import { fieldsOf, layerType, linkLayer, networkLayer, rec, transportLayer } from '../packet';
 import { TCP_FLAGS, TCP_SEQ, TCP_SRC } from '../layers/tcp';
-import { findIn, computeKeys, keyFlow, keyL2, keyL3, selectLayers, selLink, selNet, netAddr, netAddrLen } from './keys';
+import { computeKeys, keyFlow, keyL2, keyL3, selectLayers, selLink, selNet, netAddr, netAddrLen } from './keys';
 import { initFlow, initExtraLayer, updateFlow, releaseFlowExtras, FINISH_NOT_FINISHED, FINISH_TIMEOUT } from './flow';
 import { nSubs, splitPacket, subEnd, subStart } from './subpacket';
 import { tableFirst, tableGet, tableInsert, tableNext, tableRemove } from './table';
 import { emitFlow } from './emit';
 import { defragPacket, defragMetricErrors, defragMetricFragments, DEFRAG_DROP, defragFlushOlderThan } from './defrag';
-import { tcpAssemble, tcpConnNew, tcpConnRelease, tcpFlushAll, tcpFlushOlderThan } from './tcpassembly';
+import { tcpAssemble, tcpConnNew, tcpIgnores, tcpConnRelease, tcpFlushAll, tcpFlushOlderThan } from './tcpassembly';
 import * as o from './options';
 import {
   EMIT_APP_TIMEOUT, EMIT_END, EMIT_EVICTED, EMIT_EXPIRE, EMIT_EXPIRE_FINISHED, EMIT_HOLD, EMIT_UPDATE,
@@ -90,9 +91,10 @@ export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: 
     // Ethernet nor an IP layer, e.g. the middle label of an MPLS stack: we
     // skip it and keep the chain, the next level's parent being the last flow.
     if (selLink < 0 && selNet < 0) { count(C_ORPHAN_SUBPACKETS); continue; }
-    computeKeys(k, parent, hasParent);
+    computeKeys(k, parent, hasParent, false);
     let f = tableGet(keyFlow);
     if (f == 0) {
+      computeKeys(k, parent, hasParent, true); // the TrackingIDs of the new flow
       f = tableInsert(keyFlow, evicted);
       if (f == 0) { count(C_TABLE_NO_MEMORY); break; }
       count(C_FLOWS_CREATED);
@@ -122,11 +124,13 @@ function assemble(f: usize): void {
   const tcp = transportLayer;
   const ip = networkLayer;
   const fi = fieldsOf(<u32>tcp);
+  const flags = <u32>load<u16>(fi + TCP_FLAGS), payload = load<u32>(recOf(tcp) + 12);
+  if (tcpIgnores(flags, payload)) return; // a bare ACK: its direction is not needed
   const al = netAddrLen(ip);
   const sameFamily = load<u8>(f + FL_NET_PROTO) == (layerType(<u32>ip) == ids.L_IPV4 ? 4 : 6);
-  let ab = sameFamily && (load<u8>(f + FL_NET_A_NIL) != 0 ? al == 0 : al > 0 && memory.compare(f + FL_NET_A, netAddr(ip, false), al) == 0);
+  let ab = sameFamily && (load<u8>(f + FL_NET_A_NIL) != 0 ? al == 0 : al > 0 && bytesEqual(f + FL_NET_A, netAddr(ip, false), al));
   ab = ab && <u32>load<u16>(f + FL_PORT_A) == <u32>load<u16>(fi + TCP_SRC);
-  tcpAssemble(conn, ab, load<u32>(fi + TCP_SEQ), load<u32>(recOf(tcp) + 12), <u32>load<u16>(fi + TCP_FLAGS), currentTsNs);
+  tcpAssemble(conn, ab, load<u32>(fi + TCP_SEQ), payload, flags, currentTsNs);
 }
 
 @inline function recOf(i: i32): usize { return rec(<u32>i); }

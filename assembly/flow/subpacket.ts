@@ -3,7 +3,10 @@
 // VXLAN, Geneve, MPLS, and GRE unless GRE is followed by MPLS, and each inner
 // sub-packet's length is its outer one minus the outer headers.
 
-import { L_ETHERNET, L_GENEVE, L_GRE, L_IPV4, L_IPV6, L_MPLS, L_VXLAN } from '../ids';
+import {
+  L_DHCPV4, L_DNS, L_ETHERNET, L_GENEVE, L_GRE, L_ICMPV4, L_ICMPV6, L_ICMPV6_ECHO, L_IPV4, L_IPV6, L_MPLS, L_SCTP,
+  L_TCP, L_UDP, L_VRRP, L_VXLAN,
+} from '../ids';
 import { fieldsOf, layerContents, layerPayload, layerType, nLayers } from '../packet';
 import { ETH_LENGTH } from '../layers/ethernet';
 import { IP4_LENGTH } from '../layers/ipv4';
@@ -62,4 +65,44 @@ export function splitPacket(wireLen: u32, outer: i64): void {
     topLen = length;
   }
   add(from, n, topLen);
+}
+
+// The first layer of each kind that keys and flow updates look for in one
+// sub-packet (-1 when absent), found in a single pass by scanSubPacket rather
+// than by one scan of the sub-packet per lookup.
+export let subEth: i32 = -1;
+export let subIPv4: i32 = -1;
+export let subIPv6: i32 = -1;
+export let subTCP: i32 = -1;
+export let subUDP: i32 = -1;
+export let subSCTP: i32 = -1;
+export let subICMPv4: i32 = -1;
+export let subICMPv6: i32 = -1;
+export let subICMPv6Echo: i32 = -1;
+export let subDNS: i32 = -1;
+export let subDHCPv4: i32 = -1;
+export let subVRRP: i32 = -1;
+
+/** Finds the first layer of each kind above in sub-packet k. */
+export function scanSubPacket(k: u32): void {
+  subEth = subIPv4 = subIPv6 = subTCP = subUDP = subSCTP = -1;
+  subICMPv4 = subICMPv6 = subICMPv6Echo = subDNS = subDHCPv4 = subVRRP = -1;
+  const to = subEnd(k);
+  for (let i = subStart(k); i < to; i++) {
+    const at = <i32>i;
+    switch (layerType(i)) {
+      case L_ETHERNET: if (subEth < 0) subEth = at; break;
+      case L_IPV4: if (subIPv4 < 0) subIPv4 = at; break;
+      case L_IPV6: if (subIPv6 < 0) subIPv6 = at; break;
+      case L_TCP: if (subTCP < 0) subTCP = at; break;
+      case L_UDP: if (subUDP < 0) subUDP = at; break;
+      case L_SCTP: if (subSCTP < 0) subSCTP = at; break;
+      case L_ICMPV4: if (subICMPv4 < 0) subICMPv4 = at; break;
+      case L_ICMPV6: if (subICMPv6 < 0) subICMPv6 = at; break;
+      case L_ICMPV6_ECHO: if (subICMPv6Echo < 0) subICMPv6Echo = at; break;
+      case L_DNS: if (subDNS < 0) subDNS = at; break;
+      case L_DHCPV4: if (subDHCPv4 < 0) subDHCPv4 = at; break;
+      case L_VRRP: if (subVRRP < 0) subVRRP = at; break;
+    }
+  }
 }

@@ -2,11 +2,14 @@
 // the 64-bit flow key, and an LRU list (hashicorp simplelru semantics, as
 // Skydive uses): a lookup promotes, inserting into a full table evicts the
 // least recently used flow, and iteration goes from least to most recent.
+// The LRU links live apart from the records, 8 bytes per slot beside each
+// slab: promoting a flow rewrites its two neighbours' links, and those are
+// then a few dense lines rather than two more flow records to fetch.
 
 import { heapAlloc } from '../alloc';
 import { C_FLOW_DROPPED, count } from '../counters';
 import {
-  FL_HASH_NEXT, FL_KEY, FL_LRU_NEXT, FL_LRU_PREV, FL_SLOT, FLOW_SIZE,
+  FL_HASH_NEXT, FL_KEY, FL_SLOT, FLOW_SIZE,
 } from './layout';
 
 const SLAB_SHIFT: u32 = 10;
@@ -14,6 +17,7 @@ const SLAB_SLOTS: u32 = 1 << SLAB_SHIFT;
 /** Hard ceiling on flow.max_entries: 4 Mi flows (about 2.3 GB of records). */
 export const MAX_ENTRIES_LIMIT: u32 = 4 << 20;
 const slabs = memory.data(<i32>((MAX_ENTRIES_LIMIT >> SLAB_SHIFT) * 4 + 4), 4);
+const lruSlabs = memory.data(<i32>((MAX_ENTRIES_LIMIT >> SLAB_SHIFT) * 4 + 4), 4);
 
 let maxEntries: u32 = 500000;
 let buckets: usize = 0;
@@ -44,6 +48,15 @@ export function tableCapacity(): u32 { return maxEntries; }
   return <usize>load<u32>(slabs + ((slot >> SLAB_SHIFT) << 2)) + <usize>((slot & (SLAB_SLOTS - 1)) * FLOW_SIZE);
 }
 
+/** The LRU links of `slot`: u32 previous (less recent) and u32 next slot. */
+@inline function lruAt(slot: u32): usize {
+  return <usize>load<u32>(lruSlabs + ((slot >> SLAB_SHIFT) << 2)) + <usize>((slot & (SLAB_SLOTS - 1)) << 3);
+}
+@inline function lruPrev(slot: u32): u32 { return load<u32>(lruAt(slot)); }
+@inline function lruNext(slot: u32): u32 { return load<u32>(lruAt(slot), 4); }
+@inline function setLruPrev(slot: u32, v: u32): void { store<u32>(lruAt(slot), v); }
+@inline function setLruNext(slot: u32, v: u32): void { store<u32>(lruAt(slot), v, 4); }
+
 @inline function bucketOf(key: u64): usize {
   // Keys are already XXH64 outputs: their low bits are uniform.
   return buckets + (<usize>(<u32>key & bucketMask) << 2);
@@ -55,7 +68,7 @@ export function tableGet(key: u64): usize {
   while (slot != 0) {
     const f = flowAt(slot);
     if (load<u64>(f + FL_KEY) == key) {
-      lruMoveToTail(slot, f);
+      lruMoveToTail(slot);
       return f;
     }
     slot = load<u32>(f + FL_HASH_NEXT);
@@ -71,9 +84,12 @@ function allocSlot(): u32 {
   }
   const s = nextSlot;
   if ((s & (SLAB_SLOTS - 1)) == 0 || s == 1) {
-    const slab = heapAlloc(<usize>SLAB_SLOTS * FLOW_SIZE);
+    const slab = heapAlloc(<usize>SLAB_SLOTS * FLOW_SIZE, 64); // records on cache lines (layout.ts)
     if (slab == 0) return 0;
+    const links = heapAlloc(<usize>SLAB_SLOTS << 3);
+    if (links == 0) return 0;
     store<u32>(slabs + ((s >> SLAB_SHIFT) << 2), <u32>slab);
+    store<u32>(lruSlabs + ((s >> SLAB_SHIFT) << 2), <u32>links);
   }
   nextSlot++;
   return s;
@@ -99,8 +115,9 @@ export function tableInsert(key: u64, evict: (f: usize) => void): usize {
   const b = bucketOf(key);
   store<u32>(f + FL_HASH_NEXT, load<u32>(b));
   store<u32>(b, slot);
-  store<u32>(f + FL_LRU_PREV, lruTail);
-  if (lruTail != 0) store<u32>(flowAt(lruTail) + FL_LRU_NEXT, slot);
+  setLruPrev(slot, lruTail);
+  setLruNext(slot, 0);
+  if (lruTail != 0) setLruNext(lruTail, slot);
   else lruHead = slot;
   lruTail = slot;
   size++;
@@ -119,23 +136,23 @@ export function tableRemove(f: usize): void {
   }
   if (cur == slot) store<u32>(p, load<u32>(f + FL_HASH_NEXT));
   // LRU list
-  const prev = load<u32>(f + FL_LRU_PREV), next = load<u32>(f + FL_LRU_NEXT);
-  if (prev != 0) store<u32>(flowAt(prev) + FL_LRU_NEXT, next); else lruHead = next;
-  if (next != 0) store<u32>(flowAt(next) + FL_LRU_PREV, prev); else lruTail = prev;
+  const prev = lruPrev(slot), next = lruNext(slot);
+  if (prev != 0) setLruNext(prev, next); else lruHead = next;
+  if (next != 0) setLruPrev(next, prev); else lruTail = prev;
   store<u32>(f + FL_HASH_NEXT, freeSlot);
   store<u32>(f + FL_SLOT, 0);
   freeSlot = slot;
   size--;
 }
 
-function lruMoveToTail(slot: u32, f: usize): void {
+function lruMoveToTail(slot: u32): void {
   if (slot == lruTail) return;
-  const prev = load<u32>(f + FL_LRU_PREV), next = load<u32>(f + FL_LRU_NEXT);
-  if (prev != 0) store<u32>(flowAt(prev) + FL_LRU_NEXT, next); else lruHead = next;
-  store<u32>(flowAt(next) + FL_LRU_PREV, prev);
-  store<u32>(f + FL_LRU_PREV, lruTail);
-  store<u32>(f + FL_LRU_NEXT, 0);
-  store<u32>(flowAt(lruTail) + FL_LRU_NEXT, slot);
+  const prev = lruPrev(slot), next = lruNext(slot);
+  if (prev != 0) setLruNext(prev, next); else lruHead = next;
+  setLruPrev(next, prev);
+  setLruPrev(slot, lruTail);
+  setLruNext(slot, 0);
+  setLruNext(lruTail, slot);
   lruTail = slot;
 }
 
@@ -143,6 +160,6 @@ function lruMoveToTail(slot: u32, f: usize): void {
 export function tableFirst(): usize { return lruHead == 0 ? 0 : flowAt(lruHead); }
 /** The flow after `f` in LRU order, 0 at the end. Read it before removing `f`. */
 export function tableNext(f: usize): usize {
-  const n = load<u32>(f + FL_LRU_NEXT);
+  const n = lruNext(load<u32>(f + FL_SLOT));
   return n == 0 ? 0 : flowAt(n);
 }

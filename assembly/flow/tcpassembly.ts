@@ -73,7 +73,7 @@ const D_NEXT_SEQ: usize = 0;    // i64, SEQ_INVALID before the first SYN
 const D_LAST_SEEN: usize = 8;   // i64 ns, latest packet time (FlushOlderThan)
 const D_FIRST: usize = 16;      // u32 page with the lowest sequence
 const D_LAST: usize = 20;       // u32 page with the highest sequence
-const D_PAGES: usize = 24;      // u32 buffered pages
+const D_LAST_SEQ: usize = 24;   // u32 that page's sequence (so that appending need not read it)
 const D_OPEN: usize = 28;       // u8 connection exists
 const D_STARTED: usize = 29;    // u8 the stream has seen a reassembly
 const D_SAW_START: usize = 30;  // u8
@@ -101,6 +101,10 @@ const CONN_CHUNK: u32 = 1024;
 
 let maxPages: u32 = 1000000;    // 0 = unlimited
 let freePages: usize = 0;
+// Pages never used yet are taken from the current chunk in address order:
+// writing a new page then reads nothing (a free list would be read first).
+let chunkNext: usize = 0;
+let chunkEnd: usize = 0;
 let pagesInUse: u32 = 0;
 let pagesAllocated: u32 = 0;
 let freeConns: usize = 0;
@@ -120,18 +124,20 @@ let spanNext: i64 = 0;
 // ---- pools ----
 
 function pageGet(): usize {
-  if (freePages == 0) {
-    const chunk = heapAlloc(<usize>PAGE_CHUNK * PAGE_SIZE);
-    if (chunk == 0) return 0;
-    for (let i: u32 = 0; i < PAGE_CHUNK; i++) {
-      const p = chunk + <usize>i * PAGE_SIZE;
-      store<u32>(p + PG_NEXT, <u32>freePages);
-      freePages = p;
+  let p = freePages;
+  if (p != 0) {
+    freePages = <usize>load<u32>(p + PG_NEXT);
+  } else {
+    if (chunkNext == chunkEnd) {
+      const chunk = heapAlloc(<usize>PAGE_CHUNK * PAGE_SIZE);
+      if (chunk == 0) return 0;
+      chunkNext = chunk;
+      chunkEnd = chunk + <usize>PAGE_CHUNK * PAGE_SIZE;
+      pagesAllocated += PAGE_CHUNK;
     }
-    pagesAllocated += PAGE_CHUNK;
+    p = chunkNext;
+    chunkNext += PAGE_SIZE;
   }
-  const p = freePages;
-  freePages = <usize>load<u32>(p + PG_NEXT);
   store<u32>(p + PG_PREV, 0);
   store<u32>(p + PG_NEXT, 0);
   store<u32>(p + PG_END, 0);
@@ -204,7 +210,6 @@ function dirOpen(d: usize): void {
   store<i64>(d + D_LAST_SEEN, i64.MIN_VALUE);
   store<u32>(d + D_FIRST, 0);
   store<u32>(d + D_LAST, 0);
-  store<u32>(d + D_PAGES, 0);
   store<u8>(d + D_OPEN, 1);
   store<u8>(d + D_STARTED, 0);
   store<u8>(d + D_SAW_START, 0);
@@ -227,7 +232,6 @@ function dirDrop(d: usize): void {
   }
   store<u32>(d + D_FIRST, 0);
   store<u32>(d + D_LAST, 0);
-  store<u32>(d + D_PAGES, 0);
   store<u8>(d + D_OPEN, 0);
 }
 
@@ -281,7 +285,6 @@ function popFirst(d: usize): void {
     store<u32>(d + D_FIRST, <u32>after);
     store<u32>(after + PG_PREV, 0);
   }
-  store<u32>(d + D_PAGES, load<u32>(d + D_PAGES) - 1);
   pagePut(p);
 }
 
@@ -308,7 +311,6 @@ function insert(c: usize, d: usize, seq: u32, len: u32, end: bool, ts: i64): voi
   let cur = first;
   let s = <i64>seq;
   let rest = len;
-  let n: u32 = 1;
   while (true) {
     const l = rest < PAGE_BYTES ? rest : PAGE_BYTES;
     store<i64>(cur + PG_SEEN, ts);
@@ -328,20 +330,26 @@ function insert(c: usize, d: usize, seq: u32, len: u32, end: bool, ts: i64): voi
     store<u32>(cur + PG_NEXT, <u32>nx);
     store<u32>(nx + PG_PREV, <u32>cur);
     cur = nx;
-    n++;
   }
   if (end) store<u32>(cur + PG_END, 1);
 
-  // traverseConn: walk back from the highest page while it is after `seq`.
+  // traverseConn: walk back from the highest page while it is after `seq`
+  // (its sequence is at hand: in-order segments stop there at once).
   let prev = <usize>load<u32>(d + D_LAST);
   let after: usize = 0;
-  while (prev != 0 && seqDiff(<i64>load<u32>(prev + PG_SEQ), <i64>seq) < 0) {
+  if (prev != 0 && seqDiff(<i64>load<u32>(d + D_LAST_SEQ), <i64>seq) < 0) {
     after = prev;
     prev = <usize>load<u32>(after + PG_PREV);
+    while (prev != 0 && seqDiff(<i64>load<u32>(prev + PG_SEQ), <i64>seq) < 0) {
+      after = prev;
+      prev = <usize>load<u32>(after + PG_PREV);
+    }
   }
   // pushBetween(prev, after, first, cur)
-  if (after == 0 || load<u32>(d + D_LAST) == 0) store<u32>(d + D_LAST, <u32>cur);
-  else {
+  if (after == 0 || load<u32>(d + D_LAST) == 0) {
+    store<u32>(d + D_LAST, <u32>cur);
+    store<u32>(d + D_LAST_SEQ, <u32>s);
+  } else {
     store<u32>(cur + PG_NEXT, <u32>after);
     store<u32>(after + PG_PREV, <u32>cur);
   }
@@ -350,7 +358,6 @@ function insert(c: usize, d: usize, seq: u32, len: u32, end: bool, ts: i64): voi
     store<u32>(first + PG_PREV, <u32>prev);
     store<u32>(prev + PG_NEXT, <u32>first);
   }
-  store<u32>(d + D_PAGES, load<u32>(d + D_PAGES) + n);
 
   // MaxBufferedPagesTotal: past the cap, push out this connection's oldest page.
   if (maxPages > 0 && pagesInUse >= maxPages) {
@@ -399,6 +406,11 @@ export function tcpConnSetFlow(conn: u32, flowAddr: usize): void {
   store<u32>(<usize>conn + C_FLOW, <u32>flowAddr);
 }
 
+/** Segments with neither data nor SYN/FIN/RST change nothing (tcpAssemble returns at once). */
+@inline export function tcpIgnores(flags: u32, payloadLen: u32): bool {
+  return payloadLen == 0 && (flags & (F_SYN | F_FIN | F_RST)) == 0;
+}
+
 /**
  * Assembles one TCP segment of the flow. ab = the packet goes from (Network.A, Transport.A) to B. flags: FIN 1, SYN 2, RST 4 (TCP header bits).
  * Skydive's test is text equality of Network.A with the source of the packet's FIRST network layer
@@ -406,11 +418,9 @@ export function tcpConnSetFlow(conn: u32, flowAddr: usize): void {
  * payloadLen is gopacket's TCP payload: the captured bytes after the TCP header, within the IP length.
  */
 export function tcpAssemble(conn: u32, ab: bool, seq: u32, payloadLen: u32, flags: u32, tsNs: i64): void {
-  if (conn == 0) return;
+  if (conn == 0 || tcpIgnores(flags, payloadLen)) return;
   const syn = (flags & F_SYN) != 0;
   const end = (flags & (F_FIN | F_RST)) != 0;
-  // Segments with neither data nor SYN/FIN/RST are ignored.
-  if (!syn && !end && payloadLen == 0) return;
   const c = <usize>conn;
   const d = c + (ab ? C_DIR0 : C_DIR1);
   if (load<u8>(d + D_OPEN) == 0) {

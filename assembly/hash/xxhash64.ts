@@ -6,6 +6,8 @@
 // key), so TrackingIDs of IPv6 flows and most UUIDs depend on this quirk.
 // One hasher, in static memory: the flow code uses it strictly sequentially.
 
+import { copyBytes } from '../mem';
+
 const P1: u64 = 11400714785074694791;
 const P2: u64 = 14029467366897019727;
 const P3: u64 = 1609587929392839161;
@@ -39,16 +41,19 @@ function block(p: usize): void {
   v4 = round(v4, load<u64>(p, 24));
 }
 
+// Writes are a few dozen bytes at most on the packet path (keys.ts gathers
+// each key's bytes and writes them at once): copyBytes rather than
+// memory.copy, which is a call into the engine.
 export function hashWrite(p: usize, n: u32): void {
   total += n;
   if (used + n < 32) {
-    memory.copy(buf + used, p, n);
+    copyBytes(buf + used, p, n);
     used += n;
     return;
   }
   if (used > 0) {
     const fill = 32 - used;
-    memory.copy(buf + used, p, fill);
+    copyBytes(buf + used, p, fill);
     block(buf);
     p += fill;
     n -= fill;
@@ -60,7 +65,7 @@ export function hashWrite(p: usize, n: u32): void {
     n -= 32;
   }
   if (n > 0) {
-    memory.copy(buf, p, n);
+    copyBytes(buf, p, n);
     used = n;
   }
 }
@@ -77,16 +82,23 @@ export function hashSum64(): u64 {
     h = rotl<u64>(v1, 1) + rotl<u64>(v2, 7) + rotl<u64>(v3, 12) + rotl<u64>(v4, 18);
     // pierrec v0.1.5: the merge multiplies the lanes in place (the quirk).
     v1 *= P2; v2 *= P2; v3 *= P2; v4 *= P2;
-    h = (h ^ (rotl<u64>(v1, 31) * P1)) * P1 + P4;
-    h = (h ^ (rotl<u64>(v2, 31) * P1)) * P1 + P4;
-    h = (h ^ (rotl<u64>(v3, 31) * P1)) * P1 + P4;
-    h = (h ^ (rotl<u64>(v4, 31) * P1)) * P1 + P4;
-    h += total;
+    h = mergeLanes(h, v1, v2, v3, v4) + total;
   } else {
     h = seed + P5 + total;
   }
-  let p = buf;
-  let n = used;
+  return finish(h, buf, used);
+}
+
+/** The merge of the (already multiplied) lanes into h. */
+@inline function mergeLanes(h: u64, a: u64, b: u64, c: u64, d: u64): u64 {
+  h = (h ^ (rotl<u64>(a, 31) * P1)) * P1 + P4;
+  h = (h ^ (rotl<u64>(b, 31) * P1)) * P1 + P4;
+  h = (h ^ (rotl<u64>(c, 31) * P1)) * P1 + P4;
+  return (h ^ (rotl<u64>(d, 31) * P1)) * P1 + P4;
+}
+
+/** The pending bytes [p, p+n) (n < 32) and the avalanche. */
+@inline function finish(h: u64, p: usize, n: u32): u64 {
   while (n >= 8) {
     h ^= rotl<u64>(load<u64>(p) * P2, 31) * P1;
     h = rotl<u64>(h, 27) * P1 + P4;
@@ -111,6 +123,50 @@ export function hashSum64(): u64 {
   h *= P3;
   h ^= h >> 32;
   return h;
+}
+
+/** Results of hashSums besides the last sum. */
+export let firstSum: u64 = 0;
+export let secondSum: u64 = 0;
+
+/**
+ * Skydive's flow keys in one call: the same as hashReset(0), hashWrite of
+ * [p, p+e1), a sum (firstSum), then, when `second`, hashWrite of [p+e1,
+ * p+e2) and a sum (secondSum), then hashWrite of the rest up to e3 and the
+ * returned sum; with the state in locals instead of the streaming hasher's
+ * globals. Blocks fall on multiples of 32 bytes of the whole input however
+ * it is cut into writes, so only the sums need care: each one multiplies
+ * the lanes (the quirk) once 32 bytes were written. firstSum and secondSum
+ * are computed only when `values` (else only their effect on the lanes).
+ */
+@inline export function hashSums(p: usize, e1: u32, second: bool, e2: u32, e3: u32, values: bool): u64 {
+  let a: u64 = P1 + P2, b: u64 = P2, c: u64 = 0, d: u64 = 0 - P1;
+  let at: u32 = 0; // bytes consumed by blocks
+  for (let stop: u32 = 0; stop < 3; stop++) {
+    if (stop == 1 && !second) continue;
+    const end = stop == 0 ? e1 : stop == 1 ? e2 : e3;
+    while (at + 32 <= end) {
+      a = round(a, load<u64>(p + at));
+      b = round(b, load<u64>(p + at, 8));
+      c = round(c, load<u64>(p + at, 16));
+      d = round(d, load<u64>(p + at, 24));
+      at += 32;
+    }
+    let h: u64 = P5 + <u64>end; // seed 0
+    if (end >= 32) {
+      h = rotl<u64>(a, 1) + rotl<u64>(b, 7) + rotl<u64>(c, 12) + rotl<u64>(d, 18);
+      a *= P2; b *= P2; c *= P2; d *= P2;
+      if (stop < 2 && !values) continue;
+      h = mergeLanes(h, a, b, c, d) + <u64>end;
+    } else if (stop < 2 && !values) {
+      continue;
+    }
+    h = finish(h, p + at, end - at);
+    if (stop == 0) firstSum = h;
+    else if (stop == 1) secondSum = h;
+    else return h;
+  }
+  return 0; // not reached: the third stop returns
 }
 
 /** One-shot standard XXH64 (a fresh hasher with a single sum): the UUID hash. */

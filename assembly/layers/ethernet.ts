@@ -19,7 +19,8 @@ export const ETH_LENGTH: u32 = 2; // u16: 802.3 length field, 0 for Ethernet II
 export const ETH_DST_OFF: u32 = 0;
 export const ETH_SRC_OFF: u32 = 6;
 
-export function decodeEthernet(s: usize, e: usize): i32 {
+// Inlined: the decode loop runs it without a call (registry.ts decodeLayer).
+@inline export function decodeEthernet(s: usize, e: usize): i32 {
   const len = <u32>(e - s);
   if (len < 14) return -1; // error before the layer exists: no Ethernet layer
   let type = rd16(s + 12);

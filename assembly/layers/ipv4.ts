@@ -34,7 +34,8 @@ export const IP4_HAS_ADDR: u8 = 1;
 export const IP4_MF: u32 = 1;
 export const IP4_DF: u32 = 2;
 
-export function decodeIPv4(s: usize, e: usize): i32 {
+// Inlined: the decode loop runs it without a call (registry.ts decodeLayer).
+@inline export function decodeIPv4(s: usize, e: usize): i32 {
   const dlen = <u32>(e - s);
   if (dlen < 20) {
     markTruncated();

@@ -29,7 +29,8 @@ export const TCP_SYN: u32 = 2;
 export const TCP_RST: u32 = 4;
 export const TCP_ACKF: u32 = 16;
 
-export function decodeTCP(s: usize, e: usize): i32 {
+// Inlined: the decode loop runs it without a call (registry.ts decodeLayer).
+@inline export function decodeTCP(s: usize, e: usize): i32 {
   const dlen = <u32>(e - s);
   const i = pushLayer(L_TCP, s, 0, 0);
   if (i < 0) return -1;

@@ -19,7 +19,8 @@ export const UDP_SRC: u32 = 0;    // u16
 export const UDP_DST: u32 = 2;    // u16
 export const UDP_LENGTH: u32 = 4; // u16
 
-export function decodeUDP(s: usize, e: usize): i32 {
+// Inlined: the decode loop runs it without a call (registry.ts decodeLayer).
+@inline export function decodeUDP(s: usize, e: usize): i32 {
   const dlen = <u32>(e - s);
   const i = pushLayer(L_UDP, s, 0, 0);
   if (i < 0) return -1;
