@@ -98,17 +98,27 @@ export function dnsNameEnd(msg: usize, len: u32, off: u32): i32 {
   return -1;
 }
 
-/** Validates one resource record at off; returns the offset after it or -1. */
-function dnsRecordEnd(msg: usize, len: u32, off: u32): i32 {
+/**
+ * The fixed part of the resource record at off: returns the offset of its
+ * TYPE field (after the owner name), or -1 when the name is bad or the 10
+ * header bytes or the RDATA run past the message.
+ */
+export function dnsRecordHeader(msg: usize, len: u32, off: u32): i32 {
   const ne = dnsNameEnd(msg, len, off);
   if (ne < 0) return -1;
   const q = <u32>ne;
-  if (q + 10 > len) return -1;
+  if (q + 10 > len || q + 10 + rd16(msg + q + 8) > len) return -1;
+  return <i32>q;
+}
+
+/** Validates one resource record at off; returns the offset after it or -1. */
+function dnsRecordEnd(msg: usize, len: u32, off: u32): i32 {
+  const h = dnsRecordHeader(msg, len, off);
+  if (h < 0) return -1;
+  const q = <u32>h;
   const type = rd16(msg + q);
-  const rdlen = rd16(msg + q + 8);
   const rs = q + 10;
-  const end = rs + rdlen;
-  if (end > len) return -1;
+  const end = rs + rd16(msg + q + 8);
   switch (type) {
     case 2: case 5: case 12: // NS, CNAME, PTR
       if (dnsNameEnd(msg, len, rs) < 0) return -1;

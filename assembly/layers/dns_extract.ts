@@ -42,7 +42,7 @@
 // not parse (it should not happen after decodeDNS) or does not fit in cap.
 
 import { rd16, rd32 } from '../mem';
-import { dnsNameEnd } from './dns';
+import { dnsNameEnd, dnsRecordHeader } from './dns';
 
 let msgBase: usize = 0;
 let msgLen: u32 = 0;
@@ -111,15 +111,13 @@ function putName(off: u32): bool {
 }
 
 function putRecord(off: u32): i32 {
-  const ne = dnsNameEnd(msgBase, msgLen, off);
-  if (ne < 0) return -1;
-  const q = <u32>ne;
-  if (q + 10 > msgLen) return -1;
+  const h = dnsRecordHeader(msgBase, msgLen, off);
+  if (h < 0) return -1;
+  const q = <u32>h;
   const type = rd16(msgBase + q);
   const rdlen = rd16(msgBase + q + 8);
   const rs = q + 10;
   const end = rs + rdlen;
-  if (end > msgLen) return -1;
   const kept = type == 1 || type == 28 || type == 2 || type == 5 || type == 12 || type == 6 ||
     type == 15 || type == 33 || type == 13 || type == 16 || type == 41;
   if (!kept) return <i32>end;
