@@ -24,8 +24,6 @@ export function heapAlloc(bytes: usize, align: usize = 8): usize {
   return p;
 }
 
-/** Bytes handed out so far (for the memory gauge). */
-export function heapUsed(): usize { return top == 0 ? 0 : top - __heap_base; }
 
 // Size classes 64 B .. 64 KiB for variable-size blobs (DNS messages, ...).
 const MIN_SHIFT: u32 = 6;

@@ -10,9 +10,8 @@ export { scatterBatch, stagingAddr, stagingBytesOf, stagingPackets } from './sha
 export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
 export * from './testing';
 export { processBatch, updateTick, expireTick, connectionTick, stopTable } from './flow/process';
-export { emitChunkCount, emitChunkAddr, emitChunkLength, emitRecordCount, emitRelease, emitLost } from './flow/emit';
+export { emitChunkCount, emitChunkAddr, emitChunkLength, emitRelease, emitLost } from './flow/emit';
 export { tableSize } from './flow/table';
-export { heapUsed } from './alloc';
 export {
   setOptions, nodeTIDBuffer, setNodeTIDLength, setApplicationPort, setLayerTimeout, setAppTimeout,
 } from './flow/options';

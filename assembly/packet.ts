@@ -11,7 +11,7 @@
 // Addresses are absolute because a reassembled IPv4 datagram (defrag.ts) lives
 // in its own buffer while its outer layers stay in the frame.
 
-import { L_DECODE_FAILURE, L_NONE } from './ids';
+import { L_DECODE_FAILURE } from './ids';
 
 export const MAX_LAYERS: u32 = 64;
 export const LREC: u32 = 64;
@@ -116,7 +116,4 @@ export function findLayer(type: u8, from: u32, to: u32): i32 {
   return -1;
 }
 
-/** Drops layers from index n on (defrag re-decodes a reassembled payload after them). */
-export function truncateLayers(n: u32): void { if (n < nLayers) nLayers = n; }
 
-export { L_NONE };

@@ -51,7 +51,6 @@ export function emitFlow(f: usize, why: u8): void {
 export function emitChunkCount(): u32 { return nChunks == 0 || records == 0 ? 0 : current + 1; }
 export function emitChunkAddr(i: u32): usize { return <usize>load<u32>(chunks + (i << 2)); }
 export function emitChunkLength(i: u32): u32 { return load<u32>(chunkUsed + (i << 2)); }
-export function emitRecordCount(): u32 { return records; }
 /** Records that could not be written (memory exhausted): counted, never silent. */
 export function emitLost(): u32 { return lost; }
 

@@ -51,7 +51,6 @@ export interface CoreExports {
   emitChunkCount(): number;
   emitChunkAddr(i: number): number;
   emitChunkLength(i: number): number;
-  emitRecordCount(): number;
   emitRelease(): void;
   emitLost(): number;
   [name: string]: unknown;
