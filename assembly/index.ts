@@ -6,10 +6,10 @@ import { L_MPLS } from './ids';
 export { layerNameInto, layerCount } from './ids';
 export { counterValue, resetCounters } from './counters';
 export { decodePacket } from './decode';
-export { scatterBatch, stagingAddr, stagingBytesOf, stagingPackets } from './shard';
 export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
 export * from './testing';
-export { processBatch, updateTick, expireTick, connectionTick, stopTable } from './flow/process';
+export { feedRecords, feedRecordCount, processBatch } from './flow/feed';
+export { updateTick, expireTick, connectionTick, stopTable } from './flow/process';
 export { emitChunkCount, emitChunkAddr, emitChunkLength, emitRelease, emitLost } from './flow/emit';
 export { tableSize } from './flow/table';
 export {

@@ -3,7 +3,7 @@
 // Table.processPacketSeq), plus the table timers (update, expire, stop).
 
 import * as ids from '../ids';
-import { C_BAD_RECORDS, C_FLOWS_CREATED, C_NO_FLOW, C_ORPHAN_SUBPACKETS, C_PACKETS, C_PACKETS_WITH_FLOW, C_TABLE_NO_MEMORY, count } from '../counters';
+import { C_FLOWS_CREATED, C_NO_FLOW, C_ORPHAN_SUBPACKETS, C_PACKETS, C_PACKETS_WITH_FLOW, C_TABLE_NO_MEMORY, count } from '../counters';
 import { decodePacket } from '../decode';
 import { bytesEqual } from '../mem';
 import { hashWrite, hashWriteBE64, hashReset, hashSum64 } from '../hash/xxhash64';
@@ -66,6 +66,7 @@ function tcpSubPacket(): i32 {
  * frame_length - stripped), else the wire length rules apply.
  */
 export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: u32, tsNs: i64, outer: i64): void {
+  currentTsNs = tsNs;
   count(C_PACKETS);
   decodePacket(data, caplen, linkType);
 
@@ -134,30 +135,6 @@ function assemble(f: usize): void {
 }
 
 @inline function recOf(i: i32): usize { return rec(<u32>i); }
-
-/**
- * Processes `count` records of a batch at `base` (format: i64 ts_ns, u32
- * caplen, u32 wirelen, u32 linktype, u32 ifindex, data padded to 8 bytes).
- * Returns the number of records consumed.
- */
-export function processBatch(base: usize, bytes: u32, n: u32, linkOverride: i32): u32 {
-  let p = base;
-  const end = base + bytes;
-  let done: u32 = 0;
-  while (done < n && p + 24 <= end) {
-    const ts = load<i64>(p);
-    const caplen = load<u32>(p, 8);
-    const wire = load<u32>(p, 12);
-    const lt = linkOverride >= 0 ? <u32>linkOverride : load<u32>(p, 16);
-    const data = p + 24;
-    if (data + caplen > end) { count(C_BAD_RECORDS); break; }
-    currentTsNs = ts;
-    processPacket(data, caplen, wire, lt, ts, -1);
-    p = data + ((caplen + 7) & ~7);
-    done++;
-  }
-  return done;
-}
 
 /** LastUpdateMetric = Metric - snapshot, with the given window (Skydive updateMetric). */
 function setLastUpdateMetric(f: usize, start: i64, last: i64): void {

@@ -33,6 +33,19 @@ export function recordSize(caplen: number): number {
 }
 
 /** The file is not a capture, or a header in it is corrupt. */
+/** Record layouts of readFrames, as assembly/flow/feed.ts numbers them (FMT_*). */
+export const FRAMES_BATCH = 0;
+export const FRAMES_PCAP_LE = 1;
+export const FRAMES_PCAP_BE = 2;
+export type FramesFormat = typeof FRAMES_BATCH | typeof FRAMES_PCAP_LE | typeof FRAMES_PCAP_BE;
+
+/** Timestamp in ms (floored) of the record at `at`, in `format` (pcap: ts_frac times `fracToNs` ns). */
+export function frameTimeMs(format: FramesFormat, view: DataView, at: number, fracToNs: number): number {
+  if (format === FRAMES_BATCH) return Number(view.getBigInt64(at, true) / 1_000_000n);
+  const le = format === FRAMES_PCAP_LE;
+  return view.getUint32(at, le) * 1000 + Math.floor((view.getUint32(at + 4, le) * fracToNs) / 1_000_000);
+}
+
 export class CaptureFormatError extends Error {
   override readonly name = 'CaptureFormatError';
 }
@@ -257,7 +270,7 @@ export abstract class CaptureReader {
 
   protected constructor(
     protected readonly path: string,
-    private readonly fh: FileHandle,
+    protected readonly fh: FileHandle,
     protected readonly win: FileWindow,
     protected readonly linkTypeOverride: number | undefined,
   ) {
@@ -312,6 +325,22 @@ export abstract class CaptureReader {
     await this.readRecords(out);
     this.stats.packets += out.packets;
     return { packets: out.packets, bytes: out.used };
+  }
+
+  /** Layout of the records readFrames writes: FRAMES_BATCH, or raw classic pcap records. */
+  get framesFormat(): FramesFormat { return FRAMES_BATCH; }
+
+  /** ns per ts_frac unit of raw pcap records (1000 for µs captures, 1 for ns). */
+  get fracToNs(): number { return 0; }
+
+  /**
+   * Like readBatch, but in the cheapest layout the file allows: a classic pcap
+   * hands its own records over as they are on disk, read straight into `dst`
+   * (no copy per packet in JS); pcapng gives batch records. Read a capture
+   * with readBatch or with readFrames, not both.
+   */
+  async readFrames(dst: Uint8Array, maxPackets: number): Promise<ReadResult> {
+    return this.readBatch(dst, maxPackets);
   }
 
   async close(): Promise<void> {
@@ -369,6 +398,8 @@ export abstract class CaptureReader {
 class PcapReader extends CaptureReader {
   readonly format = 'pcap';
   private fileLinkType = -1;
+  /** File offset of the next raw record (readFrames). */
+  private rawPos: number | undefined;
 
   constructor(
     path: string,
@@ -377,7 +408,7 @@ class PcapReader extends CaptureReader {
     override: number | undefined,
     private readonly littleEndian: boolean,
     /** ts_frac unit in ns: 1000 for µs captures, 1 for ns captures. */
-    private readonly fracToNs: number,
+    private readonly fracToNs_: number,
   ) {
     super(path, fh, win, override);
   }
@@ -396,6 +427,58 @@ class PcapReader extends CaptureReader {
     win.pos = PCAP_FILE_HEADER;
   }
 
+  override get framesFormat(): FramesFormat { return this.littleEndian ? FRAMES_PCAP_LE : FRAMES_PCAP_BE; }
+  override get fracToNs(): number { return this.fracToNs_; }
+
+  override async readFrames(dst: Uint8Array, maxPackets: number): Promise<ReadResult> {
+    if (!(Number.isInteger(maxPackets) && maxPackets >= 1)) throw new RangeError(`maxPackets must be a positive integer, got ${maxPackets}`);
+    if (this.done) return { packets: 0, bytes: 0 };
+    if (this.rawPos === undefined) {
+      // From here on the file is read in place of the window: count what was consumed, not what it read ahead.
+      this.rawPos = this.win.fileOffset(this.win.pos);
+      this.stats.bytesRead = this.rawPos;
+    }
+    const { bytesRead } = await this.fh.read(dst, 0, dst.length, this.rawPos);
+    const [n, p] = this.wholeRecords(new DataView(dst.buffer, dst.byteOffset, bytesRead), maxPackets, bytesRead === dst.length);
+    if (n === 0) {
+      // Nothing whole is left: the file ends here, cleanly or in the middle of a record.
+      this.done = true;
+      this.stats.truncatedTail = bytesRead > 0;
+      return { packets: 0, bytes: 0 };
+    }
+    this.rawPos += p;
+    this.stats.bytesRead += p;
+    this.stats.packets += n;
+    return { packets: n, bytes: p };
+  }
+
+  /**
+   * Number of whole records at the start of `view` (at most `max`) and their
+   * bytes. Synchronous, like walk(), to keep the per-record loop fast.
+   */
+  private wholeRecords(view: DataView, max: number, full: boolean): [number, number] {
+    const le = this.littleEndian;
+    const size = view.byteLength;
+    let p = 0, n = 0;
+    while (n < max && p + PCAP_RECORD_HEADER <= size) {
+      const caplen = view.getUint32(p + 8, le);
+      if (caplen > MAX_LENGTH) {
+        throw new CaptureFormatError(`${this.path}: packet ${this.stats.packets + n + 1} claims ${caplen} captured bytes (limit ${MAX_LENGTH}): corrupt record header`);
+      }
+      const next = p + PCAP_RECORD_HEADER + caplen;
+      if (next > size) {
+        if (n === 0 && full) {
+          throw new CaptureFormatError(
+            `${this.path}: packet ${this.stats.packets + 1} has ${caplen} captured bytes; its record cannot fit in a ${size}-byte batch`);
+        }
+        break;
+      }
+      p = next;
+      n++;
+    }
+    return [n, p];
+  }
+
   protected walk(out: Batch): number {
     const win = this.win;
     const view = win.view;
@@ -412,7 +495,7 @@ class PcapReader extends CaptureReader {
       if (!this.fits(out, caplen)) return 0;
       const need = PCAP_RECORD_HEADER + caplen;
       if (avail < need) return need;
-      storeScaled64(out.view, out.used, 0, view.getUint32(pos, le), NS_PER_S, view.getUint32(pos + 4, le) * this.fracToNs);
+      storeScaled64(out.view, out.used, 0, view.getUint32(pos, le), NS_PER_S, view.getUint32(pos + 4, le) * this.fracToNs_);
       putRecord(out, win, pos + PCAP_RECORD_HEADER, caplen, view.getUint32(pos + 12, le), linkType, 0);
       win.pos = pos + need;
     }

@@ -167,7 +167,7 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promis
     if (err instanceof CaptureFormatError) throw new UsageError(err.message);
     throw err;
   }
-  await sink.writeTo(writer);
+  await sink.writeTo(writer, true);
   await writer.end();
   const counters = result.counters;
   if (result.truncatedTail) counters.capture_truncated_tail = 1n;

@@ -1,12 +1,18 @@
 /**
  * What one shard (one flow table) does with a task, wherever it runs: in a
- * piscina worker (worker.ts) or in the calling thread (workers = 1). Both
- * paths run this same code, so their outputs cannot differ.
+ * piscina worker (worker.ts) or in the calling thread (one table). Both paths
+ * run this same code, so their outputs cannot differ.
+ *
+ * Every shard receives every chunk of frames and keeps its own packets
+ * (assembly/flow/feed.ts); with packet-time timers, it also runs the ticks
+ * itself, between the same two packets as every other shard.
  */
 import { FlowEngine, type EngineOptions } from '../engine/flow-engine.js';
 import type { FlowEvent } from '../flow/types.js';
+import { frameTimeMs, type FramesFormat } from '../capture/pcapfile.js';
 import { encodeRecord, type FlowFormat } from '../format/writer.js';
-import { flowSortKey } from './sorted-output.js';
+import { flowSortKey, type FlowOut } from './sorted-output.js';
+import { TickClock, type ReplayTimers, type Tick } from './tick-clock.js';
 
 export interface ShardConfig {
   engine: EngineOptions;
@@ -15,68 +21,107 @@ export interface ShardConfig {
   events: FlowEvent[];
   /** Leave LastUpdateMetric out of the records (file replay: it only repeats Metric). */
   dropLastUpdateMetric: boolean;
+  /** This shard's number, and how many there are: a shard keeps the packets assembly/shard.ts gives it. */
+  index: number;
+  count: number;
+  /** Skydive's ticks on packet time; none = one table for the whole capture. */
+  timers?: ReplayTimers;
 }
 
-export type ShardTask =
-  | { op: 'batch'; data: Uint8Array; bytes: number; packets: number }
-  | { op: 'tick'; updateMs?: number; expireMs?: number; connectionMs?: number }
-  | { op: 'stop' };
+/** Whole records in the layout of `format`; `data` absent when they are already in the engine's input region. */
+export interface FramesTask {
+  op: 'frames';
+  data?: Uint8Array;
+  format: FramesFormat;
+  bytes: number;
+  records: number;
+  /** ns per pcap ts_frac unit. */
+  fracToNs: number;
+  /** Link type of every record (pcap), or -1 for each record's own (batch). */
+  linkType: number;
+}
+
+export type ShardTask = FramesTask | { op: 'stop' };
 
 /** Encoded flows in bulk: one buffer, record i at [ends[i-1], ends[i]), with its sort key. */
-export interface ShardReply {
+export interface FlowGroup {
   keys: string[];
   ends: number[];
   data: Uint8Array;
+}
+
+/** What a worker thread sends back for a task. */
+export interface ShardReply {
+  /**
+   * The flows that left the table, cut at the ticks: group i holds those that
+   * left before the end of the i-th tick run by this task, the last group
+   * those since. Every shard runs the same ticks in the same task.
+   */
+  groups: FlowGroup[];
   /** Counters of the shard's core, on 'stop' only (as decimal strings: bigint-safe over postMessage). */
   counters?: Record<string, string>;
 }
 
+const NEVER = 2n ** 63n - 1n;
+
 export class Shard {
   readonly engine: FlowEngine;
   private readonly keep: Set<FlowEvent>;
+  private readonly clock: TickClock | undefined;
 
   constructor(private readonly config: ShardConfig) {
     this.engine = new FlowEngine(config.engine);
     this.keep = new Set(config.events);
-  }
-
-  handle(task: ShardTask): ShardReply {
-    switch (task.op) {
-      case 'batch': {
-        const input = this.engine.inputView();
-        input.set(task.data.subarray(0, task.bytes));
-        this.engine.process(task.bytes, task.packets);
-        return this.collect();
-      }
-      case 'tick':
-        if (task.updateMs !== undefined) this.engine.updateTick(task.updateMs);
-        if (task.expireMs !== undefined) this.engine.expireTick(task.expireMs);
-        if (task.connectionMs !== undefined) this.engine.connectionTick(task.connectionMs);
-        return this.collect();
-      case 'stop': {
-        this.engine.stop();
-        const reply = this.collect();
-        reply.counters = this.counters();
-        return reply;
-      }
-    }
+    this.clock = config.timers ? new TickClock(config.timers) : undefined;
   }
 
   /**
-   * Processes records already in the engine's input region (one table in the
-   * reading thread: no copy) and hands the flows that left it to `emit`.
+   * Runs a task; the flows that leave the table go to `out`, cut at every
+   * tick. Returns the core's counters on 'stop'.
    */
-  processInPlace(offset: number, bytes: number, packets: number, emit: (key: string, record: Uint8Array | string) => void): void {
-    this.engine.process(bytes, packets, -1, offset);
-    this.emitTo(emit);
+  handle(task: ShardTask, out: FlowOut): Record<string, string> | undefined {
+    if (task.op === 'stop') {
+      this.engine.stop();
+      this.emitTo(out);
+      return this.counters();
+    }
+    const core = this.engine.core;
+    if (task.data) this.engine.inputView().set(task.data.subarray(0, task.bytes));
+    const base = core.inputBuffer();
+    let off = 0;
+    let left = task.records;
+    while (left > 0) {
+      let limitNs = NEVER;
+      if (this.clock) {
+        if (!this.clock.started) this.clock.start(frameTimeMs(task.format, new DataView(core.memory.buffer, base), off, task.fracToNs));
+        limitNs = BigInt(this.clock.next) * 1_000_000n;
+      }
+      off += core.feedRecords(task.format, base + off, task.bytes - off, left, task.fracToNs, task.linkType, limitNs, this.config.index, this.config.count);
+      left -= core.feedRecordCount();
+      if (left === 0) break;
+      // Stopped early: at a tick, or at a record that overruns the chunk (counted by the core as bad_records).
+      const view = new DataView(core.memory.buffer, base, task.bytes);
+      if (!this.clock || task.bytes - off < 16 || frameTimeMs(task.format, view, off, task.fracToNs) < this.clock.next) break;
+      this.tick(this.clock.take());
+      this.emitTo(out);
+      out.endGroup();
+    }
+    this.emitTo(out);
+    return undefined;
   }
 
-  /** Encodes the flows that left the table, one by one, for `emit`. */
-  emitTo(emit: (key: string, record: Uint8Array | string) => void): void {
+  private tick(t: Tick): void {
+    if (t.updateMs !== undefined) this.engine.updateTick(t.updateMs);
+    if (t.expireMs !== undefined) this.engine.expireTick(t.expireMs);
+    if (t.connectionMs !== undefined) this.engine.connectionTick(t.connectionMs);
+  }
+
+  /** Encodes the flows that left the table, one by one, into `out`. */
+  private emitTo(out: FlowOut): void {
     this.engine.drain((e) => {
       if (!this.keep.has(e.event)) return;
       if (this.config.dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
-      emit(flowSortKey(e.flow), encodeRecord(e.flow, this.config.format));
+      out.add(flowSortKey(e.flow), encodeRecord(e.flow, this.config.format));
     });
   }
 
@@ -84,23 +129,41 @@ export class Shard {
   counters(): Record<string, string> {
     return Object.fromEntries(Object.entries(this.engine.counters()).map(([k, v]) => [k, v.toString()]));
   }
+}
 
-  /** The flows that left the table, in one buffer (to cross a thread boundary). */
-  private collect(): ShardReply {
-    const keys: string[] = [];
-    const ends: number[] = [];
-    const parts: (Uint8Array | string)[] = [];
-    let size = 0;
-    this.emitTo((key, rec) => {
-      parts.push(rec);
-      size += typeof rec === 'string' ? Buffer.byteLength(rec) : rec.length;
-      ends.push(size);
-      keys.push(key);
-    });
+/**
+ * A FlowOut for a reply that crosses a thread boundary: each group's records
+ * in one buffer (transferred, not copied), with their keys.
+ */
+export class FlowGroups implements FlowOut {
+  readonly groups: FlowGroup[] = [];
+  private keys: string[] = [];
+  private ends: number[] = [];
+  private parts: (Uint8Array | string)[] = [];
+  private size = 0;
+
+  add(key: string, record: Uint8Array | string): void {
+    this.parts.push(record);
+    this.size += typeof record === 'string' ? Buffer.byteLength(record) : record.length;
+    this.ends.push(this.size);
+    this.keys.push(key);
+  }
+
+  endGroup(): void {
     // Not from the shared pool: this buffer is transferred to another thread.
-    const data = Buffer.allocUnsafeSlow(size);
+    const data = Buffer.allocUnsafeSlow(this.size);
     let p = 0;
-    for (const r of parts) p += typeof r === 'string' ? data.write(r, p) : (data.set(r, p), r.length);
-    return { keys, ends, data };
+    for (const r of this.parts) p += typeof r === 'string' ? data.write(r, p) : (data.set(r, p), r.length);
+    this.groups.push({ keys: this.keys, ends: this.ends, data });
+    this.keys = [];
+    this.ends = [];
+    this.parts = [];
+    this.size = 0;
+  }
+
+  /** Closes the last group and gives them all. */
+  finish(): FlowGroup[] {
+    this.endGroup();
+    return this.groups;
   }
 }

@@ -15,14 +15,33 @@ export function flowSortKey(f: Flow): string {
   return `${String(f.Start).padStart(20, '0')}\u0000${f.UUID}\u0000${f.ParentUUID}\u0000${f.LayersPath}`;
 }
 
-export interface EncodedFlow { key: string; record: Uint8Array }
+/** Where a shard puts the flows that leave its table: records with their sort key, cut into groups at the ticks. */
+export interface FlowOut {
+  add(key: string, record: Uint8Array | string): void;
+  /** Every flow added so far left the table before the tick that just ran. */
+  endGroup(): void;
+}
 
-export class SortedFlowSink {
-  private readonly chunks: Buffer[] = [];
+interface Entry { key: string; chunk: number; start: number; end: number }
+
+const byKey = (a: Entry, b: Entry): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * The flows of a replay until they can be written: a group (the flows that
+ * left the tables between two ticks) is complete once every table has run
+ * the tick that ends it, and is then written in key order.
+ */
+export class SortedFlowSink implements FlowOut {
+  private chunks: (Buffer | null)[] = [];
   private used = CHUNK;
-  private readonly entries: { key: string; chunk: number; start: number; end: number }[] = [];
+  private entries: Entry[] = [];
+  /** Ends (in `entries`) of the complete groups not written yet. */
+  private groupEnds: number[] = [];
 
   get size(): number { return this.entries.length; }
+
+  /** Whether some group is complete and waits to be written. */
+  get ready(): boolean { return this.groupEnds.length > 0; }
 
   /** Keeps one record: bytes, or text stored as UTF-8. */
   add(key: string, record: Uint8Array | string): void {
@@ -32,20 +51,36 @@ export class SortedFlowSink {
       this.used = 0;
     }
     const c = this.chunks.length - 1;
-    if (typeof record === 'string') this.chunks[c].write(record, this.used);
-    else this.chunks[c].set(record, this.used);
+    const buf = this.chunks[c]!;
+    if (typeof record === 'string') buf.write(record, this.used);
+    else buf.set(record, this.used);
     this.entries.push({ key, chunk: c, start: this.used, end: this.used + size });
     this.used += size;
   }
 
-  /** Writes every record in key order, then forgets them. */
-  async writeTo(writer: FlowWriter): Promise<number> {
-    this.entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const e of this.entries) await writer.writeRecord(this.chunks[e.chunk].subarray(e.start, e.end));
-    const n = this.entries.length;
-    this.entries.length = 0;
-    this.chunks.length = 0;
-    this.used = CHUNK;
-    return n;
+  endGroup(): void {
+    const last = this.groupEnds.length > 0 ? this.groupEnds[this.groupEnds.length - 1] : 0;
+    if (this.entries.length > last) this.groupEnds.push(this.entries.length);
+  }
+
+  /** Writes the complete groups, each in key order, and forgets them; `all` first closes the open group. */
+  async writeTo(writer: FlowWriter, all = false): Promise<number> {
+    if (all) this.endGroup();
+    let start = 0;
+    for (const end of this.groupEnds) {
+      const group = this.entries.slice(start, end).sort(byKey);
+      for (const e of group) await writer.writeRecord(this.chunks[e.chunk]!.subarray(e.start, e.end));
+      start = end;
+    }
+    this.groupEnds = [];
+    this.entries = this.entries.slice(start);
+    if (this.entries.length === 0) {
+      this.chunks = [];
+      this.used = CHUNK;
+    } else {
+      // Chunks before the first kept record are done with.
+      for (let c = 0; c < this.entries[0].chunk; c++) this.chunks[c] = null;
+    }
+    return start;
   }
 }

@@ -1,19 +1,21 @@
 /**
  * piscina worker: owns one shard (a WASM flow table) for the life of the
- * thread. Batches arrive in a SharedArrayBuffer the dispatcher filled; flows
- * go back in bulk, encoded, in one transferred buffer.
+ * thread. Chunks of frames arrive in a SharedArrayBuffer the reader filled;
+ * flows go back in bulk, encoded, in transferred buffers.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import { Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 
 const shard = new Shard(workerData as ShardConfig);
 
-export type WorkerTask = Exclude<ShardTask, { op: 'batch' }> | { op: 'batch'; sab: SharedArrayBuffer; bytes: number; packets: number };
+/** A ShardTask whose frames are in `sab` (a view does not cross threads). */
+export type WorkerTask = ShardTask & { sab?: SharedArrayBuffer };
 
 export default function handle(task: WorkerTask): unknown {
-  const reply: ShardReply = shard.handle(task.op === 'batch'
-    ? { op: 'batch', data: new Uint8Array(task.sab), bytes: task.bytes, packets: task.packets }
-    : task);
+  if (task.op === 'frames' && task.sab) task.data = new Uint8Array(task.sab);
+  const out = new FlowGroups();
+  const counters = shard.handle(task, out);
+  const reply: ShardReply = { groups: out.finish(), counters };
   // A Transferable marked by move(): the encoded flows are transferred, not copied.
-  return move({ [transferableSymbol]: [reply.data.buffer], [valueSymbol]: reply } as never);
+  return move({ [transferableSymbol]: reply.groups.map((g) => g.data.buffer), [valueSymbol]: reply } as never);
 }

@@ -34,10 +34,10 @@ export interface CoreExports {
   setLayerTimeout(layer: number, ms: bigint): void;
   setAppTimeout(app: number, ms: bigint): void;
   processBatch(base: number, bytes: number, n: number, linkOverride: number): number;
-  scatterBatch(base: number, bytes: number, n: number, shards: number): number;
-  stagingAddr(shard: number): number;
-  stagingBytesOf(shard: number): number;
-  stagingPackets(shard: number): number;
+  /** assembly/flow/feed.ts: walks records of `format` (0 batch, 1 pcap LE, 2 pcap BE), feeds one shard's packets; returns bytes consumed. */
+  feedRecords(format: number, base: number, bytes: number, maxRecords: number, fracToNs: number, linkType: number,
+              limitNs: bigint, shard: number, shards: number): number;
+  feedRecordCount(): number;
   setERSPANTypeI(on: number): void;
   dnsExtract(msg: number, len: number, out: number, cap: number): number;
   defragEvictions(): bigint;

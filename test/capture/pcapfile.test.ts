@@ -10,6 +10,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CaptureReader,
+  FRAMES_BATCH,
+  FRAMES_PCAP_BE,
+  FRAMES_PCAP_LE,
+  frameTimeMs,
   RECORD_HEADER_SIZE,
   recordSize,
   type ReadResult,
@@ -404,6 +408,79 @@ t.test('a record that can never fit in dst is an error naming the packet', async
   t.same(await reader.readBatch(dst, 10), { packets: 2, bytes: 80 });
   await t.rejects(reader.readBatch(dst, 10), { name: 'CaptureFormatError', message: /packet 3 has 200 captured bytes/ });
   await reader.close();
+});
+
+// ---------------------------------------------------------------------------------------------
+// readFrames: classic pcap records as they are on disk, pcapng as batch records
+
+/** Reads every frame with readFrames into a `dstSize` buffer; raw pcap records are turned into Recs here. */
+async function readAllFrames(path: string, dstSize: number, maxPackets = 1000): Promise<{ recs: Rec[]; reader: CaptureReader; chunks: number }> {
+  const reader = await CaptureReader.open(path);
+  const dst = new Uint8Array(dstSize);
+  const recs: Rec[] = [];
+  let chunks = 0;
+  try {
+    for (;;) {
+      const res = await reader.readFrames(dst, maxPackets);
+      if (res.packets === 0) break;
+      chunks++;
+      if (reader.framesFormat === FRAMES_BATCH) { recs.push(...decodeBatch(dst, res)); continue; }
+      const le = reader.framesFormat === FRAMES_PCAP_LE;
+      const view = new DataView(dst.buffer, dst.byteOffset, res.bytes);
+      let p = 0;
+      for (let i = 0; i < res.packets; i++) {
+        const caplen = view.getUint32(p + 8, le);
+        const ts = BigInt(view.getUint32(p, le)) * 1_000_000_000n + BigInt(view.getUint32(p + 4, le) * reader.fracToNs);
+        t.equal(frameTimeMs(reader.framesFormat, view, p, reader.fracToNs), Number(ts / 1_000_000n), 'frameTimeMs');
+        recs.push({ ts, caplen, wirelen: view.getUint32(p + 12, le), linkType: reader.linkType, ifIndex: 0, data: hex(Buffer.from(dst.subarray(p + 16, p + 16 + caplen))) });
+        p += 16 + caplen;
+      }
+      t.equal(p, res.bytes, 'whole records only');
+    }
+  } finally {
+    await reader.close();
+  }
+  return { recs, reader, chunks };
+}
+
+t.test('readFrames: raw pcap records carry the same packets as readBatch, in any chunk size', async (t) => {
+  for (const le of [true, false]) {
+    for (const nano of [false, true]) {
+      const packets = Array.from({ length: 25 }, (_, i) => ({ sec: 1_700_000_000 + i, frac: nano ? 999_999_999 - i : 999_999 - i, data: payload(i * 7, i), wirelen: i * 7 + 3 }));
+      const path = writeCapture(pcapFile({ le, nano, linkType: 113, packets }));
+      const { recs: expected } = await readAll(path);
+      for (const dstSize of [200, 4096]) {
+        const { recs, reader, chunks } = await readAllFrames(path, dstSize, 7);
+        const name = `${le ? 'LE' : 'BE'} ${nano ? 'ns' : 'µs'} dst ${dstSize}`;
+        t.equal(reader.framesFormat, le ? FRAMES_PCAP_LE : FRAMES_PCAP_BE, name);
+        t.equal(reader.fracToNs, nano ? 1 : 1000, name);
+        t.strictSame(recs, expected, name);
+        t.ok(chunks >= 4, `${name}: ${chunks} chunks`);
+        t.same(reader.stats, { packets: 25, bytesRead: readFileSync(path).length, truncatedTail: false, skippedBlocks: 0 }, name);
+      }
+    }
+  }
+});
+
+t.test('readFrames: pcapng gives batch records', async (t) => {
+  const le = true;
+  const path = writeCapture(Buffer.concat([shb(le), idb(le, 1, 0), epb(le, 0, 5n, payload(30, 1)), epb(le, 0, 6n, payload(31, 2))]));
+  const { recs: expected } = await readAll(path);
+  const { recs, reader } = await readAllFrames(path, 4096);
+  t.equal(reader.framesFormat, FRAMES_BATCH);
+  t.strictSame(recs, expected);
+});
+
+t.test('readFrames: truncated tail, oversized and corrupt records', async (t) => {
+  const packets = [0, 1, 2].map((i) => ({ sec: i, frac: 0, data: payload(50, i) }));
+  const whole = pcapFile({ le: true, nano: false, linkType: 1, packets });
+  for (const cut of [5, 60]) {
+    const { recs, reader } = await readAllFrames(writeCapture(whole.subarray(0, whole.length - cut)), 100);
+    t.equal(recs.length, 2, `cut by ${cut}`);
+    t.equal(reader.stats.truncatedTail, true, `cut by ${cut}`);
+  }
+  await t.rejects(readAllFrames(writeCapture(whole), 60), { name: 'CaptureFormatError', message: /packet 1 has 50 captured bytes; its record cannot fit in a 60-byte batch/ });
+  await t.rejects(readAllFrames(writeCapture(patch(whole, 24 + 66 + 8, 0x7fffffff)), 4096), { name: 'CaptureFormatError', message: /packet 2 claims 2147483647 captured bytes .* corrupt record header/ });
 });
 
 // ---------------------------------------------------------------------------------------------

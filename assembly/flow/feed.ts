@@ -1,0 +1,81 @@
+// Feeds the frames of a chunk to the flow table: the one place that walks
+// frame records. A chunk is either a batch (the pipeline's own layout, from
+// live sources and pcapng files) or raw classic-pcap records read straight
+// from a file into linear memory, so a replay copies no packet in JS.
+//
+// Every worker of a pool receives the same chunks and keeps the packets of
+// its shard (shard.ts): records are walked by each worker, which costs a few
+// loads per record, instead of split and copied by the reader.
+//
+// Walking stops before the first record stamped at or after `limitNs`: the
+// host runs the timer tick due then and calls again, so ticks fall between
+// the same packets whatever the chunk and shard boundaries.
+
+import { C_BAD_RECORDS, count } from '../counters';
+import { shardOf } from '../shard';
+import { processPacket } from './process';
+
+/** Batch records: i64 ts_ns, u32 caplen, u32 wirelen, u32 linktype, u32 ifindex, data padded to 8. */
+export const FMT_BATCH: u32 = 0;
+/** Classic pcap records, little-endian headers: u32 ts_sec, u32 ts_frac, u32 caplen, u32 wirelen, data. */
+export const FMT_PCAP_LE: u32 = 1;
+/** Classic pcap records with big-endian headers. */
+export const FMT_PCAP_BE: u32 = 2;
+
+const BATCH_HEADER: u32 = 24;
+const PCAP_HEADER: u32 = 16;
+
+let fedRecords: u32 = 0;
+
+/** Records consumed by the last feedRecords call (of every shard). */
+export function feedRecordCount(): u32 { return fedRecords; }
+
+@inline function u32At(p: usize, bigEndian: bool): u32 {
+  const v = load<u32>(p);
+  return bigEndian ? bswap<u32>(v) : v;
+}
+
+/**
+ * Walks at most `maxRecords` records of `format` in [base, base+bytes) and
+ * processes those that belong to `shard` of `shards`. Pcap timestamps are
+ * ts_sec * 1e9 + ts_frac * `fracToNs`; `linkType` >= 0 replaces (batch) or
+ * gives (pcap) the link type. Returns the bytes consumed; the number of
+ * records is in feedRecordCount().
+ */
+export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u32, fracToNs: u32, linkType: i32,
+                            limitNs: i64, shard: u32, shards: u32): u32 {
+  let p = base;
+  const end = base + bytes;
+  let done: u32 = 0;
+  const pcap = format != FMT_BATCH;
+  const be = format == FMT_PCAP_BE;
+  const header = pcap ? PCAP_HEADER : BATCH_HEADER;
+  while (done < maxRecords && p + header <= end) {
+    let ts: i64, caplen: u32, wire: u32, lt: u32;
+    if (pcap) {
+      ts = <i64>u32At(p, be) * 1000000000 + <i64>u32At(p + 4, be) * fracToNs;
+      caplen = u32At(p + 8, be);
+      wire = u32At(p + 12, be);
+      lt = <u32>linkType;
+    } else {
+      ts = load<i64>(p);
+      caplen = load<u32>(p, 8);
+      wire = load<u32>(p, 12);
+      lt = linkType >= 0 ? <u32>linkType : load<u32>(p, 16);
+    }
+    const data = p + header;
+    if (<u64>data + caplen > <u64>end) { count(C_BAD_RECORDS); break; }
+    if (ts >= limitNs) break;
+    if (shards <= 1 || shardOf(data, caplen, lt, shards) == shard) processPacket(data, caplen, wire, lt, ts, -1);
+    p = data + (pcap ? caplen : (caplen + 7) & ~7);
+    done++;
+  }
+  fedRecords = done;
+  return <u32>(p - base);
+}
+
+/** The batch-only entry point kept for the core bench and tests: every record, one table. */
+export function processBatch(base: usize, bytes: u32, n: u32, linkOverride: i32): u32 {
+  feedRecords(FMT_BATCH, base, bytes, n, 0, linkOverride, I64.MAX_VALUE, 0, 1);
+  return fedRecords;
+}
