@@ -22,7 +22,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 import type {
   DHCPv4, DNS, DNSQuestion, DNSResourceRecord, Flow, FlowLayer, FlowMetric, ICMPLayer,
   ICMPTypeName, Int64, IPMetric, RawPacket, Stats, TCPMetric, TransportLayer, VRRPv2,
@@ -42,11 +43,30 @@ function findSchema(): string {
   }
 }
 
-const root = new protobuf.Root().loadSync(findSchema(), { keepCase: true });
-const FlowType = root.lookupType('flow.Flow');
-const MessageType = root.lookupType('flow.Message');
-const FlowProtocolEnum = root.lookupEnum('flow.FlowProtocol');
-const ICMPTypeEnum = root.lookupEnum('flow.ICMPType');
+interface Schema {
+  lib: typeof protobuf;
+  Flow: protobuf.Type;
+  Message: protobuf.Type;
+  FlowProtocol: protobuf.Enum;
+  ICMPType: protobuf.Enum;
+}
+let loaded: Schema | undefined;
+
+/**
+ * protobufjs and the schema, loaded on first use: about 40 ms at start-up
+ * (in every worker thread) that the JSON formats never pay.
+ */
+function schema(): Schema {
+  if (!loaded) {
+    const lib = createRequire(import.meta.url)('protobufjs') as typeof protobuf;
+    const root = new lib.Root().loadSync(findSchema(), { keepCase: true });
+    loaded = {
+      lib, Flow: root.lookupType('flow.Flow'), Message: root.lookupType('flow.Message'),
+      FlowProtocol: root.lookupEnum('flow.FlowProtocol'), ICMPType: root.lookupEnum('flow.ICMPType'),
+    };
+  }
+  return loaded;
+}
 
 /** A plain object in the shape protobufjs encodes (keys = proto field names). */
 type Wire = Record<string, unknown>;
@@ -87,15 +107,15 @@ function enumName<T extends string>(e: protobuf.Enum, value: unknown): T {
 }
 
 function flowLayerToWire(l: FlowLayer): Wire {
-  return { Protocol: enumValue(FlowProtocolEnum, l.Protocol), A: l.A, B: l.B, ID: toWireLong(l.ID) };
+  return { Protocol: enumValue(schema().FlowProtocol, l.Protocol), A: l.A, B: l.B, ID: toWireLong(l.ID) };
 }
 
 function transportToWire(l: TransportLayer): Wire {
-  return { Protocol: enumValue(FlowProtocolEnum, l.Protocol), A: l.A, B: l.B, ID: l.ID };
+  return { Protocol: enumValue(schema().FlowProtocol, l.Protocol), A: l.A, B: l.B, ID: l.ID };
 }
 
 function icmpToWire(l: ICMPLayer): Wire {
-  return { Type: enumValue(ICMPTypeEnum, l.Type), Code: l.Code, ID: l.ID };
+  return { Type: enumValue(schema().ICMPType, l.Type), Code: l.Code, ID: l.ID };
 }
 
 function metricToWire(m: FlowMetric): Wire {
@@ -229,19 +249,19 @@ function optionalGoString(bytes: Uint8Array | null | undefined): string | undefi
 
 function flowLayerFromWire(m: Decoded): FlowLayer {
   return {
-    Protocol: enumName<FlowLayer['Protocol']>(FlowProtocolEnum, m.Protocol), A: m.A, B: m.B, ID: fromWireLong(m.ID),
+    Protocol: enumName<FlowLayer['Protocol']>(schema().FlowProtocol, m.Protocol), A: m.A, B: m.B, ID: fromWireLong(m.ID),
   };
 }
 
 function transportFromWire(m: Decoded): TransportLayer {
   return {
-    Protocol: enumName<TransportLayer['Protocol']>(FlowProtocolEnum, m.Protocol),
+    Protocol: enumName<TransportLayer['Protocol']>(schema().FlowProtocol, m.Protocol),
     A: fromWireNumber(m.A), B: fromWireNumber(m.B), ID: fromWireNumber(m.ID),
   };
 }
 
 function icmpFromWire(m: Decoded): ICMPLayer {
-  return { Type: enumName<ICMPTypeName>(ICMPTypeEnum, m.Type), Code: m.Code, ID: m.ID };
+  return { Type: enumName<ICMPTypeName>(schema().ICMPType, m.Type), Code: m.Code, ID: m.ID };
 }
 
 function metricFromWire(m: Decoded): FlowMetric {
@@ -344,33 +364,33 @@ function statsFromWire(m: Decoded): Stats {
 
 /** One `flow.Flow`, unframed. */
 export function encodeFlow(flow: Flow): Uint8Array {
-  return FlowType.encode(flowToWire(flow)).finish();
+  return schema().Flow.encode(flowToWire(flow)).finish();
 }
 
 /** One `flow.Flow` preceded by its varint byte length: a record of the `--format protobuf` stream. */
 export function encodeFlowDelimited(flow: Flow): Uint8Array {
-  return FlowType.encodeDelimited(flowToWire(flow)).finish();
+  return schema().Flow.encodeDelimited(flowToWire(flow)).finish();
 }
 
 export function decodeFlow(bytes: Uint8Array): Flow {
-  return flowFromWire(FlowType.decode(bytes) as Decoded);
+  return flowFromWire(schema().Flow.decode(bytes) as Decoded);
 }
 
 /** Every flow of a length-delimited stream (see `encodeFlowDelimited`). */
 export function decodeFlowStream(bytes: Uint8Array): Flow[] {
-  const reader = protobuf.Reader.create(bytes);
+  const reader = schema().lib.Reader.create(bytes);
   const flows: Flow[] = [];
-  while (reader.pos < reader.len) flows.push(flowFromWire(FlowType.decodeDelimited(reader) as Decoded));
+  while (reader.pos < reader.len) flows.push(flowFromWire(schema().Flow.decodeDelimited(reader) as Decoded));
   return flows;
 }
 
 /** A `flow.Message`, as an agent sends it: flows, or stats alone (Skydive never mixes them). */
 export function encodeMessage(flows: Flow[], stats?: Stats): Uint8Array {
-  return MessageType.encode({ Flows: flows.map(flowToWire), Stats: stats && statsToWire(stats) }).finish();
+  return schema().Message.encode({ Flows: flows.map(flowToWire), Stats: stats && statsToWire(stats) }).finish();
 }
 
 export function decodeMessage(bytes: Uint8Array): { flows: Flow[]; stats?: Stats } {
-  const m = MessageType.decode(bytes) as Decoded;
+  const m = schema().Message.decode(bytes) as Decoded;
   const flows: Flow[] = m.Flows.map(flowFromWire);
   return m.Stats ? { flows, stats: statsFromWire(m.Stats) } : { flows };
 }
