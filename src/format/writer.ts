@@ -37,9 +37,14 @@ export function encodeRecord(flow: Flow, format: FlowFormat): Uint8Array | strin
   return format === 'protobuf' ? encodeFlowDelimited(flow) : flowToJSON(flow);
 }
 
+/** Output is gathered into blocks of this size: one stream write per block, not two per flow. */
+const BLOCK = 256 << 10;
+
 export class FlowWriter {
   private count = 0;
   private ended = false;
+  private block = Buffer.allocUnsafe(BLOCK);
+  private used = 0;
 
   constructor(
     private readonly out: Writable,
@@ -57,27 +62,51 @@ export class FlowWriter {
     await this.writeRecord(typeof r === 'string' ? utf8.encode(r) : r);
   }
 
-  /** Writes one record made by `encodeRecord` with this writer's format (separators added here). */
+  /**
+   * Writes one record made by `encodeRecord` with this writer's format
+   * (separators added here). Records are gathered into blocks: call flush()
+   * when what was written must reach the stream now (end() does).
+   */
   async writeRecord(record: Uint8Array): Promise<void> {
     if (this.ended) throw new Error('FlowWriter: write after end');
-    if (this.format === 'json') await this.push(this.count === 0 ? '[' : ',');
-    await this.push(record);
-    if (this.format === 'jsonl') await this.push('\n');
+    if (this.format === 'json') await this.put(this.count === 0 ? '[' : ',');
+    await this.put(record);
+    if (this.format === 'jsonl') await this.put('\n');
     this.count++;
   }
 
-  /** Closes the output format (the `]` of `json`), then ends the stream unless told not to. */
+  /** Hands the gathered output to the stream; resolves once the stream can take more. */
+  async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const chunk = this.block.subarray(0, this.used);
+    // The stream keeps the chunk until written: the next records go to a new block.
+    this.block = Buffer.allocUnsafe(BLOCK);
+    this.used = 0;
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
+  }
+
+  /** Closes the output format (the `]` of `json`), flushes, then ends the stream unless told not to. */
   async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    if (this.format === 'json') await this.push(this.count === 0 ? '[]\n' : ']\n');
+    if (this.format === 'json') await this.put(this.count === 0 ? '[]\n' : ']\n');
+    await this.flush();
     if (this.options.end !== false) {
       this.out.end();
       await finished(this.out, { readable: false });
     }
   }
 
-  private async push(chunk: string | Uint8Array): Promise<void> {
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+  private async put(chunk: string | Uint8Array): Promise<void> {
+    const size = typeof chunk === 'string' ? chunk.length : chunk.length; // separators are ASCII
+    if (this.used + size > BLOCK) {
+      await this.flush();
+      if (size > BLOCK) {
+        if (!this.out.write(chunk)) await once(this.out, 'drain');
+        return;
+      }
+    }
+    if (typeof chunk === 'string') this.used += this.block.write(chunk, this.used, 'latin1');
+    else { this.block.set(chunk, this.used); this.used += size; }
   }
 }

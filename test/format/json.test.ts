@@ -244,10 +244,12 @@ t.test('FlowWriter json with no flow writes an empty array; end:false leaves the
   t.equal((await data()).toString(), '[]\n');
 });
 
-t.test('FlowWriter waits for drain and reports a failing stream', async (t) => {
+t.test('FlowWriter gathers records until flush, then waits for drain and reports a failing stream', async (t) => {
   const stream = new PassThrough({ highWaterMark: 1 });
   const w = new FlowWriter(stream, 'jsonl');
-  const pending = w.write(baseFlow());
+  await w.write(baseFlow());
+  t.equal(stream.readableLength, 0, 'nothing written before flush');
+  const pending = w.flush();
   stream.destroy(new Error('boom'));
   await t.rejects(pending, /boom/);
 });
