@@ -9,9 +9,9 @@ export { decodePacket } from './decode';
 export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
 export * from './testing';
 export { feedRecords, feedRecordCount, processBatch } from './flow/feed';
-export { updateTick, expireTick, connectionTick, stopTable } from './flow/process';
+export { updateTick, expireTick, connectionTick, stopTable, stopBegin, stopFlow } from './flow/process';
 export { emitChunkCount, emitChunkAddr, emitChunkLength, emitRelease, emitLost } from './flow/emit';
-export { tableSize } from './flow/table';
+export { tableSize, tableFirst, tableNext } from './flow/table';
 export {
   setOptions, nodeTIDBuffer, setNodeTIDLength, setApplicationPort, setLayerTimeout, setAppTimeout,
 } from './flow/options';

@@ -189,19 +189,22 @@ export function updateTick(nowMs: i64): void {
   updateVersion++;
 }
 
+/** Flow `f` leaves the table on expiry (`why` EMIT_EXPIRE) or at the end of a capture (EMIT_END). */
+function expireFlow(f: usize, why: u8): void {
+  if (load<u32>(f + FL_UPDATE_VER) > updateVersion) setLastUpdateMetric(f, lastUpdateMs, load<i64>(f + FL_LAST));
+  if (load<u8>(f + FL_FINISH) == FINISH_NOT_FINISHED) {
+    store<u8>(f + FL_FINISH, FINISH_TIMEOUT);
+    removeFlow(f, why);
+  } else {
+    removeFlow(f, why == EMIT_END ? EMIT_END : EMIT_EXPIRE_FINISHED);
+  }
+}
+
 function expireBefore(limit: i64, why: u8): void {
   let f = tableFirst();
   while (f != 0) {
     const next = tableNext(f);
-    if (load<i64>(f + FL_LAST) < limit) {
-      if (load<u32>(f + FL_UPDATE_VER) > updateVersion) setLastUpdateMetric(f, lastUpdateMs, load<i64>(f + FL_LAST));
-      if (load<u8>(f + FL_FINISH) == FINISH_NOT_FINISHED) {
-        store<u8>(f + FL_FINISH, FINISH_TIMEOUT);
-        removeFlow(f, why);
-      } else {
-        removeFlow(f, why == EMIT_END ? EMIT_END : EMIT_EXPIRE_FINISHED);
-      }
-    }
+    if (load<i64>(f + FL_LAST) < limit) expireFlow(f, why);
     f = next;
   }
 }
@@ -221,6 +224,19 @@ export function connectionTick(nowNs: i64): void {
 
 /** Capture stop / end of file: flush reassembly, then expire every flow. */
 export function stopTable(): void {
-  if (o.reassembleTCP) tcpFlushAll();
+  stopBegin();
   expireBefore(I64.MAX_VALUE, EMIT_END);
+}
+
+/**
+ * Capture stop in the host's order, step 1: flush reassembly (its counters
+ * land in the flows). The flows stay in the table for stopFlow.
+ */
+export function stopBegin(): void {
+  if (o.reassembleTCP) tcpFlushAll();
+}
+
+/** Capture stop, step 2: flow `f` leaves the table as stopTable makes it. */
+export function stopFlow(f: usize): void {
+  expireFlow(f, EMIT_END);
 }

@@ -9,7 +9,6 @@ import type { Writable } from 'node:stream';
 import { CaptureFormatError } from '../capture/pcapfile.js';
 import { EXTRA_LAYERS, type EngineOptions, type LayerKeyMode } from '../engine/flow-engine.js';
 import { replayCapture, type ReplayTimers } from '../pipeline/replay.js';
-import { SortedFlowSink } from '../pipeline/sorted-output.js';
 import { FlowWriter, FLOW_FORMATS, type FlowFormat } from '../format/writer.js';
 import { UsageError } from '../cli/errors.js';
 
@@ -139,7 +138,6 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
 
 /** Runs pcap2flows, writing to `out` (left open); returns the summed core counters. */
 export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promise<Record<string, bigint>> {
-  const sink = new SortedFlowSink();
   const writer = new FlowWriter(out, opts.format, { end: false });
   let result;
   try {
@@ -150,7 +148,6 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promis
       threads: opts.threads,
       batchPackets: opts.batchPackets,
       timers: opts.timers,
-      afterTick: async () => { await sink.writeTo(writer); },
       shard: {
         engine: opts.engine,
         format: opts.format,
@@ -158,7 +155,7 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promis
         events: ['expire', 'app-timeout', 'end', 'hold-removed', 'evicted'],
         dropLastUpdateMetric: true,
       },
-    }, sink);
+    }, writer);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new UsageError(`cannot open ${opts.file}: no such file`);
@@ -167,7 +164,6 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promis
     if (err instanceof CaptureFormatError) throw new UsageError(err.message);
     throw err;
   }
-  await sink.writeTo(writer, true);
   await writer.end();
   const counters = result.counters;
   if (result.truncatedTail) counters.capture_truncated_tail = 1n;

@@ -109,6 +109,24 @@ export class FlowEngine {
   /** Capture stop: flush reassembly and expire every flow. */
   stop(): void { this.core.stopTable(); }
 
+  /**
+   * Capture stop in an order of the caller's choosing, step 1: flushes
+   * reassembly and returns the addresses of the flows still in the table.
+   * Each then leaves with stopFlow(address), emitted in that order.
+   */
+  stopBegin(): number[] {
+    const c = this.core;
+    c.stopBegin();
+    const flows: number[] = [];
+    for (let f = c.tableFirst(); f !== 0; f = c.tableNext(f)) flows.push(f);
+    return flows;
+  }
+
+  stopFlow(address: number): void { this.core.stopFlow(address); }
+
+  /** Sort key of the flow at `address` (in the table or emitted): see FlowRecordReader.sortKey. */
+  sortKey(address: number): string { return this.reader.sortKey(address); }
+
   /** Hands every emitted flow to `visit` and frees the output. */
   drain(visit: (e: EmittedFlow) => void): number { return this.reader.drain(visit); }
 

@@ -81,6 +81,22 @@ export class FlowRecordReader {
     return n;
   }
 
+  /**
+   * The canonical output order of a flow at `address` (in the table or
+   * emitted), as a string to compare: Start, UUID, ParentUUID, LayersPath —
+   * the order of Skydive's golden files, the same as flowSortKey of its Flow.
+   */
+  sortKey(address: number): string {
+    const o = this.off;
+    const dv = new DataView(this.core.memory.buffer, address, this.flowSize);
+    const bits = dv.getUint16(o.FL_BITS, true);
+    const parts: string[] = [];
+    for (let i = 0; i < dv.getUint8(o.FL_PATH_LEN); i++) parts.push(this.names[dv.getUint8(o.FL_PATH + i)]);
+    const path = (bits & o.FLB_LEADING_SLASH ? '/' : '') + parts.join('/');
+    const parent = bits & o.FLB_PARENT ? hex64(dv.getBigUint64(o.FL_PARENT, true)) : '';
+    return `${String(dv.getBigInt64(o.FL_START, true)).padStart(20, '0')}\u0000${hex64(dv.getBigUint64(o.FL_UUID, true))}\u0000${parent}\u0000${path}`;
+  }
+
   private read(u8: Uint8Array, dv: DataView, at: number, base: number): EmittedFlow {
     const o = this.off;
     const u64 = (k: number) => dv.getBigUint64(at + k, true);

@@ -14,9 +14,11 @@
  * Timers, when enabled, follow packet time and run inside every shard
  * (shard-task.ts). Replies are taken in chunk order, and the flows each shard
  * returns are cut at the ticks, so the flows that left every table before a
- * tick are all known when it has run: `afterTick` may then write them. The
- * sink orders them canonically (sorted-output.ts), so the output does not
- * depend on the number of shards or on chunk sizes.
+ * tick are all known once it has run, and are written then, in canonical
+ * order (sorted-output.ts). At the end, every table gives its remaining flows
+ * in that order, a bounded group at a time, merged into the output
+ * (merge.ts). So the output does not depend on the number of shards or on
+ * chunk sizes, and memory does not grow with the number of flows written.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -24,8 +26,10 @@ import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { CaptureReader, FRAMES_BATCH } from '../capture/pcapfile.js';
-import { Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
-import type { SortedFlowSink } from './sorted-output.js';
+import { FlowGroups, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { SortedFlowSink } from './sorted-output.js';
+import { mergeSorted, type GroupSource } from './merge.js';
+import type { FlowWriter } from '../format/writer.js';
 import type { ReplayTimers } from './tick-clock.js';
 import type { WorkerTask } from './worker.js';
 
@@ -43,12 +47,6 @@ export interface ReplayOptions {
   /** Most records per chunk. */
   batchPackets?: number;
   timers?: ReplayTimers;
-  /**
-   * Called after each tick, once every table has run it: the flows that left
-   * the tables so far are all in the sink, and may be written (keeps memory
-   * bounded on long replays; the order stays the same for every worker count).
-   */
-  afterTick?: () => Promise<void>;
 }
 
 export interface ReplayResult {
@@ -58,6 +56,8 @@ export interface ReplayResult {
 
 const CHUNK_BYTES = 4 << 20;
 const IN_FLIGHT = 3;
+/** Flows per group when the tables empty at the end. */
+const STOP_GROUP = 4096;
 
 /** A shard behind a uniform async interface. */
 interface ShardHandle {
@@ -93,13 +93,15 @@ function threadShard(config: ShardConfig): ShardHandle {
   };
 }
 
-/** Replays `opts.file`; every flow that leaves a table goes to `sink`. */
-export async function replayCapture(opts: ReplayOptions, sink: SortedFlowSink): Promise<ReplayResult> {
+/** Replays `opts.file`; every flow that leaves a table is written to `writer`. */
+export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Promise<ReplayResult> {
   const n = Math.max(1, Math.min(opts.workers, 64));
   if (n > availableParallelism() * 4) throw new Error(`--workers ${n}: more than 4 per CPU makes no sense here`);
   const reader = await CaptureReader.open(opts.file, { linkTypeOverride: opts.linkType });
   const counters: Record<string, bigint> = {};
-  const afterTick = opts.afterTick ?? (async () => {});
+  const sink = new SortedFlowSink();
+  const afterTick = async (): Promise<void> => { await sink.writeTo(writer); };
+  const write = (record: Uint8Array): Promise<void> => writer.writeRecord(record);
   const addCounters = (c: Record<string, string> | undefined): void => {
     for (const [k, v] of Object.entries(c ?? {})) counters[k] = (counters[k] ?? 0n) + BigInt(v);
   };
@@ -128,9 +130,22 @@ export async function replayCapture(opts: ReplayOptions, sink: SortedFlowSink): 
         shard.handle(frames(r.bytes, r.packets), sink);
         if (sink.ready) await afterTick();
       }
-      addCounters(shard.handle({ op: 'stop' }, sink));
+      await afterTick();
+      let done = false;
+      const source: GroupSource = async () => {
+        if (done) return undefined;
+        const out = new FlowGroups();
+        const status = shard.handle({ op: 'stop', maxFlows: STOP_GROUP }, out);
+        done = status.done === true;
+        addCounters(status.counters);
+        return out.finish()[0];
+      };
+      await mergeSorted([sink.takeOpen(), source], write);
     } else {
-      await replayThreads(reader, n, config, frames, take, batchPackets);
+      await replayThreads(reader, n, config, frames, take, batchPackets, async (sources) => {
+        await afterTick();
+        await mergeSorted([sink.takeOpen(), ...sources], write);
+      }, addCounters);
     }
   } finally {
     await reader.close();
@@ -138,10 +153,16 @@ export async function replayCapture(opts: ReplayOptions, sink: SortedFlowSink): 
   return { counters, truncatedTail: reader.stats.truncatedTail };
 }
 
-/** Every chunk to every shard thread, IN_FLIGHT chunks at most; replies taken in chunk order. */
+/**
+ * Every chunk to every shard thread, IN_FLIGHT chunks at most; replies taken
+ * in chunk order. At the end, `finish` gets each shard's remaining flows as a
+ * sorted source (its counters go to `addCounters` with the last group).
+ */
 async function replayThreads(reader: CaptureReader, n: number, config: (i: number) => ShardConfig,
                              frames: (bytes: number, records: number) => FramesTask,
-                             take: (replies: ShardReply[]) => Promise<void>, batchPackets: number): Promise<void> {
+                             take: (replies: ShardReply[]) => Promise<void>, batchPackets: number,
+                             finish: (sources: GroupSource[]) => Promise<void>,
+                             addCounters: (c: Record<string, string> | undefined) => void): Promise<void> {
   const handles: ShardHandle[] = [];
   const slots = Array.from({ length: IN_FLIGHT }, () => new SharedArrayBuffer(CHUNK_BYTES));
   const pending: Promise<ShardReply[]>[] = [];
@@ -156,7 +177,16 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
       pending.push(Promise.all(handles.map((h) => h.run(task, sab))));
     }
     while (pending.length > 0) await take(await pending.shift()!);
-    await take(await Promise.all(handles.map((h) => h.run({ op: 'stop' }))));
+    await finish(handles.map((h): GroupSource => {
+      let done = false;
+      return async () => {
+        if (done) return undefined;
+        const reply = await h.run({ op: 'stop', maxFlows: STOP_GROUP });
+        done = reply.done === true;
+        addCounters(reply.counters);
+        return reply.groups[0];
+      };
+    }));
   } finally {
     // A failed chunk leaves the others running: let them settle before the pools go.
     await Promise.allSettled(pending);

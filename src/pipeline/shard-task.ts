@@ -41,7 +41,17 @@ export interface FramesTask {
   linkType: number;
 }
 
-export type ShardTask = FramesTask | { op: 'stop' };
+/** Capture stop: the flows leave the table in key order, at most `maxFlows` per task, until `done`. */
+export interface StopTask { op: 'stop'; maxFlows: number }
+
+export type ShardTask = FramesTask | StopTask;
+
+/** How a task ended: a stop is done once the table is empty, and then gives the core's counters. */
+export interface ShardStatus {
+  done?: boolean;
+  /** As decimal strings: bigint-safe over postMessage. */
+  counters?: Record<string, string>;
+}
 
 /** Encoded flows in bulk: one buffer, record i at [ends[i-1], ends[i]), with its sort key. */
 export interface FlowGroup {
@@ -51,15 +61,13 @@ export interface FlowGroup {
 }
 
 /** What a worker thread sends back for a task. */
-export interface ShardReply {
+export interface ShardReply extends ShardStatus {
   /**
    * The flows that left the table, cut at the ticks: group i holds those that
    * left before the end of the i-th tick run by this task, the last group
    * those since. Every shard runs the same ticks in the same task.
    */
   groups: FlowGroup[];
-  /** Counters of the shard's core, on 'stop' only (as decimal strings: bigint-safe over postMessage). */
-  counters?: Record<string, string>;
 }
 
 const NEVER = 2n ** 63n - 1n;
@@ -75,16 +83,29 @@ export class Shard {
     this.clock = config.timers ? new TickClock(config.timers) : undefined;
   }
 
-  /**
-   * Runs a task; the flows that leave the table go to `out`, cut at every
-   * tick. Returns the core's counters on 'stop'.
-   */
-  handle(task: ShardTask, out: FlowOut): Record<string, string> | undefined {
-    if (task.op === 'stop') {
-      this.engine.stop();
-      this.emitTo(out);
-      return this.counters();
+  /** Flows left at the stop, in key order, and how many have gone. */
+  private stopOrder: number[] | undefined;
+  private stopped = 0;
+
+  /** Runs a task; the flows that leave the table go to `out`, cut at every tick. */
+  handle(task: ShardTask, out: FlowOut): ShardStatus {
+    return task.op === 'stop' ? this.stop(task.maxFlows, out) : this.frames(task, out);
+  }
+
+  private stop(maxFlows: number, out: FlowOut): ShardStatus {
+    if (!this.stopOrder) {
+      const keyed = this.engine.stopBegin().map((f): [string, number] => [this.engine.sortKey(f), f]);
+      keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      this.stopOrder = keyed.map((k) => k[1]);
     }
+    const end = Math.min(this.stopped + Math.max(1, maxFlows), this.stopOrder.length);
+    for (let i = this.stopped; i < end; i++) this.engine.stopFlow(this.stopOrder[i]);
+    this.stopped = end;
+    this.emitTo(out);
+    return end < this.stopOrder.length ? { done: false } : { done: true, counters: this.counters() };
+  }
+
+  private frames(task: FramesTask, out: FlowOut): ShardStatus {
     const core = this.engine.core;
     if (task.data) this.engine.inputView().set(task.data.subarray(0, task.bytes));
     const base = core.inputBuffer();
@@ -107,7 +128,7 @@ export class Shard {
       out.endGroup();
     }
     this.emitTo(out);
-    return undefined;
+    return {};
   }
 
   private tick(t: Tick): void {

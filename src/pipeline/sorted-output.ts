@@ -7,6 +7,7 @@
  */
 import type { Flow } from '../flow/types.js';
 import type { FlowWriter } from '../format/writer.js';
+import type { FlowGroup } from './shard-task.js';
 
 const CHUNK = 4 << 20;
 
@@ -61,6 +62,34 @@ export class SortedFlowSink implements FlowOut {
   endGroup(): void {
     const last = this.groupEnds.length > 0 ? this.groupEnds[this.groupEnds.length - 1] : 0;
     if (this.entries.length > last) this.groupEnds.push(this.entries.length);
+  }
+
+  /**
+   * The flows of the open group (those after the last tick), in key order,
+   * as a one-group source for mergeSorted; the sink is empty afterwards.
+   */
+  takeOpen(): () => Promise<FlowGroup | undefined> {
+    if (this.ready) throw new Error('SortedFlowSink.takeOpen: complete groups are not written yet');
+    const entries = this.entries.sort(byKey);
+    const keys: string[] = [];
+    const ends: number[] = [];
+    const data = Buffer.allocUnsafe(entries.reduce((n, e) => n + e.end - e.start, 0));
+    let p = 0;
+    for (const e of entries) {
+      p += this.chunks[e.chunk]!.copy(data, p, e.start, e.end);
+      keys.push(e.key);
+      ends.push(p);
+    }
+    this.entries = [];
+    this.groupEnds = [];
+    this.chunks = [];
+    this.used = CHUNK;
+    let given = false;
+    return async () => {
+      if (given) return undefined;
+      given = true;
+      return { keys, ends, data };
+    };
   }
 
   /** Writes the complete groups, each in key order, and forgets them; `all` first closes the open group. */

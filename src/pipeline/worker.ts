@@ -14,8 +14,8 @@ export type WorkerTask = ShardTask & { sab?: SharedArrayBuffer };
 export default function handle(task: WorkerTask): unknown {
   if (task.op === 'frames' && task.sab) task.data = new Uint8Array(task.sab);
   const out = new FlowGroups();
-  const counters = shard.handle(task, out);
-  const reply: ShardReply = { groups: out.finish(), counters };
+  const status = shard.handle(task, out);
+  const reply: ShardReply = { groups: out.finish(), ...status };
   // A Transferable marked by move(): the encoded flows are transferred, not copied.
   return move({ [transferableSymbol]: reply.groups.map((g) => g.data.buffer), [valueSymbol]: reply } as never);
 }

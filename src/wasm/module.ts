@@ -47,6 +47,10 @@ export interface CoreExports {
   expireTick(nowMs: bigint): void;
   connectionTick(nowNs: bigint): void;
   stopTable(): void;
+  stopBegin(): void;
+  stopFlow(flow: number): void;
+  tableFirst(): number;
+  tableNext(flow: number): number;
   tableSize(): number;
   emitChunkCount(): number;
   emitChunkAddr(i: number): number;

@@ -1,0 +1,52 @@
+/**
+ * The end of a replay: every shard's flows come out of its table in key
+ * order, a bounded group at a time, and are merged here into one ordered
+ * stream. Memory holds a group or two per shard, not the whole table.
+ */
+import type { FlowGroup } from './shard-task.js';
+
+/** Next group of a sorted stream (each group sorted, groups in order); undefined at the end. */
+export type GroupSource = () => Promise<FlowGroup | undefined>;
+
+interface Cursor {
+  group: FlowGroup;
+  i: number;
+  start: number;
+  source: GroupSource;
+  /** The next group, asked for as soon as this one arrived, so the shard works while we write. */
+  ahead: Promise<FlowGroup | undefined>;
+}
+
+/** Writes the records of every source in key order; returns how many. */
+export async function mergeSorted(sources: GroupSource[], write: (record: Uint8Array) => Promise<void>): Promise<number> {
+  const cursors: Cursor[] = [];
+  for (const source of sources) {
+    const group = await nonEmpty(source, source());
+    if (group) cursors.push({ group, i: 0, start: 0, source, ahead: source() });
+  }
+  let n = 0;
+  while (cursors.length > 0) {
+    let best = 0;
+    for (let k = 1; k < cursors.length; k++) {
+      if (cursors[k].group.keys[cursors[k].i] < cursors[best].group.keys[cursors[best].i]) best = k;
+    }
+    const c = cursors[best];
+    const end = c.group.ends[c.i];
+    await write(c.group.data.subarray(c.start, end));
+    n++;
+    c.start = end;
+    if (++c.i < c.group.keys.length) continue;
+    const next = await nonEmpty(c.source, c.ahead);
+    if (!next) { cursors.splice(best, 1); continue; }
+    Object.assign(c, { group: next, i: 0, start: 0, ahead: c.source() });
+  }
+  return n;
+}
+
+/** The first non-empty group from `pending` on. */
+async function nonEmpty(source: GroupSource, pending: Promise<FlowGroup | undefined>): Promise<FlowGroup | undefined> {
+  for (let g = await pending; g; g = await source()) {
+    if (g.keys.length > 0) return g;
+  }
+  return undefined;
+}

@@ -1,0 +1,74 @@
+/**
+ * The end-of-replay merge and the sink: records come out in key order
+ * whatever the group sizes, empty groups and number of sources; groups
+ * closed at ticks are written in order, each sorted on its own.
+ */
+import t from 'tap';
+import { PassThrough } from 'node:stream';
+import { mergeSorted, type GroupSource } from '../../src/pipeline/merge.js';
+import { SortedFlowSink } from '../../src/pipeline/sorted-output.js';
+import { FlowWriter } from '../../src/format/writer.js';
+import type { FlowGroup } from '../../src/pipeline/shard-task.js';
+
+function group(keys: string[]): FlowGroup {
+  const data = Buffer.from(keys.join(''), 'latin1');
+  let end = 0;
+  return { keys, ends: keys.map((k) => (end += k.length)), data };
+}
+
+/** A source giving `groups` in order, then undefined. */
+function source(groups: string[][]): GroupSource {
+  let i = 0;
+  return async () => (i < groups.length ? group(groups[i++]) : undefined);
+}
+
+async function merge(sources: GroupSource[]): Promise<string[]> {
+  const out: string[] = [];
+  await mergeSorted(sources, async (r) => { out.push(Buffer.from(r).toString('latin1')); });
+  return out;
+}
+
+t.test('merges sorted sources of groups into one ordered stream', async (t) => {
+  t.strictSame(await merge([source([['a', 'd'], [], ['g']]), source([[], ['b', 'c'], ['h', 'i']]), source([['e', 'f']])]),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+  t.strictSame(await merge([]), []);
+  t.strictSame(await merge([source([]), source([[]])]), []);
+  // Random sources: the result is the sorted union.
+  let seed = 3;
+  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
+  const all: string[] = [];
+  const sources = Array.from({ length: 4 }, () => {
+    const keys = Array.from({ length: rnd(50) }, () => `k${String(rnd(100000)).padStart(6, '0')}`).sort();
+    all.push(...keys);
+    const groups: string[][] = [];
+    for (let i = 0; i < keys.length;) { const n = rnd(6); groups.push(keys.slice(i, i + n)); i += n; }
+    return source(groups);
+  });
+  t.strictSame(await merge(sources), all.sort());
+});
+
+t.test('sink: groups closed at ticks are written in order, each sorted; the open group is taken sorted', async (t) => {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  const writer = new FlowWriter(stream, 'jsonl', { end: false });
+  const sink = new SortedFlowSink();
+  sink.add('b', '"b"');
+  sink.add('a', '"a"');
+  t.equal(sink.ready, false);
+  sink.endGroup();
+  sink.add('0', '"0"');
+  sink.endGroup();
+  sink.endGroup(); // an empty group changes nothing
+  sink.add('z', '"z"');
+  sink.add('c', '"c"');
+  t.equal(sink.ready, true);
+  t.equal(await sink.writeTo(writer), 3);
+  const open = sink.takeOpen();
+  t.equal(sink.size, 0);
+  const g = await open();
+  t.strictSame(g?.keys, ['c', 'z']);
+  t.equal(await open(), undefined);
+  await writer.end();
+  t.equal(Buffer.concat(chunks).toString(), '"a"\n"b"\n"0"\n');
+});
