@@ -21,17 +21,13 @@
  * chunk sizes, and memory does not grow with the number of flows written.
  */
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
-import { Piscina } from 'piscina';
 import { CaptureReader, FRAMES_BATCH } from '../capture/pcapfile.js';
 import { FlowGroups, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
 import type { ReplayTimers } from './tick-clock.js';
-import type { WorkerTask } from './worker.js';
+import { threadShard, type ShardHandle } from './pool.js';
 
 export type { ReplayTimers } from './tick-clock.js';
 
@@ -58,40 +54,6 @@ const CHUNK_BYTES = 4 << 20;
 const IN_FLIGHT = 3;
 /** Flows per group when the tables empty at the end. */
 const STOP_GROUP = 4096;
-
-/** A shard behind a uniform async interface. */
-interface ShardHandle {
-  run(task: ShardTask, sab?: SharedArrayBuffer): Promise<ShardReply>;
-  close(): Promise<void>;
-}
-
-function workerFile(): string {
-  // The worker runs compiled JavaScript, also when this module runs from TypeScript sources.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'dist', 'src', 'pipeline', 'worker.js');
-    if (existsSync(candidate)) return candidate;
-    const here = join(dir, 'worker.js');
-    if (existsSync(here)) return here;
-    dir = dirname(dir);
-  }
-  throw new Error('skydive-ts: dist/src/pipeline/worker.js is missing; run "npm run build" first');
-}
-
-function threadShard(config: ShardConfig): ShardHandle {
-  const pool = new Piscina({
-    filename: workerFile(),
-    minThreads: 1,
-    maxThreads: 1,
-    idleTimeout: Number.MAX_SAFE_INTEGER,
-    recordTiming: false,
-    workerData: config,
-  });
-  return {
-    run: (task, sab) => pool.run({ ...task, sab } satisfies WorkerTask) as Promise<ShardReply>,
-    close: () => pool.destroy(),
-  };
-}
 
 /** Replays `opts.file`; every flow that leaves a table is written to `writer`. */
 export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Promise<ReplayResult> {

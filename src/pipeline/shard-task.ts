@@ -44,7 +44,10 @@ export interface FramesTask {
 /** Capture stop: the flows leave the table in key order, at most `maxFlows` per task, until `done`. */
 export interface StopTask { op: 'stop'; maxFlows: number }
 
-export type ShardTask = FramesTask | StopTask;
+/** Wall-clock ticks of a live capture (with packet-time timers, a shard ticks by itself). */
+export interface TickTask extends Tick { op: 'tick' }
+
+export type ShardTask = FramesTask | TickTask | StopTask;
 
 /** How a task ended: a stop is done once the table is empty, and then gives the core's counters. */
 export interface ShardStatus {
@@ -89,7 +92,14 @@ export class Shard {
 
   /** Runs a task; the flows that leave the table go to `out`, cut at every tick. */
   handle(task: ShardTask, out: FlowOut): ShardStatus {
-    return task.op === 'stop' ? this.stop(task.maxFlows, out) : this.frames(task, out);
+    switch (task.op) {
+      case 'frames': return this.frames(task, out);
+      case 'tick':
+        this.tick(task);
+        this.emitTo(out);
+        return {};
+      case 'stop': return this.stop(task.maxFlows, out);
+    }
   }
 
   private stop(maxFlows: number, out: FlowOut): ShardStatus {

@@ -7,6 +7,22 @@ import type { Bytes } from './packets.js';
 
 export interface Frame { data: Bytes; tsMs: number; wireLen?: number; linkType?: number }
 
+/** Frames as batch records (the pipeline's layout: i64 ts_ns, caplen, wirelen, linktype, ifindex, data padded to 8). */
+export function encodeBatch(frames: Frame[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((n, f) => n + 24 + ((f.data.length + 7) & ~7), 0));
+  const dv = new DataView(out.buffer);
+  let p = 0;
+  for (const f of frames) {
+    dv.setBigInt64(p, BigInt(f.tsMs) * 1_000_000n, true);
+    dv.setUint32(p + 8, f.data.length, true);
+    dv.setUint32(p + 12, f.wireLen ?? f.data.length, true);
+    dv.setUint32(p + 16, f.linkType ?? 1, true);
+    out.set(f.data, p + 24);
+    p += 24 + ((f.data.length + 7) & ~7);
+  }
+  return out;
+}
+
 export class TestTable {
   readonly engine: FlowEngine;
   readonly emitted: EmittedFlow[] = [];
@@ -15,19 +31,9 @@ export class TestTable {
   }
 
   feed(frames: Frame[]): void {
-    const view = this.engine.inputView();
-    const dv = new DataView(view.buffer, view.byteOffset, view.byteLength);
-    let p = 0;
-    for (const f of frames) {
-      dv.setBigInt64(p, BigInt(f.tsMs) * 1_000_000n, true);
-      dv.setUint32(p + 8, f.data.length, true);
-      dv.setUint32(p + 12, f.wireLen ?? f.data.length, true);
-      dv.setUint32(p + 16, f.linkType ?? 1, true);
-      dv.setUint32(p + 20, 0, true);
-      view.set(f.data, p + 24);
-      p += 24 + ((f.data.length + 7) & ~7);
-    }
-    this.engine.process(p, frames.length);
+    const batch = encodeBatch(frames);
+    this.engine.inputView().set(batch);
+    this.engine.process(batch.length, frames.length);
     this.collect();
   }
 

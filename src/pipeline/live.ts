@@ -1,0 +1,142 @@
+/**
+ * The pipeline of a live capture: a source offers batches of frames (batch
+ * records, see src/capture/pcapfile.ts) as they come; every batch goes to
+ * every shard, each keeping its own packets (assembly/shard.ts). Unlike a
+ * file, a live source cannot wait: when `maxInFlight` batches are already
+ * queued the batch is dropped and its packets counted (PacketsDropped), so
+ * memory stays bounded by configuration whatever the traffic.
+ *
+ * Skydive's table timers follow the wall clock here: the update, expire and
+ * 30-second connection ticks go to every shard behind the batches offered
+ * before them. Flows that leave a table (and, on update ticks, the updated
+ * ones) go to `onFlows`, shard by shard, as they come back.
+ */
+import { FRAMES_BATCH } from '../capture/pcapfile.js';
+import type { FlowGroup, ShardConfig, ShardReply, ShardTask } from './shard-task.js';
+import { localShard, threadShard, type ShardHandle } from './pool.js';
+import { TickClock, type ReplayTimers } from './tick-clock.js';
+
+export interface LiveOptions {
+  /** Number of flow tables; 1 runs in the calling thread unless `threads`. */
+  workers: number;
+  threads?: boolean;
+  shard: Omit<ShardConfig, 'index' | 'count' | 'timers'>;
+  /** flow.update / flow.expire in seconds. */
+  timers: ReplayTimers;
+  /** Batches queued at most (each in its own shared buffer); more are dropped. Default 8. */
+  maxInFlight?: number;
+  /** Largest batch in bytes (default 4 MiB). */
+  batchBytes?: number;
+  /** Receives the flows that left a table or were updated, as encoded records with their keys. */
+  onFlows: (flows: FlowGroup) => void;
+  /** Called when a shard task fails; the pipeline keeps going (default: a line on stderr). */
+  onError?: (err: unknown) => void;
+  /** Wall clock in ms (tests). */
+  now?: () => number;
+  /** How often due ticks are checked, in ms (default 1000). */
+  tickCheckMs?: number;
+}
+
+export interface LiveStats {
+  /** Packets offered. */
+  PacketsReceived: number;
+  /** Packets dropped because the tables were behind. */
+  PacketsDropped: number;
+  /** Batches dropped for the same reason. */
+  BatchesDropped: number;
+}
+
+const STOP_GROUP = 4096;
+
+export class LivePipeline {
+  private readonly handles: ShardHandle[];
+  private readonly free: SharedArrayBuffer[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly clock: TickClock;
+  private readonly timer: NodeJS.Timeout;
+  private readonly now: () => number;
+  private stopped = false;
+  readonly stats: LiveStats = { PacketsReceived: 0, PacketsDropped: 0, BatchesDropped: 0 };
+
+  constructor(private readonly opts: LiveOptions) {
+    const n = Math.max(1, Math.min(opts.workers, 64));
+    const config = (index: number): ShardConfig => ({ ...opts.shard, index, count: n });
+    this.handles = Array.from({ length: n }, (_, i) => (n === 1 && !opts.threads ? localShard(config(i)) : threadShard(config(i))));
+    const slots = opts.maxInFlight ?? 8;
+    for (let i = 0; i < slots; i++) this.free.push(new SharedArrayBuffer(opts.batchBytes ?? 4 << 20));
+    this.now = opts.now ?? Date.now;
+    this.clock = new TickClock(opts.timers);
+    this.clock.start(this.now());
+    this.timer = setInterval(() => this.checkTicks(), opts.tickCheckMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /**
+   * Offers `records` batch records held in `data`. They are copied (the
+   * caller may reuse `data` at once); false when they were dropped because
+   * every slot is still being processed, or the pipeline is stopped.
+   */
+  offer(data: Uint8Array, records: number): boolean {
+    this.stats.PacketsReceived += records;
+    const sab = this.stopped ? undefined : this.free.pop();
+    if (!sab || data.length > sab.byteLength) {
+      this.stats.PacketsDropped += records;
+      this.stats.BatchesDropped++;
+      return false;
+    }
+    new Uint8Array(sab).set(data);
+    const task: ShardTask = { op: 'frames', format: FRAMES_BATCH, bytes: data.length, records, fracToNs: 0, linkType: -1 };
+    this.track(Promise.all(this.handles.map((h) => h.run(task, sab).then((r) => this.deliver(r))))
+      .finally(() => this.free.push(sab)));
+    return true;
+  }
+
+  /** Runs the ticks due by now (also called on a timer). */
+  checkTicks(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    while (this.clock.next <= now) {
+      const tick: ShardTask = { op: 'tick', ...this.clock.take() };
+      for (const h of this.handles) this.track(h.run(tick).then((r) => this.deliver(r)));
+    }
+  }
+
+  /** Resolves once every batch and tick given so far has been processed. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Stops: waits for the queued work, then every flow leaves its table (sent to onFlows); returns the summed core counters. */
+  async stop(): Promise<Record<string, bigint>> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.settle();
+    const counters: Record<string, bigint> = {};
+    try {
+      await Promise.all(this.handles.map(async (h) => {
+        for (;;) {
+          const r = await h.run({ op: 'stop', maxFlows: STOP_GROUP });
+          this.deliver(r);
+          if (r.done) {
+            for (const [k, v] of Object.entries(r.counters ?? {})) counters[k] = (counters[k] ?? 0n) + BigInt(v);
+            return;
+          }
+        }
+      }));
+    } finally {
+      await Promise.all(this.handles.map((h) => h.close()));
+    }
+    return counters;
+  }
+
+  private deliver(r: ShardReply): void {
+    for (const g of r.groups) if (g.keys.length > 0) this.opts.onFlows(g);
+  }
+
+  private track(p: Promise<unknown>): void {
+    const report = this.opts.onError ?? ((e: unknown) => { process.stderr.write(`skydive: flow table task failed: ${String(e)}\n`); });
+    const t: Promise<void> = p.then(() => {}, report)
+      .finally(() => this.pending.delete(t));
+    this.pending.add(t);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Shard threads: each shard a piscina pool of exactly one thread that holds
+ * its WASM flow table for its whole life (minThreads = maxThreads = 1, no
+ * idle timeout), so a shard's state never moves and its tasks run in order.
+ */
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { Piscina } from 'piscina';
+import { FlowGroups, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import type { WorkerTask } from './worker.js';
+
+/** A shard behind a uniform async interface. */
+export interface ShardHandle {
+  run(task: ShardTask, sab?: SharedArrayBuffer): Promise<ShardReply>;
+  close(): Promise<void>;
+}
+
+function workerFile(): string {
+  // The worker runs compiled JavaScript, also when this module runs from TypeScript sources.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'dist', 'src', 'pipeline', 'worker.js');
+    if (existsSync(candidate)) return candidate;
+    const here = join(dir, 'worker.js');
+    if (existsSync(here)) return here;
+    dir = dirname(dir);
+  }
+  throw new Error('skydive-ts: dist/src/pipeline/worker.js is missing; run "npm run build" first');
+}
+
+export function threadShard(config: ShardConfig): ShardHandle {
+  const pool = new Piscina({
+    filename: workerFile(),
+    minThreads: 1,
+    maxThreads: 1,
+    idleTimeout: Number.MAX_SAFE_INTEGER,
+    recordTiming: false,
+    workerData: config,
+  });
+  return {
+    run: (task, sab) => pool.run({ ...task, sab } satisfies WorkerTask) as Promise<ShardReply>,
+    close: () => pool.destroy(),
+  };
+}
+
+/** A shard in the calling thread behind the same interface (one table, no thread to feed). */
+export function localShard(config: ShardConfig): ShardHandle {
+  const shard = new Shard(config);
+  return {
+    run: async (task, sab) => {
+      const out = new FlowGroups();
+      const status = shard.handle(task.op === 'frames' && sab ? { ...task, data: new Uint8Array(sab) } : task, out);
+      return { groups: out.finish(), ...status };
+    },
+    close: async () => {},
+  };
+}
