@@ -12,7 +12,7 @@
  * ones) go to `onFlows`, shard by shard, as they come back.
  */
 import { FRAMES_BATCH } from '../capture/pcapfile.js';
-import type { FlowGroup, ShardConfig, ShardReply, ShardTask } from './shard-task.js';
+import type { FlowGroup, FramesTask, ShardConfig, ShardReply, ShardTask } from './shard-task.js';
 import { localShard, threadShard, type ShardHandle } from './pool.js';
 import { TickClock, type ReplayTimers } from './tick-clock.js';
 
@@ -47,10 +47,16 @@ export interface LiveStats {
 }
 
 const STOP_GROUP = 4096;
+const DEFAULT_SLOT_BYTES = 4 << 20;
+
+/** How the records of a batch are laid out (see FramesTask). */
+export type FramesLayout = Pick<FramesTask, 'format' | 'fracToNs' | 'linkType'>;
+const BATCH: FramesLayout = { format: FRAMES_BATCH, fracToNs: 0, linkType: -1 };
 
 export class LivePipeline {
   private readonly handles: ShardHandle[];
   private readonly free: SharedArrayBuffer[] = [];
+  private readonly waiters: (() => void)[] = [];
   private readonly pending = new Set<Promise<void>>();
   private readonly clock: TickClock;
   private readonly timer: NodeJS.Timeout;
@@ -63,7 +69,7 @@ export class LivePipeline {
     const config = (index: number): ShardConfig => ({ ...opts.shard, index, count: n });
     this.handles = Array.from({ length: n }, (_, i) => (n === 1 && !opts.threads ? localShard(config(i)) : threadShard(config(i))));
     const slots = opts.maxInFlight ?? 8;
-    for (let i = 0; i < slots; i++) this.free.push(new SharedArrayBuffer(opts.batchBytes ?? 4 << 20));
+    for (let i = 0; i < slots; i++) this.free.push(new SharedArrayBuffer(this.slotBytes));
     this.now = opts.now ?? Date.now;
     this.clock = new TickClock(opts.timers);
     this.clock.start(this.now());
@@ -72,23 +78,43 @@ export class LivePipeline {
   }
 
   /**
-   * Offers `records` batch records held in `data`. They are copied (the
-   * caller may reuse `data` at once); false when they were dropped because
-   * every slot is still being processed, or the pipeline is stopped.
+   * Offers `records` whole records held in `data`: batch records, or raw
+   * classic-pcap records when `layout` says so. They are copied (the caller
+   * may reuse `data` at once); false when they were dropped because every
+   * slot is still being processed, or the pipeline is stopped.
    */
-  offer(data: Uint8Array, records: number): boolean {
+  offer(data: Uint8Array, records: number, layout: FramesLayout = BATCH): boolean {
     this.stats.PacketsReceived += records;
     const sab = this.stopped ? undefined : this.free.pop();
     if (!sab || data.length > sab.byteLength) {
+      if (sab) this.release(sab);
       this.stats.PacketsDropped += records;
       this.stats.BatchesDropped++;
       return false;
     }
     new Uint8Array(sab).set(data);
-    const task: ShardTask = { op: 'frames', format: FRAMES_BATCH, bytes: data.length, records, fracToNs: 0, linkType: -1 };
+    const task: ShardTask = { op: 'frames', bytes: data.length, records, ...layout };
     this.track(Promise.all(this.handles.map((h) => h.run(task, sab).then((r) => this.deliver(r))))
-      .finally(() => this.free.push(sab)));
+      .finally(() => this.release(sab)));
     return true;
+  }
+
+  /**
+   * For sources that can be paused (a TCP stream): waits for a free slot
+   * instead of dropping. False only when the pipeline is stopped.
+   */
+  async offerWait(data: Uint8Array, records: number, layout: FramesLayout = BATCH): Promise<boolean> {
+    if (data.length > this.slotBytes) throw new RangeError(`a batch of ${data.length} bytes is larger than a slot (${this.slotBytes})`);
+    while (this.free.length === 0 && !this.stopped) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.offer(data, records, layout);
+  }
+
+  /** Largest batch `offer` takes, in bytes. */
+  get slotBytes(): number { return this.opts.batchBytes ?? DEFAULT_SLOT_BYTES; }
+
+  private release(sab: SharedArrayBuffer): void {
+    this.free.push(sab);
+    this.waiters.shift()?.();
   }
 
   /** Runs the ticks due by now (also called on a timer). */
@@ -110,6 +136,7 @@ export class LivePipeline {
   async stop(): Promise<Record<string, bigint>> {
     this.stopped = true;
     clearInterval(this.timer);
+    for (const w of this.waiters.splice(0)) w();
     await this.settle();
     const counters: Record<string, bigint> = {};
     try {

@@ -1,0 +1,102 @@
+/**
+ * Every configuration key skydive-ts reads, with its type and default —
+ * Skydive's names and defaults (skydive-api.md §9), plus a few of our own,
+ * marked as extensions (they are listed in docs/compat.md). The loader
+ * (load.ts) validates files and SKYDIVE_* variables against this table, and
+ * etc/skydive.yml.default documents each of them.
+ */
+
+export type KeyType =
+  | { kind: 'string'; choices?: readonly string[] }
+  | { kind: 'number'; min?: number; max?: number; integer?: boolean }
+  | { kind: 'boolean' }
+  | { kind: 'string[]' }
+  /** A free-form mapping (e.g. port -> name); `values` types its leaves. */
+  | { kind: 'map'; values: 'string' | 'number' }
+  /** A list of objects validated by their own schema (captures). */
+  | { kind: 'list'; item: Record<string, KeyType>; required?: readonly string[] };
+
+export interface KeySpec {
+  type: KeyType;
+  default?: unknown;
+  /** Our own key (not in Skydive). */
+  extension?: boolean;
+}
+
+const str = (choices?: readonly string[]): KeyType => ({ kind: 'string', choices });
+const int = (min?: number, max?: number): KeyType => ({ kind: 'number', min, max, integer: true });
+const num = (min?: number): KeyType => ({ kind: 'number', min });
+const bool: KeyType = { kind: 'boolean' };
+const port = int(1, 65535);
+
+/** One capture run by the agent from its configuration (until the capture API exists). */
+export const CAPTURE_KEYS: Record<string, KeyType> = {
+  /** pcap (live libpcap), sflow (sFlow v5 collector), pcapsocket (pcap stream over TCP). */
+  type: str(['pcap', 'afpacket', 'sflow', 'pcapsocket']),
+  name: str(),
+  /** Interface to capture (pcap/afpacket). */
+  interface: str(),
+  /** Network namespace of the interface: a name under /var/run/netns or a path. */
+  netns: str(),
+  bpf: str(),
+  /** Snap length; Skydive's HeaderSize (0 = 256). */
+  header_size: int(0, 262144),
+  promiscuous: bool,
+  /** sflow / pcapsocket: listen address and port. */
+  bind_address: str(),
+  port: int(0, 65535),
+  /** Flow attributes: NodeTID and CaptureID of the flows (CaptureID defaults to a fresh UUID). */
+  node_tid: str(),
+  capture_id: str(),
+  extra_tcp_metric: bool,
+  ip_defrag: bool,
+  reassemble_tcp: bool,
+  layer_key_mode: str(['L2', 'L3']),
+  /** Names: DNS, DHCPv4, VRRP or ALL. */
+  extra_layers: { kind: 'string[]' },
+  mpls_udp_port: int(0, 65535),
+};
+
+export const KEYS: Record<string, KeySpec> = {
+  host_id: { type: str() },
+  analyzers: { type: { kind: 'string[]' }, default: [] },
+  'analyzer.listen': { type: str(), default: '127.0.0.1:8082' },
+  'agent.listen': { type: str(), default: '127.0.0.1:8081' },
+
+  'flow.expire': { type: int(1), default: 600 },
+  'flow.update': { type: int(1), default: 60 },
+  'flow.protocol': { type: str(['udp', 'websocket']), default: 'udp' },
+  'flow.max_entries': { type: int(1, 4 << 20), default: 500000 },
+  'flow.default_layer_key_mode': { type: str(['L2', 'L3']), default: 'L2' },
+  'flow.application_ports.tcp': { type: { kind: 'map', values: 'string' }, default: {} },
+  'flow.application_ports.udp': { type: { kind: 'map', values: 'string' }, default: {} },
+  'flow.application_timeout': { type: { kind: 'map', values: 'number' }, default: { arp: 10, dns: 10 } },
+
+  'agent.capture.stats_update': { type: num(0.1), default: 1 },
+  'agent.flow.sflow.bind_address': { type: str(), default: '127.0.0.1' },
+  'agent.flow.sflow.port_min': { type: port, default: 6345 },
+  'agent.flow.sflow.port_max': { type: port, default: 6355 },
+  'agent.flow.pcapsocket.bind_address': { type: str(), default: '127.0.0.1' },
+  'agent.flow.pcapsocket.min_port': { type: port, default: 8100 },
+  'agent.flow.pcapsocket.max_port': { type: port, default: 8132 },
+
+  // Extensions.
+  'agent.captures': { type: { kind: 'list', item: CAPTURE_KEYS, required: ['type'] }, default: [], extension: true },
+  'agent.flow.output': { type: str(), default: '-', extension: true },
+  'agent.flow.workers': { type: int(1, 64), default: 1, extension: true },
+  'agent.flow.max_in_flight': { type: int(1, 1024), default: 8, extension: true },
+};
+
+/**
+ * Parts of Skydive's configuration that skydive-ts does not implement (yet):
+ * a Skydive file keeps working, and keys under these prefixes are reported as
+ * ignored. Any other unknown key is an error (most likely a typo).
+ */
+export const IGNORED_PREFIXES: readonly string[] = [
+  'etcd', 'auth', 'tls', 'rbac', 'logging', 'ui', 'ovs', 'opencontrail', 'dpdk', 'http', 'k8s', 'istio', 'docker',
+  'netns', 'sflow', 'graph', 'storage', 'webui', 'plugin', 'alert',
+  'agent.topology', 'agent.metadata', 'agent.metadata_config', 'agent.auth', 'agent.flow.netflow', 'agent.flow.ebpf',
+  'agent.X509_servername',
+  'analyzer.topology', 'analyzer.flow', 'analyzer.startup', 'analyzer.replication', 'analyzer.ssh_enabled',
+  'analyzer.auth', 'analyzer.cluster', 'analyzer.peers', 'analyzer.storage', 'analyzer.X509_servername',
+];
