@@ -46,7 +46,7 @@ export class PcapStreamError extends Error {
 
 /** Accumulates one connection's bytes and cuts them into whole records. */
 export class PcapStream {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   layout: StreamLayout | undefined;
 
   constructor(private readonly maxChunk: number) {}
@@ -97,6 +97,7 @@ export class PcapStream {
 export class PcapSocketServer {
   readonly stats: PcapSocketStats = { connections: 0, packets: 0, bytes: 0, badStreams: 0, truncatedStreams: 0 };
   private readonly sockets = new Set<Socket>();
+  private where: AddressInfo | undefined;
 
   private constructor(private readonly server: Server, private readonly opts: PcapSocketOptions) {}
 
@@ -108,16 +109,19 @@ export class PcapSocketServer {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
     });
+    s.where = server.address() as AddressInfo;
     return s;
   }
 
-  /** host:port it listens on (Skydive's PCAPSocket capture attribute). */
+  /** host:port it listens on (Skydive's PCAPSocket capture attribute); kept after close. */
   get address(): string {
-    const a = this.server.address() as AddressInfo;
+    const a = this.bound;
     return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }
 
-  get port(): number { return (this.server.address() as AddressInfo).port; }
+  get port(): number { return this.bound.port; }
+
+  private get bound(): AddressInfo { return this.where!; }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
