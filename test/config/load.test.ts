@@ -4,7 +4,9 @@
  * do not implement reported as ignored, typos rejected with a suggestion.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { ConfigError, envName, loadConfig } from '../../src/config/load.js';
+import { KEYS } from '../../src/config/keys.js';
 
 const files = (texts: Record<string, string>) => (f: string) => {
   if (!(f in texts)) throw new Error('ENOENT: no such file');
@@ -56,4 +58,16 @@ t.test('Skydive settings skydive-ts does not use are warnings, not errors', asyn
   t.equal(c.warnings.length, 5);
   t.match(c.warnings[0], /s.yml: etcd.embedded is a Skydive setting skydive-ts does not use; ignored/);
   t.match(c.warnings.join('\n'), /environment SKYDIVE_SOMETHING is not a setting skydive-ts knows/);
+});
+
+t.test('etc/skydive.yml.default loads cleanly and documents every key skydive-ts reads', async (t) => {
+  const file = new URL('../../etc/skydive.yml.default', import.meta.url);
+  const text = readFileSync(file, 'utf8');
+  const c = loadConfig({ files: ['default'], env: {}, read: () => text });
+  t.strictSame(c.warnings, []);
+  for (const [key, spec] of Object.entries(KEYS)) {
+    const leaf = key.split('.').pop()!;
+    t.ok(new RegExp(`^\\s*#?\\s*${leaf}:`, 'm').test(text), `${key} is in the sample`);
+    if (spec.default !== undefined) t.strictSame(c.get(key), spec.default, `${key}: the sample shows the default`);
+  }
 });
