@@ -19,6 +19,9 @@ export * from './flow/layout';
 export * from './exports-tcp';
 export * from './exports-defrag';
 export { dnsExtract } from './layers/dns_extract';
+export { jsonEncodeFlow, jsonFlowBound } from './format/json';
+export { setJSONNodeTID, setJSONCaptureID, setJSONApplication } from './format/host-text';
+export { flowSortKeyInto, SORT_KEY_MAX } from './flow/sortkey';
 export { setERSPANTypeI } from './layers/erspan';
 export { benchDecodeBatch } from './bench';
 

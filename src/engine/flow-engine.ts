@@ -6,6 +6,8 @@
 import { loadCore, layerNames, type CoreExports } from '../wasm/module.js';
 import { FlowRecordReader, type EmittedFlow } from '../flow/record.js';
 import { COUNTER_NAMES } from '../flow/counters.js';
+import type { FlowEvent } from '../flow/types.js';
+import { quoteGo } from '../format/json.js';
 
 export type LayerKeyMode = 'L2' | 'L3';
 
@@ -60,6 +62,7 @@ export class FlowEngine {
     if (opts.mplsUDPPort) c.setMPLSUDPPort(opts.mplsUDPPort);
     if (opts.erspanTypeI) c.setERSPANTypeI(1);
     this.configureApplications(opts);
+    this.registerJSONText(opts);
     this.reader = new FlowRecordReader(c, { nodeTID: opts.nodeTID ?? '', captureID: opts.captureID ?? '', appNames: this.appNames });
   }
 
@@ -91,6 +94,24 @@ export class FlowEngine {
       const ai = this.appNames.indexOf(key);
       if (ai > 0) c.setAppTimeout(ai, ms);
     }
+  }
+
+  /**
+   * Gives the core the strings of the configuration that its JSON encoder
+   * (jsonEncodeFlow) writes, each escaped once here as Go would (quoteGo),
+   * in UTF-8 as the host writes its own JSON; empty ones are left out.
+   */
+  private registerJSONText(opts: EngineOptions): void {
+    const c = this.core;
+    const give = (text: string, set: (src: number, len: number) => number): void => {
+      const bytes = Buffer.from(text ? quoteGo(text) : '', 'utf8');
+      if (bytes.length > c.outputCapacity()) throw new Error(`configuration string too long for the JSON encoder: ${text.slice(0, 40)}…`);
+      new Uint8Array(c.memory.buffer, c.outputBuffer(), bytes.length).set(bytes);
+      if (!set(c.outputBuffer(), bytes.length)) throw new Error('skydive-ts: out of memory registering JSON strings');
+    };
+    give(opts.nodeTID ?? '', (src, len) => c.setJSONNodeTID(src, len));
+    give(opts.captureID ?? '', (src, len) => c.setJSONCaptureID(src, len));
+    this.appNames.forEach((name, i) => { if (i > 0) give(name, (src, len) => c.setJSONApplication(i, src, len)); });
   }
 
   /** The input region, as a view to fill with batch records (rebuilt after memory growth). */
@@ -127,8 +148,21 @@ export class FlowEngine {
   /** Sort key of the flow at `address` (in the table or emitted): see FlowRecordReader.sortKey. */
   sortKey(address: number): string { return this.reader.sortKey(address); }
 
+  /** The flow record at `address` (emitted, in the table, or built by a test) as the host reads it. */
+  flowAt(address: number): EmittedFlow { return this.reader.flowAt(address); }
+
   /** Hands every emitted flow to `visit` and frees the output. */
   drain(visit: (e: EmittedFlow) => void): number { return this.reader.drain(visit); }
+
+  /**
+   * Hands the sort key and Skydive JSON of every emitted flow whose event is
+   * in `keep` to `visit` (see FlowRecordReader.drainJSON: `json` may be a
+   * view valid during the call only) and frees the output.
+   */
+  drainJSON(keep: ReadonlySet<FlowEvent>, dropLastUpdateMetric: boolean,
+            visit: (key: string, json: Uint8Array | string) => void): number {
+    return this.reader.drainJSON(keep, dropLastUpdateMetric, visit);
+  }
 
   tableSize(): number { return this.core.tableSize(); }
 

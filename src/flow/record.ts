@@ -10,7 +10,7 @@ import type { DNS, Flow, FlowEvent, FlowMetric, ICMPTypeName, Int64, TCPMetric }
 const EXTRA_DHCPV4 = 1, EXTRA_DNS = 2, EXTRA_VRRP = 3;
 import { hex64, ipv4Text, ipv6Text, macText } from './text.js';
 import { readDNSExtract } from './dns.js';
-import { bytesToGoString } from '../format/json.js';
+import { bytesToGoString, flowToJSON } from '../format/json.js';
 
 const ICMP_TYPES: ICMPTypeName[] = [
   'UNKNOWN', 'DESTINATION_UNREACHABLE', 'ECHO', 'NEIGHBOR', 'ADDRESS_MASK', 'INFO', 'PARAMETER_PROBLEM',
@@ -29,7 +29,13 @@ export interface EmittedFlow {
   extraKind: number;
   extra?: Uint8Array;
   extraTimestampNs: bigint;
+  /** Address of the flow record in the module's memory; valid during the visit only (sortKey takes it). */
+  address: number;
 }
+
+/** Where drainJSON writes in the core's output region: the sort key, then the JSON. */
+const KEY_SCRATCH = 0;
+const JSON_SCRATCH = 128;
 
 /** Integer that stays exact: a number when it fits in 2^53, else a bigint. */
 function int64(v: bigint): Int64 {
@@ -82,19 +88,73 @@ export class FlowRecordReader {
   }
 
   /**
-   * The canonical output order of a flow at `address` (in the table or
-   * emitted), as a string to compare: Start, UUID, ParentUUID, LayersPath —
-   * the order of Skydive's golden files, the same as flowSortKey of its Flow.
+   * drain for the JSON formats: each flow whose event `keep` holds, as its
+   * sort key and its JSON. The core writes both (flowSortKeyInto,
+   * jsonEncodeFlow) into its output region, so `json` may be a view of that
+   * region, valid during the call only. A flow with an extra layer (DNS,
+   * DHCPv4, VRRP) is read into a Flow and encoded by flowToJSON: the same
+   * bytes, as a string.
+   */
+  drainJSON(keep: ReadonlySet<FlowEvent>, dropLastUpdateMetric: boolean,
+            visit: (key: string, json: Uint8Array | string) => void): number {
+    const core = this.core;
+    const emitReason = this.off.FL_EMIT;
+    const scratch = core.outputBuffer();
+    const cap = core.outputCapacity() - JSON_SCRATCH;
+    const drop = dropLastUpdateMetric ? 1 : 0;
+    const chunks = core.emitChunkCount();
+    let mem = new Uint8Array(core.memory.buffer);
+    let keys = Buffer.from(core.memory.buffer);
+    let n = 0;
+    for (let c = 0; c < chunks; c++) {
+      const base = core.emitChunkAddr(c);
+      const len = core.emitChunkLength(c);
+      for (let p = 0, recLen = 0; p + 8 <= len; p += recLen) {
+        const at = base + p;
+        recLen = mem[at] | (mem[at + 1] << 8) | (mem[at + 2] << 16) | (mem[at + 3] << 24);
+        if (recLen === 0) break;
+        const rec = at + 8;
+        if (!keep.has(EVENTS[mem[rec + emitReason]] ?? 'update')) continue;
+        n++;
+        const keyLen = core.flowSortKeyInto(rec, scratch + KEY_SCRATCH);
+        const key = keys.toString('latin1', scratch + KEY_SCRATCH, scratch + KEY_SCRATCH + keyLen);
+        const size = core.jsonEncodeFlow(rec, scratch + JSON_SCRATCH, cap, drop);
+        if (size >= 0) {
+          visit(key, mem.subarray(scratch + JSON_SCRATCH, scratch + JSON_SCRATCH + size));
+          continue;
+        }
+        const buffer = core.memory.buffer;
+        const e = this.read(new Uint8Array(buffer, base, len), new DataView(buffer, base, len), p + 8, base);
+        if (dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
+        visit(key, flowToJSON(e.flow));
+        // Reading a DNS record runs the core's parser: rebuild the views should memory have grown.
+        if (core.memory.buffer !== mem.buffer) {
+          mem = new Uint8Array(core.memory.buffer);
+          keys = Buffer.from(core.memory.buffer);
+        }
+      }
+    }
+    core.emitRelease();
+    return n;
+  }
+
+  /** Reads the flow record at `address` (emitted, in the table, or hand-built by a test). */
+  flowAt(address: number): EmittedFlow {
+    const buffer = this.core.memory.buffer;
+    return this.read(new Uint8Array(buffer), new DataView(buffer), address, 0);
+  }
+
+  /**
+   * The canonical output order of the flow at `address` (in the table or
+   * emitted) as a string to compare: (Start, UUID, ParentUUID, LayersPath),
+   * the order of Skydive's golden files, encoded by the core
+   * (assembly/flow/sortkey.ts) as latin1 text.
    */
   sortKey(address: number): string {
-    const o = this.off;
-    const dv = new DataView(this.core.memory.buffer, address, this.flowSize);
-    const bits = dv.getUint16(o.FL_BITS, true);
-    const parts: string[] = [];
-    for (let i = 0; i < dv.getUint8(o.FL_PATH_LEN); i++) parts.push(this.names[dv.getUint8(o.FL_PATH + i)]);
-    const path = (bits & o.FLB_LEADING_SLASH ? '/' : '') + parts.join('/');
-    const parent = bits & o.FLB_PARENT ? hex64(dv.getBigUint64(o.FL_PARENT, true)) : '';
-    return `${String(dv.getBigInt64(o.FL_START, true)).padStart(20, '0')}\u0000${hex64(dv.getBigUint64(o.FL_UUID, true))}\u0000${parent}\u0000${path}`;
+    const core = this.core;
+    const at = core.outputBuffer() + KEY_SCRATCH;
+    const n = core.flowSortKeyInto(address, at);
+    return Buffer.from(core.memory.buffer, at, n).toString('latin1');
   }
 
   private read(u8: Uint8Array, dv: DataView, at: number, base: number): EmittedFlow {
@@ -169,7 +229,7 @@ export class FlowRecordReader {
     const extraLen = u32(o.FL_EXTRA_LEN);
     const e: EmittedFlow = {
       flow, reason, event: EVENTS[reason] ?? 'update', extraKind,
-      extraTimestampNs: dv.getBigInt64(at + o.FL_EXTRA_TS, true),
+      extraTimestampNs: dv.getBigInt64(at + o.FL_EXTRA_TS, true), address: base + at,
     };
     if (extraKind && extraLen) {
       const blob = at + this.flowSize;

@@ -11,7 +11,7 @@ import { FlowEngine, type EngineOptions } from '../engine/flow-engine.js';
 import type { FlowEvent } from '../flow/types.js';
 import { frameTimeMs, type FramesFormat } from '../capture/pcapfile.js';
 import { encodeRecord, type FlowFormat } from '../format/writer.js';
-import { flowSortKey, type FlowOut } from './sorted-output.js';
+import type { FlowOut } from './sorted-output.js';
 import { TickClock, type ReplayTimers, type Tick } from './tick-clock.js';
 
 export interface ShardConfig {
@@ -147,12 +147,21 @@ export class Shard {
     if (t.connectionMs !== undefined) this.engine.connectionTick(t.connectionMs);
   }
 
-  /** Encodes the flows that left the table, one by one, into `out`. */
+  /**
+   * Encodes the flows that left the table, one by one, into `out`. The core
+   * writes the JSON formats itself; protobuf goes through Flow objects. The
+   * core's sort keys order every format alike.
+   */
   private emitTo(out: FlowOut): void {
+    const format = this.config.format;
+    if (format !== 'protobuf') {
+      this.engine.drainJSON(this.keep, this.config.dropLastUpdateMetric, (key, json) => out.add(key, json));
+      return;
+    }
     this.engine.drain((e) => {
       if (!this.keep.has(e.event)) return;
       if (this.config.dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
-      out.add(flowSortKey(e.flow), encodeRecord(e.flow, this.config.format));
+      out.add(this.engine.sortKey(e.address), encodeRecord(e.flow, format));
     });
   }
 
@@ -163,6 +172,12 @@ export class Shard {
 }
 
 /**
+ * Room for the records of a group being filled, kept between FlowGroups (a
+ * thread fills one at a time): allocated and grown rarely, not per task.
+ */
+let spareScratch: Buffer | undefined;
+
+/**
  * A FlowOut for a reply that crosses a thread boundary: each group's records
  * in one buffer (transferred, not copied), with their keys.
  */
@@ -170,12 +185,27 @@ export class FlowGroups implements FlowOut {
   readonly groups: FlowGroup[] = [];
   private keys: string[] = [];
   private ends: number[] = [];
-  private parts: (Uint8Array | string)[] = [];
+  // Records are copied as they come (a record may be a view of the core's
+  // memory that the next one overwrites) into a scratch buffer, and out of
+  // it at the end of the group.
+  private scratch: Buffer | undefined;
   private size = 0;
 
   add(key: string, record: Uint8Array | string): void {
-    this.parts.push(record);
-    this.size += typeof record === 'string' ? Buffer.byteLength(record) : record.length;
+    const n = typeof record === 'string' ? Buffer.byteLength(record) : record.length;
+    let scratch = this.scratch;
+    if (!scratch) {
+      scratch = this.scratch = spareScratch ?? Buffer.allocUnsafeSlow(1 << 20);
+      spareScratch = undefined;
+    }
+    if (this.size + n > scratch.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, this.size + n));
+      scratch.copy(bigger, 0, 0, this.size);
+      scratch = this.scratch = bigger;
+    }
+    if (typeof record === 'string') scratch.write(record, this.size);
+    else scratch.set(record, this.size);
+    this.size += n;
     this.ends.push(this.size);
     this.keys.push(key);
   }
@@ -183,18 +213,18 @@ export class FlowGroups implements FlowOut {
   endGroup(): void {
     // Not from the shared pool: this buffer is transferred to another thread.
     const data = Buffer.allocUnsafeSlow(this.size);
-    let p = 0;
-    for (const r of this.parts) p += typeof r === 'string' ? data.write(r, p) : (data.set(r, p), r.length);
+    if (this.size > 0) this.scratch!.copy(data, 0, 0, this.size);
     this.groups.push({ keys: this.keys, ends: this.ends, data });
     this.keys = [];
     this.ends = [];
-    this.parts = [];
     this.size = 0;
   }
 
   /** Closes the last group and gives them all. */
   finish(): FlowGroup[] {
     this.endGroup();
+    if (this.scratch) spareScratch = this.scratch;
+    this.scratch = undefined;
     return this.groups;
   }
 }

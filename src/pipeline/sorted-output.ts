@@ -5,19 +5,18 @@
  * built the flows or in which order they finished, so every worker count
  * prints the same bytes. Records live in large buffers, not in objects.
  */
-import type { Flow } from '../flow/types.js';
 import type { FlowWriter } from '../format/writer.js';
 import type { FlowGroup } from './shard-task.js';
 
 const CHUNK = 4 << 20;
 
-/** Sort key of a flow; compare with plain string order. */
-export function flowSortKey(f: Flow): string {
-  return `${String(f.Start).padStart(20, '0')}\u0000${f.UUID}\u0000${f.ParentUUID}\u0000${f.LayersPath}`;
-}
-
 /** Where a shard puts the flows that leave its table: records with their sort key, cut into groups at the ticks. */
 export interface FlowOut {
+  /**
+   * One record and its sort key (the core's, FlowRecordReader.sortKey: plain
+   * string order is the canonical order). `record` may be a view of the
+   * core's memory that the next record overwrites: keep a copy, not the view.
+   */
   add(key: string, record: Uint8Array | string): void;
   /** Every flow added so far left the table before the tick that just ran. */
   endGroup(): void;

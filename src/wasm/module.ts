@@ -40,6 +40,15 @@ export interface CoreExports {
   feedRecordCount(): number;
   setERSPANTypeI(on: number): void;
   dnsExtract(msg: number, len: number, out: number, cap: number): number;
+  /** assembly/format/json.ts: JSON of the flow record at `rec` into `out`; bytes, -1 extra layer (host), -2 no room. */
+  jsonEncodeFlow(rec: number, out: number, cap: number, dropLastUpdateMetric: number): number;
+  jsonFlowBound(): number;
+  /** assembly/format/host-text.ts: JSON string literals (quoted, escaped, UTF-8) of the configuration; 0 = out of memory. */
+  setJSONNodeTID(src: number, len: number): number;
+  setJSONCaptureID(src: number, len: number): number;
+  setJSONApplication(app: number, src: number, len: number): number;
+  /** assembly/flow/sortkey.ts: the sort key of the flow record at `rec` into `out`; its length. */
+  flowSortKeyInto(rec: number, out: number): number;
   defragEvictions(): bigint;
   tcpCapFlushes(): bigint;
   tcpDroppedSegments(): bigint;

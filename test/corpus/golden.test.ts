@@ -8,7 +8,7 @@ import t from 'tap';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { GOLDEN_DIR, goldenSkip } from '../fixtures/golden-flows.js';
+import { argsFromFlags, GOLDEN_DIR, goldenSkip } from '../fixtures/golden-flows.js';
 import { parsePcap2FlowsArgs, pcap2flows } from '../../src/commands/pcap2flows.js';
 import { ALLOWED_DIFFERENCES } from './allowed-differences.js';
 
@@ -21,22 +21,6 @@ interface GoldenFile {
   flows: string[];
   summary: Record<string, unknown>;
   crashed: boolean;
-}
-
-/** pcap2flows options for a golden variant, from its summary's `_flags`. */
-function argsFromFlags(flags: string): string[] {
-  const args: string[] = [];
-  for (const f of flags.split(/\s+/).filter(Boolean)) {
-    const [k, v] = f.replace(/^-/, '').split('=');
-    if (k === 'extralayers') args.push('--extra-layers', v);
-    else if (k === 'l3' && v === 'true') args.push('--layer-key-mode', 'L3');
-    else if (k === 'plain' && v === 'true') args.push('--no-defrag', '--no-tcp-metric', '--no-reassembly');
-    else if (k === 'nodefrag' && v === 'true') args.push('--no-defrag');
-    else if (k === 'linktype') args.push('--linktype', v);
-    else if (k === 'mplsudp') args.push('--mpls-udp-port', v);
-    else throw new Error(`unknown golden flag ${f}`);
-  }
-  return args;
 }
 
 function goldenFiles(): GoldenFile[] {
