@@ -5,9 +5,11 @@
  */
 import { parsePcap2FlowsArgs, pcap2flows, PCAP2FLOWS_USAGE } from './commands/pcap2flows.js';
 import { UsageError } from './cli/errors.js';
+import { AGENT_USAGE, parseAgentArgs, runAgent } from './commands/agent.js';
 
 const USAGE = `usage: skydive <command> [options]
 commands:
+  agent             run the captures of the configuration (standalone: flows as JSON lines)
   pcap2flows FILE   print the flows of a pcap/pcapng capture (Skydive's rules)
   help              this text
 Run "skydive <command> --help" for a command's options.`;
@@ -19,6 +21,15 @@ async function main(argv: string[]): Promise<number> {
     return cmd === undefined ? 2 : 0;
   }
   switch (cmd) {
+    case 'agent': {
+      if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(AGENT_USAGE + '\n'); return 0; }
+      const stop = new AbortController();
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+      const log = (line: string): void => { process.stderr.write(`skydive agent: ${line}\n`); };
+      const results = await runAgent(parseAgentArgs(rest), process.stdout, log, stop.signal);
+      for (const r of results) log(`stats ${JSON.stringify(r)}`);
+      return 0;
+    }
     case 'pcap2flows': {
       if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(PCAP2FLOWS_USAGE + '\n'); return 0; }
       const opts = parsePcap2FlowsArgs(rest);

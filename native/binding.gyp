@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "pcapbatch",
+      "sources": ["pcapbatch.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lpcap", "-lpthread"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,224 @@
+/**
+ * `skydive agent`: runs the captures listed in its configuration
+ * (`agent.captures`, until the capture API exists), each with its own flow
+ * table(s), and — standalone, with no analyzer configured — writes the flows
+ * Skydive's agent would send (each update tick's updated flows with their
+ * LastUpdateMetric, expired flows, and every flow at stop) as JSON lines to
+ * `agent.flow.output` (`-` = stdout). SIGINT/SIGTERM stop the captures, flush
+ * the tables and print each capture's counters on stderr.
+ */
+import { createWriteStream, existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { loadConfig, ConfigError, type Config } from '../config/load.js';
+import type { EngineOptions } from '../engine/flow-engine.js';
+import { FlowWriter } from '../format/writer.js';
+import { LivePipeline } from '../pipeline/live.js';
+import { DEFAULT_HEADER_SIZE, LiveCapture, LiveCaptureError } from '../capture/live.js';
+import { PcapSocketServer } from '../capture/pcapsocket.js';
+import { parseExtraLayers } from './pcap2flows.js';
+import { UsageError } from '../cli/errors.js';
+
+export const AGENT_USAGE = `usage: skydive agent [-c FILE]... [--host-id ID]
+  -c, --conf FILE   configuration (YAML, Skydive's keys; repeatable, merged in order; - = stdin).
+                    Default /etc/skydive/skydive.yml when it exists. SKYDIVE_* variables override.
+  --host-id ID      host_id (default: the hostname)
+
+The captures to run are listed under agent.captures (see etc/skydive.yml.default).
+With no analyzers configured, flows are written as JSON lines to agent.flow.output.`;
+
+/** One capture as configured (keys of CAPTURE_KEYS in src/config/keys.ts). */
+interface CaptureConf {
+  type: 'pcap' | 'afpacket' | 'sflow' | 'pcapsocket';
+  name?: string; interface?: string; netns?: string; bpf?: string; header_size?: number; promiscuous?: boolean;
+  bind_address?: string; port?: number; node_tid?: string; capture_id?: string;
+  extra_tcp_metric?: boolean; ip_defrag?: boolean; reassemble_tcp?: boolean; layer_key_mode?: 'L2' | 'L3';
+  extra_layers?: string[]; mpls_udp_port?: number;
+}
+
+/** A running capture: its source and its tables. */
+interface Running {
+  name: string;
+  pipeline: LivePipeline;
+  /** Stops the source (no more batches). */
+  stopSource(): Promise<void>;
+  /** Source counters in Skydive's names. */
+  sourceStats(): Record<string, number | string>;
+}
+
+export interface AgentOptions { files: string[]; hostId?: string }
+
+export function parseAgentArgs(argv: string[]): AgentOptions {
+  const files: string[] = [];
+  let hostId: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-c' || a === '--conf') {
+      const f = argv[++i];
+      if (f === undefined) throw new UsageError(`${a} needs a file`);
+      files.push(f);
+    } else if (a.startsWith('--conf=')) files.push(a.slice(7));
+    else if (a === '--host-id') {
+      hostId = argv[++i];
+      if (hostId === undefined) throw new UsageError('--host-id needs a value');
+    } else throw new UsageError(`unknown option ${a}\n${AGENT_USAGE}`);
+  }
+  if (files.length === 0 && existsSync('/etc/skydive/skydive.yml')) files.push('/etc/skydive/skydive.yml');
+  return { files, hostId };
+}
+
+/** The flow engine options of a capture: Skydive's flow.* settings, then the capture's own. */
+function engineOptions(config: Config, c: CaptureConf): EngineOptions {
+  return {
+    maxEntries: config.get<number>('flow.max_entries'),
+    layerKeyMode: c.layer_key_mode ?? config.get<'L2' | 'L3'>('flow.default_layer_key_mode'),
+    extraTCPMetric: c.extra_tcp_metric ?? false,
+    reassembleTCP: c.reassemble_tcp ?? false,
+    ipDefrag: c.ip_defrag ?? false,
+    extraLayers: c.extra_layers ? parseExtraLayers(c.extra_layers.join(',')) : 0,
+    nodeTID: c.node_tid ?? '',
+    captureID: c.capture_id ?? randomUUID(),
+    mplsUDPPort: c.mpls_udp_port || undefined,
+    applicationPorts: {
+      tcp: config.get<Record<string, string>>('flow.application_ports.tcp'),
+      udp: config.get<Record<string, string>>('flow.application_ports.udp'),
+    },
+    applicationTimeouts: config.get<Record<string, number>>('flow.application_timeout'),
+  };
+}
+
+function netnsPath(ns: string | undefined): string | undefined {
+  if (!ns) return undefined;
+  return ns.includes('/') ? ns : `/var/run/netns/${ns}`;
+}
+
+/** Runs the agent until `signal` aborts; resolves with each capture's final counters. */
+export async function runAgent(opts: AgentOptions, out: Writable, log: (line: string) => void, signal: AbortSignal,
+                               env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>[]> {
+  let config: Config;
+  try {
+    config = loadConfig({ files: opts.files, env });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  for (const w of config.warnings) log(`warning: ${w}`);
+  const analyzers = config.get<string[]>('analyzers');
+  if (analyzers.length > 0) {
+    throw new UsageError(`analyzers: ${analyzers.join(', ')}: sending flows to an analyzer is not implemented yet; ` +
+      'leave analyzers empty to run standalone (flows go to agent.flow.output)');
+  }
+  const captures = config.get<CaptureConf[]>('agent.captures');
+  if (captures.length === 0) throw new UsageError('no capture configured: list them under agent.captures (see etc/skydive.yml.default)');
+
+  const output = config.get<string>('agent.flow.output');
+  const stream = output === '-' ? out : createWriteStream(output, { flags: 'a' });
+  const writer = new FlowWriter(stream, 'jsonl', { end: output !== '-' });
+  // Flows reach the output as they leave the tables; a timer pushes them out at least once a second.
+  let writing = Promise.resolve();
+  const flusher = setInterval(() => { writing = writing.then(() => writer.flush()); }, 1000);
+  const running: Running[] = [];
+  try {
+    for (const [i, c] of captures.entries()) running.push(await startCapture(config, c, i, writer, (write) => { writing = writing.then(write); }, log));
+    log(`agent ${opts.hostId ?? config.get<string>('host_id') ?? ''}: standalone, ${running.length} capture(s): ${running.map((r) => r.name).join(', ')}`);
+    await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
+  } finally {
+    clearInterval(flusher);
+  }
+  const results: Record<string, unknown>[] = [];
+  for (const r of running) {
+    await r.stopSource();
+    const counters = await r.pipeline.stop();
+    results.push({
+      capture: r.name, ...r.sourceStats(),
+      PipelineDropped: r.pipeline.stats.PacketsDropped,
+      Packets: Number(counters.packets ?? 0n), FlowsCreated: Number(counters.flows_created ?? 0n),
+    });
+  }
+  await writing;
+  await writer.end();
+  return results;
+}
+
+async function startCapture(config: Config, c: CaptureConf, index: number, writer: FlowWriter,
+                            queue: (write: () => Promise<void>) => void, log: (line: string) => void): Promise<Running> {
+  const name = c.name ?? `${c.type}${c.interface ? `:${c.interface}` : ''}#${index}`;
+  const pipeline = new LivePipeline({
+    workers: config.get<number>('agent.flow.workers'),
+    maxInFlight: config.get<number>('agent.flow.max_in_flight'),
+    shard: {
+      engine: engineOptions(config, c),
+      format: 'jsonl',
+      // What Skydive's agent sends: updated flows at each update tick, expired ones, all at stop.
+      events: ['update', 'expire', 'app-timeout', 'end'],
+      dropLastUpdateMetric: false,
+    },
+    timers: { updateSeconds: config.get<number>('flow.update'), expireSeconds: config.get<number>('flow.expire') },
+    onFlows: (g) => {
+      let start = 0;
+      // Writes are chained: one record at a time, in the order the tables gave them.
+      for (const end of g.ends) { const rec = g.data.subarray(start, end); queue(() => writer.writeRecord(rec)); start = end; }
+    },
+    onError: (e) => log(`capture ${name}: ${String(e)}`),
+  });
+  try {
+    switch (c.type) {
+      case 'pcap':
+      case 'afpacket': {
+        if (!c.interface) throw new UsageError(`capture ${name}: a ${c.type} capture needs "interface"`);
+        const cap = LiveCapture.open({
+          interface: c.interface, netns: netnsPath(c.netns), headerSize: c.header_size || DEFAULT_HEADER_SIZE,
+          promiscuous: c.promiscuous ?? true, bpf: c.bpf,
+        });
+        const loop = (async () => {
+          for await (const b of cap) pipeline.offer(b.data.subarray(0, b.bytes), b.packets);
+        })().catch((e) => log(`capture ${name}: ${String(e)}`));
+        return {
+          name, pipeline,
+          stopSource: async () => { cap.close(); await loop; },
+          sourceStats: () => {
+            const s = cap.stats();
+            return { PacketsReceived: s.PacketsReceived, PacketsDropped: s.PacketsDropped + pipeline.stats.PacketsDropped, PacketsIfDropped: s.PacketsIfDropped, KernelFlowDropped: s.KernelFlowDropped };
+          },
+        };
+      }
+      case 'pcapsocket': {
+        const host = c.bind_address ?? config.get<string>('agent.flow.pcapsocket.bind_address');
+        const server = await listenInRange(host, c.port, config.get<number>('agent.flow.pcapsocket.min_port'), config.get<number>('agent.flow.pcapsocket.max_port'),
+          (port) => PcapSocketServer.listen({
+            host, port, chunkBytes: pipeline.slotBytes,
+            onRecords: async (data, records, layout) => { await pipeline.offerWait(data, records, layout); },
+            onStreamError: (e) => log(`capture ${name}: stream refused: ${e.message}`),
+          }));
+        log(`capture ${name}: pcapsocket listening on ${server.address}`);
+        return {
+          name, pipeline,
+          stopSource: () => server.close(),
+          sourceStats: () => ({ PCAPSocket: server.address, PacketsReceived: server.stats.packets, PacketsDropped: 0, Connections: server.stats.connections, BadStreams: server.stats.badStreams, TruncatedStreams: server.stats.truncatedStreams }),
+        };
+      }
+      case 'sflow':
+        throw new UsageError(`capture ${name}: sflow captures are not available yet`);
+    }
+  } catch (err) {
+    await pipeline.stop();
+    // A capture that cannot start (no such interface, bad filter, port taken) is a configuration problem.
+    if (err instanceof LiveCaptureError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new UsageError(`capture ${name}: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+/** Listens on `port`, or on the first free port of [min, max] (Skydive's pcapsocket range). */
+async function listenInRange<T>(host: string, port: number | undefined, min: number, max: number, listen: (port: number) => Promise<T>): Promise<T> {
+  if (port) return listen(port);
+  for (let p = min; p <= max; p++) {
+    try {
+      return await listen(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  throw new UsageError(`no free port on ${host} between ${min} and ${max}`);
+}

@@ -1,0 +1,95 @@
+/**
+ * `skydive agent` as a user runs it: a configuration file with a pcapsocket
+ * capture, a pcap streamed into it, SIGTERM, and the flows in the output file
+ * are those pcap2flows gives for the same capture; configuration mistakes
+ * are one-line errors with exit code 2.
+ */
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ethernet, ipv4, tcp, TCP_FLAGS as F, udp } from '../helpers/packets.js';
+import { writePcap } from '../helpers/pcap.js';
+
+const BIN = fileURLToPath(new URL('../../bin/skydive.js', import.meta.url));
+const dir = mkdtempSync(path.join(tmpdir(), 'agent-'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+  });
+}
+
+function capture(): string {
+  const frames = Array.from({ length: 3000 }, (_, i) => {
+    const a = i % 9, b = 20 + (i % 4);
+    const [s, d] = i % 2 ? [a, b] : [b, a];
+    const l4 = i % 4 === 0 ? ipv4(`10.2.0.${s}`, `10.2.0.${d}`, 6, tcp(1000 + s, 2000 + d, i < 20 ? F.SYN : F.ACK, new Array(i % 100).fill(3), i * 10))
+      : ipv4(`10.2.0.${s}`, `10.2.0.${d}`, 17, udp(3000 + s, 4000 + d, new Array(i % 90).fill(4)));
+    return { data: ethernet(`02:00:00:00:01:${s.toString(16).padStart(2, '0')}`, `02:00:00:00:01:${d.toString(16).padStart(2, '0')}`, 0x0800, l4), tsUs: 1_700_000_000_000_000 + i * 500 };
+  });
+  const file = path.join(dir, 'in.pcap');
+  writePcap(file, frames);
+  return file;
+}
+
+t.test('pcapsocket capture from the configuration: the flows of pcap2flows', async (t) => {
+  const file = capture();
+  const port = await freePort();
+  const output = path.join(dir, 'flows.jsonl');
+  const conf = path.join(dir, 'agent.yml');
+  writeFileSync(conf, [
+    'agent:',
+    '  captures:',
+    '    - type: pcapsocket',
+    '      name: sock',
+    `      port: ${port}`,
+    '      capture_id: ""',
+    '      extra_tcp_metric: true',
+    '      reassemble_tcp: true',
+    '      ip_defrag: true',
+    '  flow:',
+    `    output: ${output}`,
+    '',
+  ].join('\n'));
+  const agent = spawn(process.execPath, [BIN, 'agent', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKYDIVE_FLOW_UPDATE: '3600' } });
+  let err = '';
+  agent.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  for (let i = 0; i < 300 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 20));
+  t.match(err, new RegExp(`pcapsocket listening on 127.0.0.1:${port}`));
+  await new Promise<void>((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.end(readFileSync(file)));
+    sock.on('close', () => resolve());
+    sock.on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const exited = new Promise<number | null>((resolve) => agent.on('exit', resolve));
+  agent.kill('SIGTERM');
+  t.equal(await exited, 0, err);
+  const got = readFileSync(output, 'utf8').split('\n').filter(Boolean).map((l) => { const f = JSON.parse(l); delete f.LastUpdateMetric; return JSON.stringify(f); }).sort();
+  const want = spawnSync(process.execPath, [BIN, 'pcap2flows', file], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((l) => JSON.stringify(JSON.parse(l))).sort();
+  t.ok(want.length > 30, `${want.length} flows`);
+  t.strictSame(got, want);
+  const stats = JSON.parse(/stats (\{.*\})/.exec(err)![1]);
+  t.match(stats, { capture: 'sock', PacketsReceived: 3000, PacketsDropped: 0, Packets: 3000 });
+});
+
+t.test('configuration mistakes are one-line errors', async (t) => {
+  const run = (text: string, env: Record<string, string> = {}) => {
+    const conf = path.join(dir, `bad${Math.random().toString(36).slice(2)}.yml`);
+    writeFileSync(conf, text);
+    const r = spawnSync(process.execPath, [BIN, 'agent', '-c', conf], { encoding: 'utf8', env: { ...process.env, ...env } });
+    return { code: r.status, err: r.stderr.trim() };
+  };
+  t.match(run('agent:\n  captures:\n    - type: pcap\n      interfce: eth0\n'), { code: 2, err: /unknown key "interfce" \(did you mean "interface"\?\)/ });
+  t.match(run('agent:\n  captures: []\n'), { code: 2, err: /no capture configured/ });
+  t.match(run('flow:\n  update: 0\nagent:\n  captures: [{type: pcapsocket}]\n'), { code: 2, err: /flow.update must be an integer >= 1, got 0/ });
+  t.match(run('agent:\n  captures: [{type: pcapsocket}]\n', { SKYDIVE_ANALYZERS: '127.0.0.1:8082' }), { code: 2, err: /sending flows to an analyzer is not implemented yet/ });
+  t.match(run('agent:\n  captures: [{type: pcap, interface: skt-no-such-if0}]\n'), { code: 2, err: /skt-no-such-if0/ });
+  const missing = spawnSync(process.execPath, [BIN, 'agent', '-c', path.join(dir, 'nope.yml')], { encoding: 'utf8' });
+  t.match(missing.stderr, /cannot read configuration .*nope.yml/);
+  t.equal(missing.status, 2);
+});
