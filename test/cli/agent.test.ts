@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ethernet, ipv4, tcp, TCP_FLAGS as F, udp } from '../helpers/packets.js';
 import { writePcap } from '../helpers/pcap.js';
+import { NetLab, netnsUnavailable } from '../helpers/netns.js';
 
 const BIN = fileURLToPath(new URL('../../bin/skydive.js', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'agent-'));
@@ -92,4 +93,39 @@ t.test('configuration mistakes are one-line errors', async (t) => {
   const missing = spawnSync(process.execPath, [BIN, 'agent', '-c', path.join(dir, 'nope.yml')], { encoding: 'utf8' });
   t.match(missing.stderr, /cannot read configuration .*nope.yml/);
   t.equal(missing.status, 2);
+});
+
+const noNetns = netnsUnavailable();
+t.test('a live pcap capture on a veth inside a namespace', { skip: noNetns && !process.env.CI ? noNetns : false }, async (t) => {
+  if (noNetns) throw new Error(`CI needs network namespaces: ${noNetns}`);
+  const lab = new NetLab();
+  t.teardown(() => lab.cleanup());
+  const A = lab.ns('a');
+  const B = lab.ns('b');
+  lab.veth(A, 'a0', B, 'b0', '10.9.0.1/24', '10.9.0.2/24');
+  const output = path.join(dir, 'live.jsonl');
+  const conf = path.join(dir, 'live.yml');
+  writeFileSync(conf, `agent:\n  captures:\n    - type: pcap\n      name: veth\n      interface: b0\n      netns: ${B.name}\n      bpf: icmp\n  flow:\n    output: ${output}\n`);
+  const agent = spawn(process.execPath, [BIN, 'agent', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  agent.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  for (let i = 0; i < 300 && !err.includes('standalone'); i++) await new Promise((r) => setTimeout(r, 20));
+  t.match(err, /standalone, 1 capture\(s\): veth/);
+  await lab.exec(A, ['ping', '-c', '5', '-i', '0.05', '-s', '100', '10.9.0.2']);
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = new Promise<number | null>((resolve) => agent.on('exit', resolve));
+  agent.kill('SIGTERM');
+  t.equal(await exited, 0, err);
+  const flows = readFileSync(output, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  t.equal(flows.length, 1, 'one flow: the BPF filter kept ICMP only (no ARP)');
+  t.match(flows[0], {
+    LayersPath: 'Ethernet/IPv4/ICMPv4', Application: 'ICMPv4',
+    Network: { Protocol: 'IPV4', A: '10.9.0.1', B: '10.9.0.2' },
+    ICMP: { Type: 'ECHO' },
+    Metric: { ABPackets: 5, BAPackets: 5, ABBytes: 5 * 142, BABytes: 5 * 142 },
+    FinishType: 1,
+  });
+  t.match(flows[0].CaptureID, /^[0-9a-f-]{36}$/, 'a CaptureID of its own');
+  const stats = JSON.parse(/stats (\{.*\})/.exec(err)![1]);
+  t.match(stats, { capture: 'veth', PacketsReceived: 10, PacketsDropped: 0, Packets: 10 });
 });
