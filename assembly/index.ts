@@ -23,6 +23,8 @@ export { jsonEncodeFlow, jsonFlowBound } from './format/json';
 export { setJSONNodeTID, setJSONCaptureID, setJSONApplication } from './format/host-text';
 export { flowSortKeyInto, SORT_KEY_MAX } from './flow/sortkey';
 export { setERSPANTypeI } from './layers/erspan';
+export { sflowDecode, sflowPacketBytes, sflowPacketCount, sflowListBytes, sflowRejectOffset } from './sflow/datagram';
+export { R_COUNT as SFLOW_REASON_COUNT } from './sflow/reasons';
 export { benchDecodeBatch } from './bench';
 
 /** Prepares the module: decoder tables and a flow table of `maxEntries` (Skydive flow.max_entries). */

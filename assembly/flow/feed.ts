@@ -22,6 +22,13 @@ export const FMT_PCAP_LE: u32 = 1;
 /** Classic pcap records with big-endian headers. */
 export const FMT_PCAP_BE: u32 = 2;
 
+/**
+ * Flag in a batch record's ifindex word: count `wirelen` as the packet's
+ * outer length whatever its top layer (sFlow raw headers: frame_length -
+ * stripped, spec §7), instead of the wire-length rules of processPacket.
+ */
+export const BATCH_FORCED_LENGTH: u32 = 0x80000000;
+
 const BATCH_HEADER: u32 = 24;
 const PCAP_HEADER: u32 = 16;
 
@@ -52,6 +59,7 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
   const header = pcap ? PCAP_HEADER : BATCH_HEADER;
   while (done < maxRecords && p + header <= end) {
     let ts: i64, caplen: u32, wire: u32, lt: u32;
+    let outer: i64 = -1;
     if (pcap) {
       ts = <i64>u32At(p, be) * 1000000000 + <i64>u32At(p + 4, be) * fracToNs;
       caplen = u32At(p + 8, be);
@@ -62,11 +70,12 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
       caplen = load<u32>(p, 8);
       wire = load<u32>(p, 12);
       lt = linkType >= 0 ? <u32>linkType : load<u32>(p, 16);
+      if (load<u32>(p, 20) & BATCH_FORCED_LENGTH) outer = <i64>wire;
     }
     const data = p + header;
     if (<u64>data + caplen > <u64>end) { count(C_BAD_RECORDS); break; }
     if (ts >= limitNs) break;
-    if (shards <= 1 || shardOf(data, caplen, lt, shards) == shard) processPacket(data, caplen, wire, lt, ts, -1);
+    if (shards <= 1 || shardOf(data, caplen, lt, shards) == shard) processPacket(data, caplen, wire, lt, ts, outer);
     p = data + (pcap ? caplen : (caplen + 7) & ~7);
     done++;
   }

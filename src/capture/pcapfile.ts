@@ -20,6 +20,8 @@
  *   offset 12  wirelen   u32   original length on the wire
  *   offset 16  linktype  u32   LINKTYPE_* of this packet (or the override)
  *   offset 20  ifindex   u32   pcapng interface id (0 for classic pcap)
+ *                              bit 31 set (sFlow raw headers): wirelen is the length to count
+ *                              whatever the top layer (assembly/flow/feed.ts BATCH_FORCED_LENGTH)
  *   offset 24  data[caplen], zero padding up to the next 8-byte boundary
  */
 import { open as openFile, type FileHandle } from 'node:fs/promises';

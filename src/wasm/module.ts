@@ -39,6 +39,16 @@ export interface CoreExports {
               limitNs: bigint, shard: number, shards: number): number;
   feedRecordCount(): number;
   setERSPANTypeI(on: number): void;
+  /**
+   * assembly/sflow/datagram.ts: decodes the sFlow datagram at [src, src+len) received at `tsNs`:
+   * raw headers as batch records into `packets`, samples and counters as list entries into `list`
+   * (assembly/sflow/out.ts); 0, or the reason it was rejected (nothing written then).
+   */
+  sflowDecode(src: number, len: number, tsNs: bigint, packets: number, packetsCap: number, list: number, listCap: number): number;
+  sflowPacketBytes(): number;
+  sflowPacketCount(): number;
+  sflowListBytes(): number;
+  sflowRejectOffset(): number;
   dnsExtract(msg: number, len: number, out: number, cap: number): number;
   /** assembly/format/json.ts: JSON of the flow record at `rec` into `out`; bytes, -1 extra layer (host), -2 no room. */
   jsonEncodeFlow(rec: number, out: number, cap: number, dropLastUpdateMetric: number): number;
