@@ -16,6 +16,7 @@ import { FlowWriter } from '../format/writer.js';
 import { LivePipeline } from '../pipeline/live.js';
 import { DEFAULT_HEADER_SIZE, LiveCapture, LiveCaptureError } from '../capture/live.js';
 import { PcapSocketServer } from '../capture/pcapsocket.js';
+import { SFlowCollector, SFLOW_DEFAULT_PORT } from '../capture/sflow.js';
 import { parseExtraLayers } from './pcap2flows.js';
 import { UsageError } from '../cli/errors.js';
 
@@ -197,8 +198,29 @@ async function startCapture(config: Config, c: CaptureConf, index: number, write
           sourceStats: () => ({ PCAPSocket: server.address, PacketsReceived: server.stats.packets, PacketsDropped: 0, Connections: server.stats.connections, BadStreams: server.stats.badStreams, TruncatedStreams: server.stats.truncatedStreams }),
         };
       }
-      case 'sflow':
-        throw new UsageError(`capture ${name}: sflow captures are not available yet`);
+      case 'sflow': {
+        const collector = await SFlowCollector.listen({
+          // Skydive listens on the node's address; with no node, every address unless configured.
+          address: c.bind_address ?? '0.0.0.0',
+          port: c.port ?? SFLOW_DEFAULT_PORT,
+          batchBytes: pipeline.slotBytes,
+          onPackets: (data, records) => pipeline.offer(data, records),
+          onError: (e) => log(`capture ${name}: ${e.message}`),
+        });
+        const where = collector.address;
+        log(`capture ${name}: sFlow collector listening on ${where}`);
+        return {
+          name, pipeline,
+          stopSource: () => collector.close(),
+          sourceStats: () => {
+            const s = collector.stats;
+            return {
+              SFlowSocket: where, PacketsReceived: s.PacketsReceived, PacketsDropped: s.PacketsDropped,
+              DatagramsReceived: s.DatagramsReceived, DatagramsRejected: s.DatagramsRejected, FlowSamples: s.FlowSamples, CounterSamples: s.CounterSamples,
+            };
+          },
+        };
+      }
     }
   } catch (err) {
     await pipeline.stop();

@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { ethernet, ipv4, tcp, TCP_FLAGS as F, udp } from '../helpers/packets.js';
 import { writePcap } from '../helpers/pcap.js';
 import { NetLab, netnsUnavailable } from '../helpers/netns.js';
+import { createSocket } from 'node:dgram';
+import { datagram, flowSample, rawHeader } from '../helpers/sflow.js';
 
 const BIN = fileURLToPath(new URL('../../bin/skydive.js', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'agent-'));
@@ -128,4 +130,35 @@ t.test('a live pcap capture on a veth inside a namespace', { skip: noNetns && !p
   t.match(flows[0].CaptureID, /^[0-9a-f-]{36}$/, 'a CaptureID of its own');
   const stats = JSON.parse(/stats (\{.*\})/.exec(err)![1]);
   t.match(stats, { capture: 'veth', PacketsReceived: 10, PacketsDropped: 0, Packets: 10 });
+});
+
+t.test('an sflow capture: raw headers of the datagrams become flows, bad datagrams are counted', async (t) => {
+  const port = await freePort();
+  const output = path.join(dir, 'sflow.jsonl');
+  const conf = path.join(dir, 'sflow.yml');
+  writeFileSync(conf, `agent:\n  captures:\n    - type: sflow\n      name: sf\n      bind_address: 127.0.0.1\n      port: ${port}\n  flow:\n    output: ${output}\n`);
+  const agent = spawn(process.execPath, [BIN, 'agent', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  agent.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  for (let i = 0; i < 300 && !err.includes('standalone'); i++) await new Promise((r) => setTimeout(r, 20));
+  t.match(err, new RegExp(`sFlow collector listening on 127.0.0.1:${port}`));
+  const frame = ethernet('02:00:00:00:02:01', '02:00:00:00:02:02', 0x0800, ipv4('10.3.0.1', '10.3.0.2', 17, udp(5353, 53, new Array(30).fill(7))));
+  const sock = createSocket('udp4');
+  const send = (b: Uint8Array) => new Promise<void>((resolve, reject) => sock.send(b, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  // Three samples of a 1000-byte frame whose first bytes were sampled (frame_length 1004, 4 stripped).
+  for (let i = 0; i < 3; i++) await send(datagram([flowSample([rawHeader(frame, { frameLength: 1004 })], { sequence: i + 1, samplingRate: 100 })], { sequence: i + 1 }));
+  await send(datagram([], { version: 4 }));
+  await new Promise((r) => setTimeout(r, 300));
+  sock.close();
+  const exited = new Promise<number | null>((resolve) => agent.on('exit', resolve));
+  agent.kill('SIGTERM');
+  t.equal(await exited, 0, err);
+  const flows = readFileSync(output, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  t.equal(flows.length, 1);
+  t.match(flows[0], {
+    LayersPath: 'Ethernet/IPv4/UDP', Network: { A: '10.3.0.1', B: '10.3.0.2' }, Transport: { A: 5353, B: 53 },
+    Metric: { ABPackets: 3, ABBytes: 3000, BAPackets: 0 },
+  });
+  const stats = JSON.parse(/stats (\{.*\})/.exec(err)![1]);
+  t.match(stats, { capture: 'sf', SFlowSocket: `127.0.0.1:${port}`, DatagramsReceived: 4, DatagramsRejected: 1, FlowSamples: 3, PacketsReceived: 3, PacketsDropped: 0 });
 });
