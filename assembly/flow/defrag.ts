@@ -45,8 +45,8 @@ import {
   IP4_DF, IP4_DST, IP4_FLAGS, IP4_FRAGOFF, IP4_HAS_ADDR, IP4_ID, IP4_IHL, IP4_LENGTH, IP4_MF, IP4_PROTOCOL, IP4_SRC,
 } from '../layers/ipv4';
 import {
-  fieldsOf, findLayer, layerContents, layerFlags, layerPayload, layerStart, MAX_LAYERS, nextEnd, nextStart, nLayers,
-  truncated,
+  fieldsOf, findLayer, layerContents, layerFlags, layerPayload, layerStart, layerType, MAX_LAYERS, networkLayer, nextEnd,
+  nextStart, nLayers, truncated,
 } from '../packet';
 import { dispatch, ipProtocolDecoder, NO_DECODER } from '../registry';
 import { heapAlloc } from '../alloc';
@@ -516,6 +516,9 @@ function reject(i: u32): i32 {
   return DEFRAG_DROP;
 }
 
+/** No fragment state at all: defragPacket then leaves a non-fragment packet as it is. */
+@inline export function defragIdle(): bool { return recsUsed == 0; }
+
 /**
  * Runs on the current packet (the layer table filled by decodePacket).
  * `tsNs` is the capture time; gopacket stores it as LastSeen, which Skydive
@@ -525,7 +528,8 @@ export function defragPacket(tsNs: i64): i32 {
   defragMetricFragments = 0;
   defragMetricErrors = 0;
   if (!ipDefrag) return DEFRAG_PASS;
-  const ip = findLayer(L_IPV4, 0, nLayers);
+  // The first IPv4 layer is usually the first network layer.
+  const ip = networkLayer >= 0 && layerType(<u32>networkLayer) == L_IPV4 ? networkLayer : findLayer(L_IPV4, 0, nLayers);
   if (ip < 0) return DEFRAG_PASS; // Skydive: no metric at all (nil)
   const f = fieldsOf(<u32>ip);
   const addr: u8 = (layerFlags(<u32>ip) & IP4_HAS_ADDR) != 0 ? RF_ADDR : 0;
@@ -537,7 +541,7 @@ export function defragPacket(tsNs: i64): i32 {
   // Not a fragment: DF set, or neither MF nor an offset. A layer whose header
   // was never parsed has all of these at zero and passes too.
   if ((flags & IP4_DF) != 0 || ((flags & IP4_MF) == 0 && fo == 0)) {
-    takeMetric(lookup(src, dst, id, addr));
+    if (recsUsed != 0) takeMetric(lookup(src, dst, id, addr));
     return DEFRAG_PASS;
   }
 

@@ -3,7 +3,7 @@
 // RTT, TCP flag times, and the extra layers (DNS, DHCPv4, VRRP).
 
 import * as ids from '../ids';
-import { bytesEqual } from '../mem';
+import { copySmall } from '../mem';
 import { fieldsOf, layerContents, layerStart, layerType } from '../packet';
 import { blobAlloc, blobFree } from '../alloc';
 import { ETH_DST_OFF, ETH_SRC_OFF } from '../layers/ethernet';
@@ -18,7 +18,7 @@ import { GENEVE_VNI } from '../layers/geneve';
 import { GRE_KEY } from '../layers/gre';
 import { IP6_HOP_LIMIT, IP6_LENGTH } from '../layers/ipv6';
 import { ICMP6_CODE, ICMP6_ECHO_ID, ICMP6_TYPE } from '../layers/icmpv6';
-import { netAddr, netAddrLen } from './keys';
+import { addrEqual, netAddr, netAddrLen } from './keys';
 import {
   DHCP4_FILE_LEN, DHCP4_FILE_OFF, DHCP4_FLAGS, DHCP4_HARDWARE_LEN, DHCP4_HARDWARE_OPTS, DHCP4_SECS,
   DHCP4_SERVER_NAME_LEN, DHCP4_SERVER_NAME_OFF,
@@ -49,6 +49,11 @@ const EXTRA_DNS: u8 = 2;
 const EXTRA_VRRP: u8 = 3;
 
 @inline function bits(f: usize): u32 { return load<u16>(f + FL_BITS); }
+
+/** MAC equality, in line (bytesEqual is a call and a loop, on every packet). */
+@inline export function macEqual(a: usize, b: usize): bool {
+  return load<u32>(a) == load<u32>(b) && load<u16>(a, 4) == load<u16>(b, 4);
+}
 @inline function setBit(f: usize, b: u32): void { store<u16>(f + FL_BITS, <u16>(load<u16>(f + FL_BITS) | b)); }
 
 // The flow functions below read the layers of the sub-packet being processed
@@ -76,7 +81,7 @@ function srcIsA(f: usize, ip: i32): bool {
   const len = netAddrLen(ip);
   if (len == 0) return load<u8>(f + FL_NET_A_NIL) != 0;
   if (load<u8>(f + FL_NET_A_NIL) != 0) return false;
-  return bytesEqual(f + FL_NET_A, netAddr(ip, false), len);
+  return addrEqual(f + FL_NET_A, netAddr(ip, false), len);
 }
 
 function vlanLinkID(from: u32, to: u32): i64 {
@@ -125,8 +130,8 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
   const eth = subEth;
   if (eth >= 0) {
     const s = layerStart(<u32>eth);
-    memory.copy(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
-    memory.copy(f + FL_MAC_B, s + ETH_DST_OFF, 6);
+    copySmall(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
+    copySmall(f + FL_MAC_B, s + ETH_DST_OFF, 6);
     store<i64>(f + FL_LINK_ID, vlanLinkID(from, to));
     setBit(f, FLB_LINK);
   }
@@ -139,8 +144,8 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
   const al = netAddrLen(ip);
   if (al == 0) store<u8>(f + FL_NET_A_NIL, 1);
   else {
-    memory.copy(f + FL_NET_A, netAddr(ip, false), al);
-    memory.copy(f + FL_NET_B, netAddr(ip, true), al);
+    copySmall(f + FL_NET_A, netAddr(ip, false), al);
+    copySmall(f + FL_NET_B, netAddr(ip, true), al);
   }
   store<i64>(f + FL_NET_ID, tunnelNetworkID(from, to));
   if (v4 && ipMetric) {
@@ -269,7 +274,7 @@ function isABByNetwork(f: usize, ip: i32): bool {
   if (load<u8>(f + FL_NET_PROTO) == 0) return false;
   const ab = srcIsA(f, ip);
   const al = netAddrLen(ip);
-  if (bytesEqual(netAddr(ip, false), netAddr(ip, true), al)) {
+  if (addrEqual(netAddr(ip, false), netAddr(ip, true), al)) {
     const tproto = load<u8>(f + FL_TRANSPORT);
     if (tproto != 0) {
       const t = transportOf();
@@ -299,6 +304,17 @@ function ipLength(ip: i32): i64 {
   store<i64>(f + b, load<i64>(f + b) + length);
 }
 
+/**
+ * updateFlow for a plain frame (plain.ts) that is not a TCP SYN, FIN or RST,
+ * of a flow with a Link, in L2 key mode, MACs differing (`srcMac` is the
+ * frame's source): only Last and the counters change, as no RTT, flag time
+ * or DNS rule applies. `length` is the sub-packet length, already resolved.
+ */
+@inline export function updatePlainFlow(f: usize, tsMs: i64, length: i64, srcMac: usize): void {
+  store<i64>(f + FL_LAST, tsMs);
+  countDir(f, macEqual(f + FL_MAC_A, srcMac), length);
+}
+
 /** Skydive's Update for one packet of sub-packet k (spec §4.2), after selectLayers(k). */
 @inline export function updateFlow(f: usize, k: u32, tsNs: i64, tsMs: i64): void {
   store<i64>(f + FL_LAST, tsMs);
@@ -314,8 +330,8 @@ function ipLength(ip: i32): i64 {
       let ab: bool;
       // Equal MACs say nothing: Skydive decides with the network test, which
       // answers BA when there is no network layer.
-      if (bytesEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF, 6)) ab = ip >= 0 && isABByNetwork(f, ip);
-      else ab = bytesEqual(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
+      if (macEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF)) ab = ip >= 0 && isABByNetwork(f, ip);
+      else ab = macEqual(f + FL_MAC_A, s + ETH_SRC_OFF);
       countDir(f, ab, length);
     } else if (ip >= 0) {
       countDir(f, isABByNetwork(f, ip), ipLength(ip));

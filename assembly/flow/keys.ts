@@ -4,7 +4,7 @@
 // conversation hash the same.
 
 import * as ids from '../ids';
-import { bytesCompare, copySmall, wr16 } from '../mem';
+import { copySmall } from '../mem';
 import { fieldsOf, layerFlags, layerStart, layerType, networkLayer, transportLayer } from '../packet';
 import { firstSum, hashSums, secondSum } from '../hash/xxhash64';
 import { ETH_DST_OFF, ETH_SRC_OFF } from '../layers/ethernet';
@@ -62,14 +62,20 @@ export function netAddrLen(i: i32): u32 {
   if (t == ids.L_IPV4) return (layerFlags(<u32>i) & IP4_HAS_ADDR) != 0 ? 4 : 0;
   return (layerFlags(<u32>i) & IP6_HAS_ADDR) != 0 ? 16 : 0;
 }
-function netEndpointType(i: i32): u64 { return layerType(<u32>i) == ids.L_IPV4 ? 1 : 2; }
 
-// A transport "flow" as gopacket builds it: raw src/dst bytes plus an
-// endpoint type. VXLAN/Geneve outer UDP flows use (VNI, destination port).
-const tfSrc = memory.data(4, 4);
-const tfDst = memory.data(4, 4);
-let tfSrcLen: u32 = 0;
-let tfDstLen: u32 = 0;
+/** Equality of two addresses of `len` bytes (0, 4 or 16), in line. */
+@inline export function addrEqual(a: usize, b: usize, len: u32): bool {
+  if (len == 4) return load<u32>(a) == load<u32>(b);
+  return len == 0 || (load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8));
+}
+
+// The transport "flow" as gopacket builds it, held as integers rather than
+// bytes: src/dst endpoints of tfLen bytes each (their big-endian values) and
+// an endpoint type. VXLAN/Geneve outer UDP flows are (VNI, destination port)
+// instead (tfTunnel), 4 and 2 bytes.
+let tfSrc: u32 = 0;
+let tfDst: u32 = 0;
+let tfLen: u32 = 0;
 let tfType: u64 = 0;
 let tfTunnel: bool = false;
 
@@ -80,29 +86,36 @@ let tfTunnel: bool = false;
   if (t == ids.L_UDP) {
     const last = layerType(subEnd(k) - 1);
     if (last == ids.L_VXLAN || last == ids.L_GENEVE) {
-      const vni = load<u32>(fieldsOf(subEnd(k) - 1) + (last == ids.L_VXLAN ? VXLAN_VNI : GENEVE_VNI));
-      store<u32>(tfSrc, bswap<u32>(vni));
-      tfSrcLen = 4;
-      wr16(tfDst, load<u16>(f + PORT_DST));
-      tfDstLen = 2;
-      tfType = 0;
+      tfSrc = load<u32>(fieldsOf(subEnd(k) - 1) + (last == ids.L_VXLAN ? VXLAN_VNI : GENEVE_VNI));
+      tfDst = load<u16>(f + PORT_DST);
       tfTunnel = true;
       return;
     }
   }
+  // TCP, UDP, SCTP and UDPLite keep their ports as u16 at the same offsets,
+  // RUDP too but its ports are one byte on the wire; a header too short for
+  // them leaves gopacket's endpoints empty.
+  const parsed = (layerFlags(<u32>i) & PORTS_PARSED) != 0;
+  tfSrc = load<u16>(f + (t == ids.L_TCP ? TCP_SRC : PORT_SRC));
+  tfDst = load<u16>(f + (t == ids.L_TCP ? TCP_DST : PORT_DST));
   if (t == ids.L_RUDP) {
-    store<u8>(tfSrc, <u8>load<u16>(f + PORT_SRC));
-    store<u8>(tfDst, <u8>load<u16>(f + PORT_DST));
-    tfSrcLen = tfDstLen = (layerFlags(<u32>i) & PORTS_PARSED) != 0 ? 1 : 0;
+    tfSrc &= 0xff;
+    tfDst &= 0xff;
+    tfLen = parsed ? 1 : 0;
     tfType = 7;
     return;
   }
-  // TCP, UDP, SCTP and UDPLite keep their ports as u16 at the same offsets;
-  // a header too short for them leaves gopacket's endpoints empty.
-  wr16(tfSrc, load<u16>(f + (t == ids.L_TCP ? TCP_SRC : PORT_SRC)));
-  wr16(tfDst, load<u16>(f + (t == ids.L_TCP ? TCP_DST : PORT_DST)));
-  tfSrcLen = tfDstLen = (layerFlags(<u32>i) & PORTS_PARSED) != 0 ? 2 : 0;
+  tfLen = parsed ? 2 : 0;
   tfType = t == ids.L_TCP ? 4 : t == ids.L_UDP ? 5 : t == ids.L_SCTP ? 6 : 8;
+}
+
+/**
+ * bytesCompare(src, dst) > 0 of the transport flow: same-length endpoints
+ * compare as integers; a tunnel's 4-byte VNI against its 2-byte port compares
+ * the VNI's first two bytes, and a tie goes to the longer VNI.
+ */
+@inline function transportSrcAfterDst(): bool {
+  return tfTunnel ? (tfSrc >>> 16) >= tfDst : tfLen != 0 && tfSrc > tfDst;
 }
 
 /** The 6 bytes of a MAC address as a big-endian integer: integer order is bytes.Compare order. */
@@ -110,38 +123,41 @@ let tfTunnel: bool = false;
   return (<u64>bswap<u32>(load<u32>(p)) << 16) | <u64>bswap<u16>(load<u16>(p, 4));
 }
 
-/** bytesCompare of two addresses of `n` bytes (0, 4 or 16), IPv4 as one big-endian word. */
+/** bytesCompare of two addresses of `n` bytes (0, 4 or 16), as big-endian words. */
 @inline function compareAddr(a: usize, b: usize, n: u32): i32 {
   if (n == 4) {
     const x = bswap<u32>(load<u32>(a)), y = bswap<u32>(load<u32>(b));
     return x < y ? -1 : x > y ? 1 : 0;
   }
-  return bytesCompare(a, n, b, n);
+  if (n == 16) {
+    let x = bswap<u64>(load<u64>(a)), y = bswap<u64>(load<u64>(b));
+    if (x == y) { x = bswap<u64>(load<u64>(a, 8)); y = bswap<u64>(load<u64>(b, 8)); }
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return 0;
 }
 
-/** Hex digits of a u64 without zero padding (Go strconv.FormatUint(x, 16)). */
-export function hexInto(v: u64, dst: usize): u32 {
-  let n: u32 = 0;
-  let x = v;
-  do { n++; x >>= 4; } while (x != 0);
-  x = v;
-  for (let i = <i32>n - 1; i >= 0; i--) {
-    const d = <u32>(x & 15);
-    store<u8>(dst + <usize>i, <u8>(d < 10 ? 48 + d : 87 + d));
-    x >>= 4;
-  }
-  return n;
+/** The 8 nibbles of x as lowercase hex digits, most significant first, in memory order. */
+@inline function hex8(x: u32): u64 {
+  // Spread the nibbles to one per byte, most significant in the lowest byte.
+  let t = <u64>(x >>> 16) | (<u64>(x & 0xffff) << 32);
+  t = ((t >> 8) & 0x000000ff000000ff) | ((t & 0x000000ff000000ff) << 16);
+  t = ((t >> 4) & 0x000f000f000f000f) | ((t & 0x000f000f000f000f) << 8);
+  // '0' + d, plus 39 more ('a' - '0' - 10) where d >= 10.
+  const letters = ((t + 0x0606060606060606) >> 4) & 0x0101010101010101;
+  return t + 0x3030303030303030 + letters * 39;
 }
 
 // The bytes Skydive writes to its hasher for one sub-packet, gathered here and
 // hashed at once (hashSums): at most 66 before the L3 sum (two IPv6
 // addresses, the transport flow, the ICMP flow and their endpoint types), 20
-// before the L2 sum, 16 of parent UUID before the flow key sum.
-// Each put returns the new length.
+// before the L2 sum, 16 of parent UUID before the flow key sum. Fields are
+// stored whole, a word at a time, and may write zeros past the end.
 const seg = memory.data(128, 8);
-@inline function put(at: u32, p: usize, n: u32): u32 { copySmall(seg + at, p, n); return at + n; }
-@inline function putBE64(at: u32, v: u64): u32 { store<u64>(seg + at, bswap<u64>(v)); return at + 8; }
-@inline function putBE32(at: u32, v: u32): u32 { store<u32>(seg + at, bswap<u32>(v)); return at + 4; }
+const hexBuf = memory.data(16, 8);
+
+/** BE64(v) of an endpoint type (v < 256) as stored in memory. */
+@inline function endpointType(v: u64): u64 { return v << 56; }
 
 /**
  * Computes keyFlow for sub-packet k (selectLayers first), and keyL3 and keyL2
@@ -153,67 +169,99 @@ const seg = memory.data(128, 8);
 export function computeKeys(k: u32, parent: u64, hasParent: bool, all: bool): void {
   const L = selLink, N = selNet, T = selTransport;
   const useLink = (!layerKeyModeL3 && L >= 0) || N < 0;
+  const link = useLink && L >= 0;
+  let al: u32 = 0, a: usize = 0;
+  if (N >= 0) { al = netAddrLen(N); a = netAddr(N, false); }
+  if (T >= 0) buildTransportFlow(T, k);
 
   let swap = false;
   let decided = false;
-  if (useLink && L >= 0) {
+  if (link) {
     const s = layerStart(<u32>L);
-    const a = mac48(s + ETH_SRC_OFF), b = mac48(s + ETH_DST_OFF);
-    if (a != b || N < 0) { swap = a > b; decided = true; }
+    const x = mac48(s + ETH_SRC_OFF), y = mac48(s + ETH_DST_OFF);
+    if (x != y || N < 0) { swap = x > y; decided = true; }
   }
   if (!decided && N >= 0) {
-    const al = netAddrLen(N);
-    const c = compareAddr(netAddr(N, false), netAddr(N, true), al);
+    const c = compareAddr(a, a + al, al);
     if (c != 0) swap = c > 0;
-    else if (T >= 0) {
-      buildTransportFlow(T, k);
-      swap = bytesCompare(tfSrc, tfSrcLen, tfDst, tfDstLen) > 0;
-    }
+    else if (T >= 0) swap = transportSrcAfterDst();
   }
 
   let n: u32 = 0;
   if (N >= 0) {
-    const al = netAddrLen(N);
-    const a = netAddr(N, false), b = netAddr(N, true);
-    if (swap) { n = put(n, b, al); n = put(n, a, al); } else { n = put(n, a, al); n = put(n, b, al); }
-    n = putBE64(n, netEndpointType(N));
+    if (al == 4) {
+      const x = load<u32>(a), y = load<u32>(a, 4);
+      store<u32>(seg, swap ? y : x);
+      store<u32>(seg, swap ? x : y, 4);
+      n = 8;
+    } else if (al == 16) {
+      const first = swap ? a + 16 : a, second = swap ? a : a + 16;
+      store<u64>(seg, load<u64>(first));
+      store<u64>(seg, load<u64>(first, 8), 8);
+      store<u64>(seg, load<u64>(second), 16);
+      store<u64>(seg, load<u64>(second, 8), 24);
+      n = 32;
+    }
+    store<u64>(seg + n, endpointType(layerType(<u32>N) == ids.L_IPV4 ? 1 : 2));
+    n += 8;
   }
   if (T >= 0) {
-    buildTransportFlow(T, k);
     if (tfTunnel) {
-      n = put(n, tfSrc, 4);
-      n = put(n, tfDst, 2);
-      n = putBE64(n, 0);
+      store<u32>(seg + n, bswap<u32>(tfSrc));
+      store<u16>(seg + n, bswap<u16>(<u16>tfDst), 4);
+      store<u64>(seg + n, 0, 6);
+      n += 14;
     } else {
-      if (swap) { n = put(n, tfDst, tfDstLen); n = put(n, tfSrc, tfSrcLen); }
-      else { n = put(n, tfSrc, tfSrcLen); n = put(n, tfDst, tfDstLen); }
-      n = putBE64(n, tfType);
+      const first = swap ? tfDst : tfSrc, second = swap ? tfSrc : tfDst;
+      if (tfLen == 2) {
+        store<u32>(seg + n, <u32>bswap<u16>(<u16>first) | (<u32>bswap<u16>(<u16>second) << 16));
+      } else {
+        store<u16>(seg + n, <u16>(first | (second << 8)));
+      }
+      n += tfLen << 1;
+      store<u64>(seg + n, endpointType(tfType));
+      n += 8;
     }
   }
   // ICMP "application flow": ICMPv4, else ICMPv6 echo, else ICMPv6.
+  let icmp: u32 = 0;
+  let hasICMP = true;
   if (subICMPv4 >= 0) {
     const f = fieldsOf(<u32>subICMPv4);
-    const v = (icmpv4FlowType(load<u8>(f + ICMP4_TYPE)) << 24) | (<u32>load<u8>(f + ICMP4_CODE) << 16) | <u32>load<u16>(f + ICMP4_ID);
-    n = putBE32(n, v);
-    n = putBE64(n, 0);
+    icmp = (icmpv4FlowType(load<u8>(f + ICMP4_TYPE)) << 24) | (<u32>load<u8>(f + ICMP4_CODE) << 16) | <u32>load<u16>(f + ICMP4_ID);
   } else if (subICMPv6Echo >= 0) {
-    n = putBE32(n, (ICMP_ECHO << 24) | <u32>load<u16>(fieldsOf(<u32>subICMPv6Echo) + ICMP6_ECHO_ID));
-    n = putBE64(n, 0);
+    icmp = (ICMP_ECHO << 24) | <u32>load<u16>(fieldsOf(<u32>subICMPv6Echo) + ICMP6_ECHO_ID);
   } else if (subICMPv6 >= 0) {
     const f = fieldsOf(<u32>subICMPv6);
-    n = putBE32(n, (icmpv6FlowType(load<u8>(f + ICMP6_TYPE)) << 24) | (<u32>load<u8>(f + ICMP6_CODE) << 16));
-    n = putBE64(n, 0);
+    icmp = (icmpv6FlowType(load<u8>(f + ICMP6_TYPE)) << 24) | (<u32>load<u8>(f + ICMP6_CODE) << 16);
+  } else {
+    hasICMP = false;
+  }
+  if (hasICMP) {
+    store<u32>(seg + n, bswap<u32>(icmp));
+    store<u64>(seg + n, 0, 4);
+    n += 12;
   }
   const l3End = n;
-  const link = useLink && L >= 0;
   if (link) {
     const s = layerStart(<u32>L);
-    if (swap) { n = put(n, s + ETH_DST_OFF, 6); n = put(n, s + ETH_SRC_OFF, 6); }
-    else { n = put(n, s + ETH_SRC_OFF, 6); n = put(n, s + ETH_DST_OFF, 6); }
-    n = putBE64(n, 3);
+    const first = s + (swap ? ETH_DST_OFF : ETH_SRC_OFF), second = s + (swap ? ETH_SRC_OFF : ETH_DST_OFF);
+    store<u32>(seg + n, load<u32>(first));
+    store<u16>(seg + n, load<u16>(first, 4), 4);
+    store<u32>(seg + n, load<u32>(second), 6);
+    store<u16>(seg + n, load<u16>(second, 4), 10);
+    store<u64>(seg + n, endpointType(3), 12);
+    n += 20;
   }
   const l2End = n;
-  if (hasParent) n += hexInto(parent, seg + n);
+  if (hasParent) {
+    // Go's FormatUint(parent, 16): the 16 digits less the leading zeros (one digit at least).
+    store<u64>(hexBuf, hex8(<u32>(parent >> 32)));
+    store<u64>(hexBuf, hex8(<u32>parent), 8);
+    const digits = parent == 0 ? 1 : 16 - (<u32>clz<u64>(parent) >> 2);
+    copySmall(seg + n, hexBuf + 16 - digits, digits);
+    n += digits;
+  }
   keyFlow = hashSums(seg, l3End, link, l2End, n, all);
   if (all) {
     keyL3 = firstSum;

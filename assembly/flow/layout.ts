@@ -4,19 +4,19 @@
 //
 // Every packet of a flow reads and writes the first two cache lines of its
 // record only (the table's slabs are 64-byte aligned and FLOW_SIZE is a
-// multiple of 64): the key, counters and timestamps in the first, what the
+// multiple of 64): the key, counters, timestamps and both endpoints, which
+// a plain frame is matched against (plain.ts), in the first two; what the
 // direction tests, reassembly and the table read in the second. The rest is
 // written when the flow is created, on rare packets, or by the timers.
 
-// Line 0: lookup key, counters, timestamps.
+// Line 0: lookup key, counters, timestamps, Network.B.
 export const FL_KEY: u32 = 0;            // u64 flow-table key
 export const FL_LAST: u32 = 8;           // i64 ms
 export const FL_AB_PACKETS: u32 = 16;    // i64 Metric (these four in this order: FL_SNAP copies them)
 export const FL_AB_BYTES: u32 = 24;
 export const FL_BA_PACKETS: u32 = 32;
 export const FL_BA_BYTES: u32 = 40;
-export const FL_RTT_FIRST: u32 = 48;     // i64 ns, state: time of the pending request
-export const FL_UUID: u32 = 56;          // u64 (the parent of the next encapsulation level)
+export const FL_NET_B: u32 = 48;         // 16 bytes
 // Line 1: direction tests, table and reassembly links, state bytes.
 export const FL_NET_A: u32 = 64;         // 16 bytes (IPv4 in the first 4)
 export const FL_MAC_A: u32 = 80;         // 6 bytes
@@ -27,7 +27,7 @@ export const FL_HASH_NEXT: u32 = 96;     // u32 slot (the LRU links are kept apa
 export const FL_TCP_CONN: u32 = 100;     // u32 reassembly connection (tcpassembly.ts), 0 = none
 export const FL_UPDATE_VER: u32 = 104;   // u32 table update version of the last packet
 export const FL_SLOT: u32 = 108;         // u32 own slot number
-// 112-119 unused
+export const FL_RTT_FIRST: u32 = 112;    // i64 ns, state: time of the pending request
 export const FL_BITS: u32 = 120;         // u16: FLB_* bits
 export const FL_NET_PROTO: u32 = 122;    // u8: 0 none, 4 IPv4, 6 IPv6
 export const FL_TRANSPORT: u32 = 123;    // u8: 0 none, 1 TCP, 2 UDP, 3 SCTP
@@ -50,7 +50,8 @@ export const FL_TCP_AB: u32 = 320;       // reassembly AB: OutOfOrder, Skipped, 
 export const FL_TCP_BA: u32 = 376;       // same for BA
 export const FL_IP_FRAGMENTS: u32 = 432; // i64 IPMetric
 export const FL_IP_FRAG_ERRORS: u32 = 440;
-export const FL_NET_B: u32 = 448;        // 16 bytes
+export const FL_UUID: u32 = 448;         // u64 (the parent of the next encapsulation level)
+// 456-463 unused
 export const FL_ICMP_CODE: u32 = 464;    // u32
 export const FL_ICMP_ID: u32 = 468;      // u32
 export const FL_SYN_TTL_AB: u32 = 472;   // u32
@@ -73,6 +74,7 @@ export const FLB_PARENT: u32 = 8;        // ParentUUID set
 export const FLB_LUM: u32 = 16;          // LastUpdateMetric present
 export const FLB_LEADING_SLASH: u32 = 32;// LayersPath starts with "/" (Linux SLL quirk)
 export const FLB_IN_TABLE: u32 = 64;
+export const FLB_PLAIN: u32 = 128;       // created from a plain frame: Link, Network and Transport A/B are what the key hashes (plain.ts)
 
 // FL_EMIT: why a record was written to the output
 export const EMIT_UPDATE: u8 = 1;        // update tick: sent, stays in the table

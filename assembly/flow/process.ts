@@ -5,23 +5,26 @@
 import * as ids from '../ids';
 import { C_FLOWS_CREATED, C_NO_FLOW, C_ORPHAN_SUBPACKETS, C_PACKETS, C_PACKETS_WITH_FLOW, C_TABLE_NO_MEMORY, count } from '../counters';
 import { decodePacket } from '../decode';
-import { bytesEqual } from '../mem';
 import { hashWrite, hashWriteBE64, hashReset, hashSum64 } from '../hash/xxhash64';
 import { fieldsOf, layerType, linkLayer, networkLayer, rec, transportLayer } from '../packet';
-import { TCP_FLAGS, TCP_SEQ, TCP_SRC } from '../layers/tcp';
-import { computeKeys, keyFlow, keyL2, keyL3, selectLayers, selLink, selNet, netAddr, netAddrLen } from './keys';
-import { initFlow, initExtraLayer, updateFlow, releaseFlowExtras, FINISH_NOT_FINISHED, FINISH_TIMEOUT } from './flow';
+import { TCP_FIN, TCP_FLAGS, TCP_RST, TCP_SEQ, TCP_SRC, TCP_SYN } from '../layers/tcp';
+import { addrEqual, computeKeys, keyFlow, keyL2, keyL3, selectLayers, selLink, selNet, netAddr, netAddrLen } from './keys';
+import { initFlow, initExtraLayer, macEqual, updateFlow, updatePlainFlow, releaseFlowExtras, FINISH_NOT_FINISHED, FINISH_TIMEOUT } from './flow';
 import { nSubs, splitPacket, subEnd, subStart } from './subpacket';
-import { tableFirst, tableGet, tableInsert, tableNext, tableRemove } from './table';
+import { tableFirst, tableGet, tableInsert, tableNext, tablePromote, tableRemove, tableSlotOf } from './table';
+import {
+  plainFlags, plainFlow, plainFrame, plainIPv4, plainPayload, plainRemember, plainSeq, plainSrc, plainSrcPort, plainTCP, readPlainFrame,
+} from './plain';
+import { ETH_DST_OFF, ETH_SRC_OFF } from '../layers/ethernet';
 import { emitFlow } from './emit';
-import { defragPacket, defragMetricErrors, defragMetricFragments, DEFRAG_DROP, defragFlushOlderThan } from './defrag';
+import { defragIdle, defragPacket, defragMetricErrors, defragMetricFragments, DEFRAG_DROP, defragFlushOlderThan } from './defrag';
 import { tcpAssemble, tcpConnNew, tcpIgnores, tcpConnRelease, tcpFlushAll, tcpFlushOlderThan } from './tcpassembly';
 import * as o from './options';
 import {
   EMIT_APP_TIMEOUT, EMIT_END, EMIT_EVICTED, EMIT_EXPIRE, EMIT_EXPIRE_FINISHED, EMIT_HOLD, EMIT_UPDATE,
   FL_AB_BYTES, FL_AB_PACKETS, FL_APP, FL_BA_BYTES, FL_BA_PACKETS, FL_BITS, FL_FINISH, FL_L2KEY, FL_L3KEY,
   FL_LAST, FL_LUM, FL_NET_A, FL_NET_A_NIL, FL_NET_PROTO, FL_PATH, FL_PATH_LEN, FL_PORT_A, FL_RTT, FL_SNAP, FL_START,
-  FL_TCP_CONN, FL_UPDATE_VER, FL_UUID, FLB_LUM,
+  FL_TCP_CONN, FL_UPDATE_VER, FL_UUID, FLB_LUM, FLB_PLAIN,
 } from './layout';
 import { nodeTID, nodeTIDLen } from './options';
 
@@ -68,6 +71,11 @@ function tcpSubPacket(): i32 {
 export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: u32, tsNs: i64, outer: i64): void {
   currentTsNs = tsNs;
   count(C_PACKETS);
+  // A plain frame (plain.ts) finds its flow without hashing its key, and a
+  // plain frame of an established flow is mostly processed without decoding.
+  const plain = !o.layerKeyModeL3 && readPlainFrame(data, caplen, linkType);
+  const plainF = plain ? plainFlow() : 0;
+  if (plainF != 0 && processPlain(plainF, caplen, wireLen, tsNs, outer)) { count(C_PACKETS_WITH_FLOW); return; }
   decodePacket(data, caplen, linkType);
 
   let fragments: i64 = 0, fragErrors: i64 = 0;
@@ -85,6 +93,7 @@ export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: 
   const tsMs = tsNs / 1000000;
   const tcpK = o.reassembleTCP ? tcpSubPacket() : -1;
   let parent: u64 = 0;
+  let parentFlow: usize = 0;
   let hasParent = false;
   for (let k: u32 = 0; k < nSubs; k++) {
     selectLayers(k);
@@ -92,8 +101,16 @@ export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: 
     // Ethernet nor an IP layer, e.g. the middle label of an MPLS stack: we
     // skip it and keep the chain, the next level's parent being the last flow.
     if (selLink < 0 && selNet < 0) { count(C_ORPHAN_SUBPACKETS); continue; }
-    computeKeys(k, parent, hasParent, false);
-    let f = tableGet(keyFlow);
+    // Read only now: the UUID is not on the lines every packet touches.
+    if (hasParent) parent = load<u64>(parentFlow + FL_UUID);
+    let f: usize;
+    if (k == 0 && plainF != 0) {
+      f = plainF;
+      tablePromote(f);
+    } else {
+      computeKeys(k, parent, hasParent, false);
+      f = tableGet(keyFlow);
+    }
     if (f == 0) {
       computeKeys(k, parent, hasParent, true); // the TrackingIDs of the new flow
       f = tableInsert(keyFlow, evicted);
@@ -106,32 +123,65 @@ export function processPacket(data: usize, caplen: u32, wireLen: u32, linkType: 
       store<u64>(f + FL_UUID, flowUUID(keyFlow, tsMs));
       initExtraLayer(f, k, tsNs);
       if (<i32>k == tcpK) store<u32>(f + FL_TCP_CONN, tcpConnNew(f));
+      if (k == 0 && plain) store<u16>(f + FL_BITS, load<u16>(f + FL_BITS) | <u16>FLB_PLAIN);
     }
+    if (k == 0 && plain && plainF == 0) plainRemember(tableSlotOf(f));
     if (<i32>k == tcpK) assemble(f);
     updateFlow(f, k, tsNs, tsMs);
     store<u32>(f + FL_UPDATE_VER, updateVersion + 1);
-    parent = load<u64>(f + FL_UUID);
+    parentFlow = f;
     hasParent = true;
   }
   count(hasParent ? C_PACKETS_WITH_FLOW : C_NO_FLOW);
 }
 
+/**
+ * The rest of processPacket for a plain frame (plain.ts) of flow f, where
+ * that is little and needs no decoding; false, having changed nothing, when
+ * it is more (then the frame goes the general way).
+ */
+function processPlain(f: usize, caplen: u32, wireLen: u32, tsNs: i64, outer: i64): bool {
+  // SYN, FIN and RST set RTT, flag times and the finish type (updateFlow).
+  if (plainTCP && (plainFlags & (TCP_SYN | TCP_FIN | TCP_RST)) != 0) return false;
+  // Fragment state gives IPv4 packets metrics, and they change it (defrag.ts).
+  if (o.ipDefrag && plainIPv4 && !defragIdle()) return false;
+  // Equal MACs leave the direction to the network layer (updateFlow).
+  if (macEqual(plainFrame + ETH_SRC_OFF, plainFrame + ETH_DST_OFF)) return false;
+  tablePromote(f);
+  if (plainTCP && o.reassembleTCP) {
+    assembleSegment(f, plainIPv4, plainSrc, plainIPv4 ? 4 : 16, plainSrcPort, plainSeq, plainPayload, plainFlags);
+  }
+  // The length splitPacket gives the outermost sub-packet; 0 is the Ethernet length (updateFlow).
+  let length = outer >= 0 ? outer : <i64>wireLen;
+  if (length == 0) length = <i64>caplen;
+  updatePlainFlow(f, tsNs / 1000000, length, plainFrame + ETH_SRC_OFF);
+  store<u32>(f + FL_UPDATE_VER, updateVersion + 1);
+  return true;
+}
+
 function assemble(f: usize): void {
-  const conn = load<u32>(f + FL_TCP_CONN);
-  if (conn == 0 || networkLayer < 0) return;
+  if (networkLayer < 0) return;
   // gopacket's assembler sees the packet's first network and TCP layers, and
   // Skydive's stream calls AB the side whose source IP text is Network.A and
   // source port Transport.A (so a 4-in-6 flow's segments count as BA).
-  const tcp = transportLayer;
   const ip = networkLayer;
-  const fi = fieldsOf(<u32>tcp);
-  const flags = <u32>load<u16>(fi + TCP_FLAGS), payload = load<u32>(recOf(tcp) + 12);
-  if (tcpIgnores(flags, payload)) return; // a bare ACK: its direction is not needed
-  const al = netAddrLen(ip);
-  const sameFamily = load<u8>(f + FL_NET_PROTO) == (layerType(<u32>ip) == ids.L_IPV4 ? 4 : 6);
-  let ab = sameFamily && (load<u8>(f + FL_NET_A_NIL) != 0 ? al == 0 : al > 0 && bytesEqual(f + FL_NET_A, netAddr(ip, false), al));
-  ab = ab && <u32>load<u16>(f + FL_PORT_A) == <u32>load<u16>(fi + TCP_SRC);
-  tcpAssemble(conn, ab, load<u32>(fi + TCP_SEQ), payload, flags, currentTsNs);
+  const fi = fieldsOf(<u32>transportLayer);
+  assembleSegment(f, layerType(<u32>ip) == ids.L_IPV4, netAddr(ip, false), netAddrLen(ip), <u32>load<u16>(fi + TCP_SRC),
+    load<u32>(fi + TCP_SEQ), load<u32>(recOf(transportLayer) + 12), <u32>load<u16>(fi + TCP_FLAGS));
+}
+
+/**
+ * Hands a TCP segment of flow f to its reassembly: sent from an IPv4 (`v4`)
+ * or IPv6 source `src` of `al` bytes (0: gopacket's nil address) and port
+ * `sport`, with `payload` bytes from `seq`.
+ */
+function assembleSegment(f: usize, v4: bool, src: usize, al: u32, sport: u32, seq: u32, payload: u32, flags: u32): void {
+  const conn = load<u32>(f + FL_TCP_CONN);
+  if (conn == 0 || tcpIgnores(flags, payload)) return; // a bare ACK: its direction is not needed
+  const sameFamily = load<u8>(f + FL_NET_PROTO) == (v4 ? 4 : 6);
+  let ab = sameFamily && (load<u8>(f + FL_NET_A_NIL) != 0 ? al == 0 : al > 0 && addrEqual(f + FL_NET_A, src, al));
+  ab = ab && <u32>load<u16>(f + FL_PORT_A) == sport;
+  tcpAssemble(conn, ab, seq, payload, flags, currentTsNs);
 }
 
 @inline function recOf(i: i32): usize { return rec(<u32>i); }

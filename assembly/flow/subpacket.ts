@@ -36,9 +36,45 @@ function add(from: u32, to: u32, len: i64): void {
   nSubs++;
 }
 
-/** Splits the current layer table. `outer` >= 0 forces the outer length (sFlow). */
+// What splitPacket does with each layer type: K_* for the kinds the sub*
+// variables below track, SPLIT_* for the layers that end a sub-packet, 0
+// for the rest. One table load per layer instead of a chain of compares.
+const K_ETH: u8 = 1, K_IPV4: u8 = 2, K_IPV6: u8 = 3, K_TCP: u8 = 4, K_UDP: u8 = 5, K_SCTP: u8 = 6;
+const K_ICMPV4: u8 = 7, K_ICMPV6: u8 = 8, K_ICMPV6_ECHO: u8 = 9, K_DNS: u8 = 10, K_DHCPV4: u8 = 11, K_VRRP: u8 = 12;
+const SPLIT: u8 = 13;     // VXLAN, Geneve, MPLS
+const SPLIT_GRE: u8 = 14; // GRE, unless MPLS follows
+const kinds = memory.data(256);
+let kindsReady = false;
+
+function initKinds(): void {
+  store<u8>(kinds + L_ETHERNET, K_ETH);
+  store<u8>(kinds + L_IPV4, K_IPV4);
+  store<u8>(kinds + L_IPV6, K_IPV6);
+  store<u8>(kinds + L_TCP, K_TCP);
+  store<u8>(kinds + L_UDP, K_UDP);
+  store<u8>(kinds + L_SCTP, K_SCTP);
+  store<u8>(kinds + L_ICMPV4, K_ICMPV4);
+  store<u8>(kinds + L_ICMPV6, K_ICMPV6);
+  store<u8>(kinds + L_ICMPV6_ECHO, K_ICMPV6_ECHO);
+  store<u8>(kinds + L_DNS, K_DNS);
+  store<u8>(kinds + L_DHCPV4, K_DHCPV4);
+  store<u8>(kinds + L_VRRP, K_VRRP);
+  store<u8>(kinds + L_VXLAN, SPLIT);
+  store<u8>(kinds + L_GENEVE, SPLIT);
+  store<u8>(kinds + L_MPLS, SPLIT);
+  store<u8>(kinds + L_GRE, SPLIT_GRE);
+  kindsReady = true;
+}
+
+/**
+ * Splits the current layer table. `outer` >= 0 forces the outer length
+ * (sFlow). Scans sub-packet 0 on the way (scanSubPacket).
+ */
 export function splitPacket(wireLen: u32, outer: i64): void {
+  if (!kindsReady) initKinds();
   nSubs = 0;
+  resetScan();
+  scanned = 0;
   const n = nLayers;
   if (n == 0) return;
   if (outer < 0) {
@@ -53,13 +89,14 @@ export function splitPacket(wireLen: u32, outer: i64): void {
   let length = outer;
   for (let i: u32 = 0; i < n; i++) {
     length -= <i64>layerContents(i);
-    const t = layerType(i);
-    if (t == L_GRE) {
-      // GRE followed by MPLS splits at the MPLS instead (Ethernet/IPv4/GRE/MPLS).
-      if (i + 2 < n && layerType(i + 1) == L_MPLS) continue;
-    } else if (t != L_VXLAN && t != L_MPLS && t != L_GENEVE) {
+    const kind = load<u8>(kinds + layerType(i));
+    if (kind == 0) continue;
+    if (kind < SPLIT) {
+      if (nSubs == 0) note(kind, <i32>i);
       continue;
     }
+    // GRE followed by MPLS splits at the MPLS instead (Ethernet/IPv4/GRE/MPLS).
+    if (kind == SPLIT_GRE && i + 2 < n && layerType(i + 1) == L_MPLS) continue;
     add(from, i + 1, topLen);
     from = i + 1;
     topLen = length;
@@ -83,26 +120,40 @@ export let subDNS: i32 = -1;
 export let subDHCPv4: i32 = -1;
 export let subVRRP: i32 = -1;
 
-/** Finds the first layer of each kind above in sub-packet k. */
-export function scanSubPacket(k: u32): void {
+// The sub-packet the variables above describe (-1: none).
+let scanned: i32 = -1;
+
+@inline function resetScan(): void {
   subEth = subIPv4 = subIPv6 = subTCP = subUDP = subSCTP = -1;
   subICMPv4 = subICMPv6 = subICMPv6Echo = subDNS = subDHCPv4 = subVRRP = -1;
+}
+
+/** Records layer `at` of kind `kind` (K_*) if it is the first of its kind. */
+@inline function note(kind: u8, at: i32): void {
+  switch (kind) {
+    case K_ETH: if (subEth < 0) subEth = at; break;
+    case K_IPV4: if (subIPv4 < 0) subIPv4 = at; break;
+    case K_IPV6: if (subIPv6 < 0) subIPv6 = at; break;
+    case K_TCP: if (subTCP < 0) subTCP = at; break;
+    case K_UDP: if (subUDP < 0) subUDP = at; break;
+    case K_SCTP: if (subSCTP < 0) subSCTP = at; break;
+    case K_ICMPV4: if (subICMPv4 < 0) subICMPv4 = at; break;
+    case K_ICMPV6: if (subICMPv6 < 0) subICMPv6 = at; break;
+    case K_ICMPV6_ECHO: if (subICMPv6Echo < 0) subICMPv6Echo = at; break;
+    case K_DNS: if (subDNS < 0) subDNS = at; break;
+    case K_DHCPV4: if (subDHCPv4 < 0) subDHCPv4 = at; break;
+    case K_VRRP: if (subVRRP < 0) subVRRP = at; break;
+  }
+}
+
+/** Finds the first layer of each kind above in sub-packet k (splitPacket did sub-packet 0). */
+export function scanSubPacket(k: u32): void {
+  if (<i32>k == scanned) return;
+  scanned = <i32>k;
+  resetScan();
   const to = subEnd(k);
   for (let i = subStart(k); i < to; i++) {
-    const at = <i32>i;
-    switch (layerType(i)) {
-      case L_ETHERNET: if (subEth < 0) subEth = at; break;
-      case L_IPV4: if (subIPv4 < 0) subIPv4 = at; break;
-      case L_IPV6: if (subIPv6 < 0) subIPv6 = at; break;
-      case L_TCP: if (subTCP < 0) subTCP = at; break;
-      case L_UDP: if (subUDP < 0) subUDP = at; break;
-      case L_SCTP: if (subSCTP < 0) subSCTP = at; break;
-      case L_ICMPV4: if (subICMPv4 < 0) subICMPv4 = at; break;
-      case L_ICMPV6: if (subICMPv6 < 0) subICMPv6 = at; break;
-      case L_ICMPV6_ECHO: if (subICMPv6Echo < 0) subICMPv6Echo = at; break;
-      case L_DNS: if (subDNS < 0) subDNS = at; break;
-      case L_DHCPV4: if (subDHCPv4 < 0) subDHCPv4 = at; break;
-      case L_VRRP: if (subVRRP < 0) subVRRP = at; break;
-    }
+    const kind = load<u8>(kinds + layerType(i));
+    if (kind != 0 && kind < SPLIT) note(kind, <i32>i);
   }
 }

@@ -76,6 +76,22 @@ export function tableGet(key: u64): usize {
   return 0;
 }
 
+/**
+ * Is `slot` that of a live flow? For a slot remembered from an earlier
+ * lookup (plain.ts): it may since have been freed or reused.
+ */
+export function tableLiveSlot(slot: u32): bool {
+  return slot != 0 && slot < nextSlot && load<u32>(flowAt(slot) + FL_SLOT) == slot;
+}
+
+/** Promotes a flow found without tableGet, as tableGet does. */
+export function tablePromote(f: usize): void {
+  lruMoveToTail(load<u32>(f + FL_SLOT));
+}
+
+/** The slot of a live flow record. */
+@inline export function tableSlotOf(f: usize): u32 { return load<u32>(f + FL_SLOT); }
+
 function allocSlot(): u32 {
   if (freeSlot != 0) {
     const s = freeSlot;
@@ -106,10 +122,12 @@ export function tableInsert(key: u64, evict: (f: usize) => void): usize {
     count(C_FLOW_DROPPED);
     evict(flowAt(lruHead));
   }
+  // Slots never used come from slabs heapAlloc zeroed: only a freed one needs clearing.
+  const reused = freeSlot != 0;
   const slot = allocSlot();
   if (slot == 0) return 0;
   const f = flowAt(slot);
-  memory.fill(f, 0, FLOW_SIZE);
+  if (reused) memory.fill(f, 0, FLOW_SIZE);
   store<u64>(f + FL_KEY, key);
   store<u32>(f + FL_SLOT, slot);
   const b = bucketOf(key);
@@ -145,7 +163,7 @@ export function tableRemove(f: usize): void {
   size--;
 }
 
-function lruMoveToTail(slot: u32): void {
+@inline function lruMoveToTail(slot: u32): void {
   if (slot == lruTail) return;
   const prev = lruPrev(slot), next = lruNext(slot);
   if (prev != 0) setLruNext(prev, next); else lruHead = next;

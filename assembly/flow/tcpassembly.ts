@@ -188,6 +188,14 @@ function deliver(d: usize, len: i64, skip: i64, start: bool, end: bool, seen: i6
   retLastEnd = end;
 }
 
+/** deliver() of the next expected bytes: the stream has started, no skip, no start or end. */
+@inline function deliverNext(d: usize, len: i64, seen: i64): void {
+  if (seen < load<i64>(d + D_END_TS)) store<i64>(d + D_OOO, load<i64>(d + D_OOO) + 1);
+  else store<i64>(d + D_END_TS, seen);
+  store<i64>(d + D_BYTES, load<i64>(d + D_BYTES) + len);
+  store<i64>(d + D_PACKETS, load<i64>(d + D_PACKETS) + 1);
+}
+
 /** ReassemblyComplete: the stream's counters replace the flow's AB or BA side (SawStart/SawEnd are only ever set). */
 function complete(c: usize, d: usize): void {
   const f = <usize>load<u32>(c + C_FLOW);
@@ -429,9 +437,16 @@ export function tcpAssemble(conn: u32, ab: bool, seq: u32, payloadLen: u32, flag
     dirOpen(d);
   }
   if (load<i64>(d + D_LAST_SEEN) < tsNs) store<i64>(d + D_LAST_SEEN, tsNs);
+  const next = load<i64>(d + D_NEXT_SEQ);
+  // Most segments are the next expected data, with nothing buffered and no
+  // FIN/RST: one reassembly of all their bytes, nothing to complete.
+  if (<i64>seq == next && !syn && !end && load<u32>(d + D_FIRST) == 0) {
+    store<i64>(d + D_NEXT_SEQ, seqAdd(next, <i64>payloadLen));
+    deliverNext(d, <i64>payloadLen, tsNs);
+    return;
+  }
   retCount = 0;
   retLastEnd = false;
-  const next = load<i64>(d + D_NEXT_SEQ);
   if (next == SEQ_INVALID) {
     if (syn) {
       deliver(d, <i64>payloadLen, 0, true, false, tsNs);

@@ -121,7 +121,11 @@ function ipv6(s: usize, e: usize, hbhLayer: bool): i32 {
   const w0 = rd32(s);
   const length = rd16(s + 4);
   const nh = <u32>load<u8>(s + 6);
-  memory.copy(f + IP6_SRC, s + 8, 32);
+  // Word copies: memory.copy is a call into the engine, for 32 bytes.
+  store<u64>(f + IP6_SRC, load<u64>(s, 8));
+  store<u64>(f + IP6_SRC, load<u64>(s, 16), 8);
+  store<u64>(f + IP6_SRC, load<u64>(s, 24), 16);
+  store<u64>(f + IP6_SRC, load<u64>(s, 32), 24);
   store<u16>(f + IP6_LENGTH, <u16>length);
   store<u8>(f + IP6_NEXT_HEADER, <u8>nh);
   store<u8>(f + IP6_HOP_LIMIT, load<u8>(s + 7));
