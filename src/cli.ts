@@ -6,13 +6,36 @@
 import { parsePcap2FlowsArgs, pcap2flows, PCAP2FLOWS_USAGE } from './commands/pcap2flows.js';
 import { UsageError } from './cli/errors.js';
 import { AGENT_USAGE, parseAgentArgs, runAgent } from './commands/agent.js';
+import { ANALYZER_USAGE, parseAnalyzerArgs, runAnalyzer } from './commands/analyzer.js';
+import { ALLINONE_USAGE, parseAllInOneArgs, runAllInOne } from './commands/allinone.js';
+import { CLIENT_USAGE, parseClientArgs, runClient } from './commands/client.js';
+import { ClientError } from './client/analyzer-api.js';
 
 const USAGE = `usage: skydive <command> [options]
 commands:
-  agent             run the captures of the configuration (standalone: flows as JSON lines)
+  allinone          an analyzer and an agent capturing this host (flows: skydive client query "G.Flows()")
+  analyzer          the flow analyzer: REST, WebSocket and UDP intake on one port (default 127.0.0.1:8082)
+  agent             run the captures of the configuration, flows to the analyzers (standalone: JSON lines)
+  client            query an analyzer: client query "G.Flows()...", client status
   pcap2flows FILE   print the flows of a pcap/pcapng capture (Skydive's rules)
   help              this text
 Run "skydive <command> --help" for a command's options.`;
+
+/**
+ * Aborted by SIGINT/SIGTERM, and when the parent that started this process with an IPC channel
+ * (skydive allinone) goes away.
+ */
+function stopSignal(): AbortSignal {
+  const stop = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => stop.abort());
+  }
+  return stop.signal;
+}
+
+const wantsHelp = (args: string[]): boolean => args.includes('--help') || args.includes('-h');
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -22,12 +45,32 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (cmd) {
     case 'agent': {
-      if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(AGENT_USAGE + '\n'); return 0; }
-      const stop = new AbortController();
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+      if (wantsHelp(rest)) { process.stdout.write(AGENT_USAGE + '\n'); return 0; }
       const log = (line: string): void => { process.stderr.write(`skydive agent: ${line}\n`); };
-      const results = await runAgent(parseAgentArgs(rest), process.stdout, log, stop.signal);
+      const results = await runAgent(parseAgentArgs(rest), process.stdout, log, stopSignal());
       for (const r of results) log(`stats ${JSON.stringify(r)}`);
+      return 0;
+    }
+    case 'analyzer': {
+      if (wantsHelp(rest)) { process.stdout.write(ANALYZER_USAGE + '\n'); return 0; }
+      const log = (line: string): void => { process.stderr.write(`skydive analyzer: ${line}\n`); };
+      await runAnalyzer(parseAnalyzerArgs(rest), log, stopSignal());
+      return 0;
+    }
+    case 'allinone': {
+      if (wantsHelp(rest)) { process.stdout.write(ALLINONE_USAGE + '\n'); return 0; }
+      const log = (line: string): void => { process.stderr.write(`skydive allinone: ${line}\n`); };
+      return runAllInOne(parseAllInOneArgs(rest), log, stopSignal());
+    }
+    case 'client': {
+      if (wantsHelp(rest)) { process.stdout.write(CLIENT_USAGE + '\n'); return 0; }
+      try {
+        await runClient(parseClientArgs(rest), process.stdout);
+      } catch (err) {
+        if (!(err instanceof ClientError)) throw err;
+        process.stderr.write(`skydive client: ${err.message}\n`);
+        return 1;
+      }
       return 0;
     }
     case 'pcap2flows': {

@@ -1,24 +1,29 @@
 /**
  * `skydive agent`: runs the captures listed in its configuration
  * (`agent.captures`, until the capture API exists), each with its own flow
- * table(s), and — standalone, with no analyzer configured — writes the flows
- * Skydive's agent would send (each update tick's updated flows with their
- * LastUpdateMetric, expired flows, and every flow at stop) as JSON lines to
- * `agent.flow.output` (`-` = stdout). SIGINT/SIGTERM stop the captures, flush
- * the tables and print each capture's counters on stderr.
+ * table(s), and sends the flows Skydive's agent sends (each update tick's
+ * updated flows with their LastUpdateMetric, expired flows, and every flow at
+ * stop), with each capture's Stats every agent.flow.stats_interval seconds,
+ * to the `analyzers` of the configuration: protobuf flow.Messages over UDP or
+ * WebSocket (`flow.protocol`, src/agent/outputs.ts). Standalone (no
+ * analyzer), it writes the flows as JSON lines to `agent.flow.output` (`-` =
+ * stdout). SIGINT/SIGTERM stop the captures, flush the tables (the last flows
+ * still go out) and print each capture's counters on stderr.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import { loadConfig, ConfigError, type Config } from '../config/load.js';
 import type { EngineOptions } from '../engine/flow-engine.js';
-import { FlowWriter } from '../format/writer.js';
 import { LivePipeline } from '../pipeline/live.js';
 import { DEFAULT_HEADER_SIZE, LiveCapture, LiveCaptureError } from '../capture/live.js';
 import { PcapSocketServer } from '../capture/pcapsocket.js';
 import { SFlowCollector, SFLOW_DEFAULT_PORT } from '../capture/sflow.js';
 import { parseExtraLayers } from './pcap2flows.js';
 import { UsageError } from '../cli/errors.js';
+import { analyzerOutput, standaloneOutput, type FlowOutput } from '../agent/outputs.js';
+import { StatsReporter, type CaptureCounters } from '../agent/stats-reporter.js';
 
 export const AGENT_USAGE = `usage: skydive agent [-c FILE]... [--host-id ID]
   -c, --conf FILE   configuration (YAML, Skydive's keys; repeatable, merged in order; - = stdin).
@@ -26,7 +31,9 @@ export const AGENT_USAGE = `usage: skydive agent [-c FILE]... [--host-id ID]
   --host-id ID      host_id (default: the hostname)
 
 The captures to run are listed under agent.captures (see etc/skydive.yml.default).
-With no analyzers configured, flows are written as JSON lines to agent.flow.output.`;
+Flows go to the analyzers of the configuration (analyzers, or SKYDIVE_ANALYZERS="host:port")
+over flow.protocol (udp or websocket); with no analyzers, they are written as JSON lines to
+agent.flow.output.`;
 
 /** One capture as configured (keys of CAPTURE_KEYS in src/config/keys.ts). */
 interface CaptureConf {
@@ -41,6 +48,8 @@ interface CaptureConf {
 interface Running {
   name: string;
   pipeline: LivePipeline;
+  /** The capture's Stats for the analyzer. */
+  reporter: StatsReporter;
   /** Stops the source (no more batches). */
   stopSource(): Promise<void>;
   /** Source counters in Skydive's names. */
@@ -93,7 +102,7 @@ function netnsPath(ns: string | undefined): string | undefined {
   return ns.includes('/') ? ns : `/var/run/netns/${ns}`;
 }
 
-/** Runs the agent until `signal` aborts; resolves with each capture's final counters. */
+/** Runs the agent until `signal` aborts; resolves with each capture's final counters (and the output's last). */
 export async function runAgent(opts: AgentOptions, out: Writable, log: (line: string) => void, signal: AbortSignal,
                                env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>[]> {
   let config: Config;
@@ -104,62 +113,75 @@ export async function runAgent(opts: AgentOptions, out: Writable, log: (line: st
     throw err;
   }
   for (const w of config.warnings) log(`warning: ${w}`);
-  const analyzers = config.get<string[]>('analyzers');
-  if (analyzers.length > 0) {
-    throw new UsageError(`analyzers: ${analyzers.join(', ')}: sending flows to an analyzer is not implemented yet; ` +
-      'leave analyzers empty to run standalone (flows go to agent.flow.output)');
-  }
   const captures = config.get<CaptureConf[]>('agent.captures');
   if (captures.length === 0) throw new UsageError('no capture configured: list them under agent.captures (see etc/skydive.yml.default)');
 
-  const output = config.get<string>('agent.flow.output');
-  const stream = output === '-' ? out : createWriteStream(output, { flags: 'a' });
-  const writer = new FlowWriter(stream, 'jsonl', { end: output !== '-' });
-  // Flows reach the output as they leave the tables; a timer pushes them out at least once a second.
-  let writing = Promise.resolve();
-  const flusher = setInterval(() => { writing = writing.then(() => writer.flush()); }, 1000);
+  const hostId = opts.hostId ?? config.get<string | undefined>('host_id') ?? hostname();
+  // With analyzers, flows go to them (protobuf Messages); standalone, as JSON lines to agent.flow.output.
+  const output = config.get<string[]>('analyzers').length > 0 ? analyzerOutput(config, hostId, log) : standaloneOutput(config, out);
   const running: Running[] = [];
+  let statsTimer: NodeJS.Timeout | undefined;
   try {
-    for (const [i, c] of captures.entries()) running.push(await startCapture(config, c, i, writer, (write) => { writing = writing.then(write); }, log));
-    log(`agent ${opts.hostId ?? config.get<string>('host_id') ?? ''}: standalone, ${running.length} capture(s): ${running.map((r) => r.name).join(', ')}`);
+    for (const [i, c] of captures.entries()) running.push(await startCapture(config, c, i, output, log));
+    log(`agent ${hostId}: ${output.description}, ${running.length} capture(s): ${running.map((r) => r.name).join(', ')}`);
+    statsTimer = setInterval(() => { for (const r of running) void sendStats(r, output); }, config.get<number>('agent.flow.stats_interval') * 1000);
     await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
+  } catch (err) {
+    for (const r of running) { await r.stopSource(); await r.pipeline.stop(); }
+    await output.close();
+    throw err;
   } finally {
-    clearInterval(flusher);
+    clearInterval(statsTimer);
   }
   const results: Record<string, unknown>[] = [];
   for (const r of running) {
     await r.stopSource();
     const counters = await r.pipeline.stop();
+    output.stats(r.reporter.next(captureCounters(r, counters, 0)));
     results.push({
       capture: r.name, ...r.sourceStats(),
       PipelineDropped: r.pipeline.stats.PacketsDropped,
       Packets: Number(counters.packets ?? 0n), FlowsCreated: Number(counters.flows_created ?? 0n),
     });
   }
-  await writing;
-  await writer.end();
+  const sent = await output.close();
+  if (config.get<string[]>('analyzers').length > 0) results.push({ output: output.description, ...sent });
   return results;
 }
 
-async function startCapture(config: Config, c: CaptureConf, index: number, writer: FlowWriter,
-                            queue: (write: () => Promise<void>) => void, log: (line: string) => void): Promise<Running> {
+/** A capture's counters for its Stats: the source's and the tables'. */
+function captureCounters(r: Running, core: Record<string, bigint>, tableSize: number): CaptureCounters {
+  const s = r.sourceStats();
+  return {
+    packetsReceived: Number(s.PacketsReceived ?? 0), packetsDropped: Number(s.PacketsDropped ?? 0),
+    kernelFlowDropped: Number(s.KernelFlowDropped ?? 0),
+    flowDropped: Number(core.flow_dropped ?? 0n), decodeFailures: Number(core.decode_failures ?? 0n), tableSize,
+  };
+}
+
+async function sendStats(r: Running, output: FlowOutput): Promise<void> {
+  const { counters, tableSize } = await r.pipeline.counters();
+  if (Object.keys(counters).length === 0) return;
+  output.stats(r.reporter.next(captureCounters(r, counters, tableSize)));
+}
+
+async function startCapture(config: Config, c: CaptureConf, index: number, output: FlowOutput,
+                            log: (line: string) => void): Promise<Running> {
   const name = c.name ?? `${c.type}${c.interface ? `:${c.interface}` : ''}#${index}`;
+  const engine = engineOptions(config, c);
+  const reporter = new StatsReporter(engine.captureID ?? '');
   const pipeline = new LivePipeline({
     workers: config.get<number>('agent.flow.workers'),
     maxInFlight: config.get<number>('agent.flow.max_in_flight'),
     shard: {
-      engine: engineOptions(config, c),
-      format: 'jsonl',
+      engine,
+      format: output.format,
       // What Skydive's agent sends: updated flows at each update tick, expired ones, all at stop.
       events: ['update', 'expire', 'app-timeout', 'end'],
       dropLastUpdateMetric: false,
     },
     timers: { updateSeconds: config.get<number>('flow.update'), expireSeconds: config.get<number>('flow.expire') },
-    onFlows: (g) => {
-      let start = 0;
-      // Writes are chained: one record at a time, in the order the tables gave them.
-      for (const end of g.ends) { const rec = g.data.subarray(start, end); queue(() => writer.writeRecord(rec)); start = end; }
-    },
+    onFlows: (g) => output.add(g),
     onError: (e) => log(`capture ${name}: ${String(e)}`),
   });
   try {
@@ -175,7 +197,7 @@ async function startCapture(config: Config, c: CaptureConf, index: number, write
           for await (const b of cap) pipeline.offer(b.data.subarray(0, b.bytes), b.packets);
         })().catch((e) => log(`capture ${name}: ${String(e)}`));
         return {
-          name, pipeline,
+          name, pipeline, reporter,
           stopSource: async () => { cap.close(); await loop; },
           sourceStats: () => {
             const s = cap.stats();
@@ -193,7 +215,7 @@ async function startCapture(config: Config, c: CaptureConf, index: number, write
           }));
         log(`capture ${name}: pcapsocket listening on ${server.address}`);
         return {
-          name, pipeline,
+          name, pipeline, reporter,
           stopSource: () => server.close(),
           sourceStats: () => ({ PCAPSocket: server.address, PacketsReceived: server.stats.packets, PacketsDropped: 0, Connections: server.stats.connections, BadStreams: server.stats.badStreams, TruncatedStreams: server.stats.truncatedStreams }),
         };
@@ -210,7 +232,7 @@ async function startCapture(config: Config, c: CaptureConf, index: number, write
         const where = collector.address;
         log(`capture ${name}: sFlow collector listening on ${where}`);
         return {
-          name, pipeline,
+          name, pipeline, reporter,
           stopSource: () => collector.close(),
           sourceStats: () => {
             const s = collector.stats;

@@ -80,11 +80,31 @@ export const KEYS: Record<string, KeySpec> = {
   'agent.flow.pcapsocket.min_port': { type: port, default: 8100 },
   'agent.flow.pcapsocket.max_port': { type: port, default: 8132 },
 
+  // WebSocket keep-alive and per-client queue (Skydive's http.ws.*): the analyzer pings every
+  // ping_delay s and drops a client silent for pong_timeout + ping_delay s; a flow subscriber
+  // more than queue_size messages behind loses the next ones (counted).
+  'http.ws.ping_delay': { type: num(0.1), default: 2 },
+  'http.ws.pong_timeout': { type: num(0.1), default: 5 },
+  'http.ws.queue_size': { type: int(1), default: 10000 },
+
   // Extensions.
   'agent.captures': { type: { kind: 'list', item: CAPTURE_KEYS, required: ['type'] }, default: [], extension: true },
   'agent.flow.output': { type: str(), default: '-', extension: true },
   'agent.flow.workers': { type: int(1, 64), default: 1, extension: true },
   'agent.flow.max_in_flight': { type: int(1, 1024), default: 8, extension: true },
+  /** Flows an agent holds while no analyzer takes them; beyond, the oldest unsent are dropped (counted). */
+  'agent.flow.send_buffer': { type: int(1, 50_000_000), default: 100000, extension: true },
+  /** Flows per WebSocket message to the analyzer (Skydive: 10). */
+  'agent.flow.websocket_batch': { type: int(1, 100000), default: 100, extension: true },
+  /** Seconds between two Stats messages of a capture (Skydive: 10, fixed). */
+  'agent.flow.stats_interval': { type: num(0.1), default: 10, extension: true },
+  /** The analyzer's in-memory flow store: most flows held, retention (s, 0 = until evicted), deltas kept per flow. */
+  'analyzer.flow.max_flows': { type: int(1, 50_000_000), default: 1000000, extension: true },
+  'analyzer.flow.retention': { type: int(0), default: 3600, extension: true },
+  'analyzer.flow.max_history': { type: int(1, 100000), default: 60, extension: true },
+  /** Flows go to WebSocket subscribers in bulks of at most bulk_max_flows, at least every bulk_max_delay s. */
+  'analyzer.flow.stream.bulk_max_flows': { type: int(1, 100000), default: 100, extension: true },
+  'analyzer.flow.stream.bulk_max_delay': { type: num(0.01), default: 5, extension: true },
 };
 
 /**

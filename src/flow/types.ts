@@ -117,6 +117,11 @@ export interface Stats {
   KernelFlowDropped: Int64;
   PacketsReceived: Int64;
   PacketsDropped: Int64;
+  /**
+   * skydive-ts extension (Stats field 100, which a Skydive analyzer skips): packets the
+   * capture's decoder could not decode since the previous Stats. Absent when 0.
+   */
+  DecodeFailures?: Int64;
 }
 
 /** How a flow left the table (or was reported while staying in it). */

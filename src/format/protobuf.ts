@@ -230,6 +230,7 @@ function statsToWire(s: Stats): Wire {
     CaptureID: s.CaptureID, FlowCount: toWireLong(s.FlowCount), FlowDropped: toWireLong(s.FlowDropped),
     KernelFlowDropped: toWireLong(s.KernelFlowDropped), PacketsReceived: toWireLong(s.PacketsReceived),
     PacketsDropped: toWireLong(s.PacketsDropped),
+    DecodeFailures: s.DecodeFailures === undefined ? undefined : toWireLong(s.DecodeFailures),
   };
 }
 
@@ -355,11 +356,14 @@ function flowFromWire(m: Decoded): Flow {
 }
 
 function statsFromWire(m: Decoded): Stats {
-  return {
+  const s: Stats = {
     CaptureID: m.CaptureID, FlowCount: fromWireLong(m.FlowCount), FlowDropped: fromWireLong(m.FlowDropped),
     KernelFlowDropped: fromWireLong(m.KernelFlowDropped), PacketsReceived: fromWireLong(m.PacketsReceived),
     PacketsDropped: fromWireLong(m.PacketsDropped),
   };
+  const decodeFailures = fromWireLong(m.DecodeFailures);
+  if (decodeFailures !== 0) s.DecodeFailures = decodeFailures;
+  return s;
 }
 
 /** One `flow.Flow`, unframed. */

@@ -132,6 +132,22 @@ export class LivePipeline {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
+  /**
+   * The core counters summed over the shards, and the flows in the tables, taken behind the
+   * work queued so far (a capture's periodic Stats).
+   */
+  async counters(): Promise<{ counters: Record<string, bigint>; tableSize: number }> {
+    const counters: Record<string, bigint> = {};
+    let tableSize = 0;
+    if (this.stopped) return { counters, tableSize };
+    const replies = await Promise.all(this.handles.map((h) => h.run({ op: 'counters' })));
+    for (const r of replies) {
+      tableSize += r.tableSize ?? 0;
+      for (const [k, v] of Object.entries(r.counters ?? {})) counters[k] = (counters[k] ?? 0n) + BigInt(v);
+    }
+    return { counters, tableSize };
+  }
+
   /** Stops: waits for the queued work, then every flow leaves its table (sent to onFlows); returns the summed core counters. */
   async stop(): Promise<Record<string, bigint>> {
     this.stopped = true;

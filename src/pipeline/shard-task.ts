@@ -47,13 +47,18 @@ export interface StopTask { op: 'stop'; maxFlows: number }
 /** Wall-clock ticks of a live capture (with packet-time timers, a shard ticks by itself). */
 export interface TickTask extends Tick { op: 'tick' }
 
-export type ShardTask = FramesTask | TickTask | StopTask;
+/** A live capture's periodic stats: the core's counters and the table size, nothing else changes. */
+export interface CountersTask { op: 'counters' }
+
+export type ShardTask = FramesTask | TickTask | StopTask | CountersTask;
 
 /** How a task ended: a stop is done once the table is empty, and then gives the core's counters. */
 export interface ShardStatus {
   done?: boolean;
   /** As decimal strings: bigint-safe over postMessage. */
   counters?: Record<string, string>;
+  /** Flows in the table (a `counters` task). */
+  tableSize?: number;
 }
 
 /** Encoded flows in bulk: one buffer, record i at [ends[i-1], ends[i]), with its sort key. */
@@ -99,6 +104,7 @@ export class Shard {
         this.emitTo(out);
         return {};
       case 'stop': return this.stop(task.maxFlows, out);
+      case 'counters': return { counters: this.counters(), tableSize: this.engine.tableSize() };
     }
   }
 

@@ -90,7 +90,7 @@ t.test('configuration mistakes are one-line errors', async (t) => {
   t.match(run('agent:\n  captures:\n    - type: pcap\n      interfce: eth0\n'), { code: 2, err: /unknown key "interfce" \(did you mean "interface"\?\)/ });
   t.match(run('agent:\n  captures: []\n'), { code: 2, err: /no capture configured/ });
   t.match(run('flow:\n  update: 0\nagent:\n  captures: [{type: pcapsocket}]\n'), { code: 2, err: /flow.update must be an integer >= 1, got 0/ });
-  t.match(run('agent:\n  captures: [{type: pcapsocket}]\n', { SKYDIVE_ANALYZERS: '127.0.0.1:8082' }), { code: 2, err: /sending flows to an analyzer is not implemented yet/ });
+  t.match(run('flow:\n  protocol: tcp\nagent:\n  captures: [{type: pcapsocket}]\n', { SKYDIVE_ANALYZERS: '127.0.0.1:8082' }), { code: 2, err: /flow.protocol/ });
   t.match(run('agent:\n  captures: [{type: pcap, interface: skt-no-such-if0}]\n'), { code: 2, err: /skt-no-such-if0/ });
   const missing = spawnSync(process.execPath, [BIN, 'agent', '-c', path.join(dir, 'nope.yml')], { encoding: 'utf8' });
   t.match(missing.stderr, /cannot read configuration .*nope.yml/);

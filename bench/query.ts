@@ -1,0 +1,240 @@
+/**
+ * The in-memory flow store and Gremlin flow queries at scale (issue 5's query bench).
+ *
+ *   npm run build:ts
+ *   node --expose-gc --max-old-space-size=8192 dist/bench/query.js [--flows N] [--seed S] [--runs K]
+ *
+ * 1. Generates N flows (default 1,000,000, bench/query-flows.ts) and passes them through
+ *    protobuf `flow.Message` encode/decode in batches, so the store holds objects shaped as the
+ *    analyzer will receive them.
+ * 2. Ingest: upserts all of them into a fresh store, in batches of 100 (Skydive's bulk size),
+ *    K times; flows/s of `upsert` alone (median), and with the protobuf decode included.
+ * 3. Memory: RSS and heap after GC, before and after; bytes per stored flow (flow objects plus
+ *    the store's entries, indexes and heap), then per metric delta after an update tick of 20%
+ *    of the flows.
+ * 4. Latency of queries through `runFlowQueryJSON` (parse, plan, run, JSON text), on values
+ *    drawn from the data: median, p99 and max over many runs. Large replies are also timed
+ *    without the JSON text (the evaluation alone), since writing 300,000 flows as JSON is not
+ *    what an index does.
+ *
+ * Writes bench/results/query-<date>.json and bench/results/query-latest.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Flow } from '../src/flow/types.js';
+import { decodeMessage, encodeMessage } from '../src/format/protobuf.js';
+import { compileQuery } from '../src/query/compile.js';
+import { execute } from '../src/query/evaluate.js';
+import { runFlowQueryJSON } from '../src/query/index.js';
+import { parseQuery } from '../src/query/parser.js';
+import { MemoryFlowStore } from '../src/store/memory.js';
+import { BENCH_T0, FlowGenerator, nextUpdate, prng } from './query-flows.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+const BATCH = 100;
+
+interface Options { flows: number; seed: number; runs: number }
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { flows: 1_000_000, seed: 1, runs: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    const v = Number(argv[i + 1]);
+    switch (argv[i]) {
+      case '--flows': o.flows = v; i++; break;
+      case '--seed': o.seed = v; i++; break;
+      case '--runs': o.runs = v; i++; break;
+      default: throw new Error(`unknown option ${argv[i]} (use --flows N --seed S --runs K)`);
+    }
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${argv[i - 1]} needs a positive integer`);
+  }
+  return o;
+}
+
+const gc = (): void => {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g === undefined) throw new Error('run node with --expose-gc');
+  for (let i = 0; i < 3; i++) g();
+};
+
+interface Memory { rssMB: number; heapMB: number }
+
+function memory(): Memory {
+  gc();
+  const m = process.memoryUsage();
+  return { rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20 };
+}
+
+function ms(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+}
+
+function median(xs: readonly number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 0.5);
+}
+
+/** Flows as the analyzer gets them: through protobuf Message encode and decode, 100 a message. */
+function generate(n: number, seed: number): { flows: Flow[]; decodeMs: number } {
+  const gen = new FlowGenerator(seed);
+  const flows: Flow[] = [];
+  let decodeMs = 0;
+  for (let i = 0; i < n; i += BATCH) {
+    const batch: Flow[] = [];
+    for (let k = 0; k < BATCH && i + k < n; k++) batch.push(gen.next());
+    const bytes = encodeMessage(batch);
+    const t0 = process.hrtime.bigint();
+    for (const f of decodeMessage(bytes).flows) flows.push(f);
+    decodeMs += ms(t0);
+  }
+  return { flows, decodeMs };
+}
+
+function ingest(flows: readonly Flow[]): { store: MemoryFlowStore; ms: number } {
+  const store = new MemoryFlowStore({ maxFlows: flows.length, retentionMs: Infinity });
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < flows.length; i += BATCH) store.upsert(flows.slice(i, i + BATCH));
+  return { store, ms: ms(t0) };
+}
+
+interface LatencyRow { name: string; query: string; runs: number; medianMs: number; p99Ms: number; maxMs: number; replyFlows?: number }
+
+/**
+ * Times `run(make(i))` for i < runs (after a few warm-up calls): `make` gives each run its own
+ * query, so each run can look up another value. `size` (not timed) counts the flows of a reply.
+ */
+function latency(
+  name: string, make: (i: number) => string, runs: number, run: (q: string) => unknown, size?: (reply: unknown) => number,
+): LatencyRow {
+  for (let i = 0; i < 5; i++) run(make(i));
+  const samples: number[] = [];
+  let flows = 0;
+  for (let i = 0; i < runs; i++) {
+    const q = make(i);
+    const t0 = process.hrtime.bigint();
+    const reply = run(q);
+    samples.push(ms(t0));
+    if (size !== undefined) flows += size(reply);
+  }
+  samples.sort((a, b) => a - b);
+  const row: LatencyRow = {
+    name, query: make(0), runs, medianMs: percentile(samples, 0.5), p99Ms: percentile(samples, 0.99),
+    maxMs: samples[samples.length - 1],
+  };
+  if (size !== undefined) row.replyFlows = Math.round(flows / runs);
+  return row;
+}
+
+function main(): void {
+  const opts = parseArgs(process.argv.slice(2));
+  const mem0 = memory();
+  console.error(`generating ${opts.flows} flows (seed ${opts.seed}) through protobuf...`);
+  const { flows, decodeMs } = generate(opts.flows, opts.seed);
+  const mem1 = memory();
+
+  const ingestMs: number[] = [];
+  let store: MemoryFlowStore | undefined;
+  for (let run = 0; run < opts.runs; run++) {
+    store = undefined;
+    gc();
+    const r = ingest(flows);
+    ingestMs.push(r.ms);
+    store = r.store;
+    console.error(`ingest run ${run + 1}: ${(flows.length / (r.ms / 1000)).toFixed(0)} flows/s`);
+  }
+  if (store === undefined) throw new Error('no run');
+  const mem2 = memory();
+  // Values to query, drawn from the data before the array is dropped.
+  const r = prng(opts.seed + 1);
+  const sample = (k: number): Flow[] => Array.from({ length: k }, () => flows[Math.floor(r() * flows.length)]);
+  const picks = sample(4000);
+  const tailPorts = picks.map((f) => f.Transport?.B).filter((p): p is number => p !== undefined && p >= 10_000);
+  const updates = flows.filter((_, i) => i % 5 === 0).map((f) => nextUpdate(f, r));
+  flows.length = 0;
+  const mem3 = memory();
+
+  const updateT0 = process.hrtime.bigint();
+  for (let i = 0; i < updates.length; i += BATCH) store.upsert(updates.slice(i, i + BATCH));
+  const updateMs = ms(updateT0);
+  const deltasBefore = opts.flows; // one LastUpdateMetric per generated flow
+  updates.length = 0;
+  const mem4 = memory();
+  const stats = store.stats();
+
+  const s = store;
+  const query = (q: string): string => runFlowQueryJSON(s, q, { nowMs: BENCH_T0 + 3_600_000 });
+  const evalOnly = (q: string): unknown =>
+    execute(s, compileQuery(parseQuery(q)), { nowMs: BENCH_T0 + 3_600_000, flowExpireMs: 600_000 });
+  const flowsInJSON = (reply: unknown): number => (JSON.parse(reply as string) as unknown[]).length;
+  const flowsInValue = (reply: unknown): number => (reply as unknown[]).length;
+  const at = <T>(xs: readonly T[], i: number): T => xs[i % xs.length];
+  const rows: LatencyRow[] = [
+    latency('Has Network.A (indexed)', (i) => `G.Flows().Has('Network.A', '${at(picks, i).Network?.A}')`, 2000, query, flowsInJSON),
+    latency('Has TrackingID (indexed)', (i) => `G.Flows().Has('TrackingID', '${at(picks, i).TrackingID}')`, 2000, query, flowsInJSON),
+    latency('Has UUID (indexed)', (i) => `G.Flows().Has('UUID', '${at(picks, i).UUID}')`, 2000, query, flowsInJSON),
+    latency('Has Transport.B, a tail port (indexed)', (i) => `G.Flows().Has('Transport.B', ${at(tailPorts, i)})`, 1000, query, flowsInJSON),
+    latency('Has CaptureID + Network.A (indexed, AND)',
+      (i) => `G.Flows().Has('CaptureID', '${at(picks, i).CaptureID}', 'Network.A', '${at(picks, i).Network?.A}')`, 1000, query, flowsInJSON),
+    latency('Has Network either side (2 indexes)', (i) => `G.Flows().Has('Network', '${at(picks, i).Network?.B}').Limit(100)`, 500, query, flowsInJSON),
+    latency('Has Transport.B 443, evaluation only', () => "G.Flows().Has('Transport.B', 443)", 100, evalOnly, flowsInValue),
+    latency('Has Transport.B 443 .Limit(10)', () => "G.Flows().Has('Transport.B', 443).Limit(10)", 1000, query, flowsInJSON),
+    latency('Has Transport.B 443 .Count()', () => "G.Flows().Has('Transport.B', 443).Count()", 100, query),
+    latency('Count()', () => 'G.Flows().Count()', 1000, query),
+    latency('Sort().Limit(10)', () => 'G.Flows().Sort().Limit(10)', 30, query, flowsInJSON),
+    latency("Sort(DESC, 'Metric.ABBytes').Limit(10)", () => "G.Flows().Sort(DESC, 'Metric.ABBytes').Limit(10)", 30, query, flowsInJSON),
+    latency('scan: Has Metric.ABBytes Gt .Count()', () => "G.Flows().Has('Metric.ABBytes', Gt(5000000)).Count()", 30, query),
+    latency('scan: Has Network.A Ipv4Range .Count()', () => "G.Flows().Has('Network.A', Ipv4Range('10.1.0.0/16')).Count()", 30, query),
+    latency('Has Network.A .Metrics()', (i) => `G.Flows().Has('Network.A', '${at(picks, i).Network?.A}').Metrics()`, 1000, query),
+  ];
+
+  const perFlowTotal = ((mem3.rssMB - mem0.rssMB) * 2 ** 20) / opts.flows;
+  const result = {
+    date: new Date().toISOString(),
+    machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}`,
+    options: opts,
+    ingest: {
+      upsertFlowsPerSecond: Math.round(opts.flows / (median(ingestMs) / 1000)),
+      runsMs: ingestMs.map(Math.round),
+      protobufDecodeFlowsPerSecond: Math.round(opts.flows / (decodeMs / 1000)),
+      decodeAndUpsertFlowsPerSecond: Math.round(opts.flows / ((decodeMs + median(ingestMs)) / 1000)),
+      updateTickFlowsPerSecond: Math.round((opts.flows / 5) / (updateMs / 1000)),
+    },
+    memory: {
+      before: mem0, flowsDecoded: mem1, flowsAndStore: mem2, storeOnly: mem3, afterUpdateTick: mem4,
+      flowObjectBytesPerFlow: Math.round(((mem1.rssMB - mem0.rssMB) * 2 ** 20) / opts.flows),
+      storeOverheadBytesPerFlow: Math.round(((mem2.rssMB - mem1.rssMB) * 2 ** 20) / opts.flows),
+      rssBytesPerStoredFlow: Math.round(perFlowTotal),
+      heapBytesPerStoredFlow: Math.round(((mem3.heapMB - mem0.heapMB) * 2 ** 20) / opts.flows),
+      rssBytesPerExtraDelta: Math.round(((mem4.rssMB - mem3.rssMB) * 2 ** 20) / Math.max(1, stats.historyEntries - deltasBefore)),
+      storeStats: stats,
+    },
+    latency: rows,
+  };
+
+  mkdirSync(RESULTS, { recursive: true });
+  const stamp = result.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  writeFileSync(join(RESULTS, `query-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
+  const fmt = (x: number): string => (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
+  const md = [
+    `- ${result.date} on ${result.machine}; ${opts.flows.toLocaleString('en')} flows, seed ${opts.seed}.`,
+    `- Ingest (upsert, batches of ${BATCH}): ${result.ingest.upsertFlowsPerSecond.toLocaleString('en')} flows/s (median of ${opts.runs});`
+      + ` with protobuf decode: ${result.ingest.decodeAndUpsertFlowsPerSecond.toLocaleString('en')} flows/s;`
+      + ` update tick (20% of the flows): ${result.ingest.updateTickFlowsPerSecond.toLocaleString('en')} flows/s.`,
+    `- Memory after GC: ${result.memory.rssBytesPerStoredFlow} B RSS per stored flow`
+      + ` (flow objects ${result.memory.flowObjectBytesPerFlow} B + store ${result.memory.storeOverheadBytesPerFlow} B),`
+      + ` heap ${result.memory.heapBytesPerStoredFlow} B; ${result.memory.rssBytesPerExtraDelta} B RSS per extra metric delta.`,
+    '',
+    '| query | runs | median ms | p99 ms | max ms | flows in reply |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map((row) => `| ${row.name}: \`${row.query}\` | ${row.runs} | ${fmt(row.medianMs)} | ${fmt(row.p99Ms)} | ${fmt(row.maxMs)} | ${row.replyFlows ?? ''} |`),
+  ].join('\n');
+  writeFileSync(join(RESULTS, 'query-latest.md'), md + '\n');
+  console.log(md);
+}
+
+main();

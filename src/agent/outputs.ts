@@ -1,0 +1,98 @@
+/**
+ * Where a running agent's flows go: to the analyzers of its configuration (protobuf
+ * `flow.Message`s over UDP or WebSocket, src/transport), or, standalone, as JSON lines to
+ * `agent.flow.output`. The flow tables encode their records in the output's format, so
+ * neither path decodes a flow again.
+ */
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { Config } from '../config/load.js';
+import type { Stats } from '../flow/types.js';
+import { FlowWriter } from '../format/writer.js';
+import { AddressError, formatHostPort, parseHostPort } from '../net/host-port.js';
+import type { FlowGroup } from '../pipeline/shard-task.js';
+import type { FlowSender } from '../transport/sender.js';
+import { UDPFlowSender } from '../transport/udp-sender.js';
+import { WebSocketFlowSender } from '../transport/ws-sender.js';
+import { UsageError } from '../cli/errors.js';
+
+export interface FlowOutput {
+  /** Record format the flow tables produce for this output. */
+  readonly format: 'jsonl' | 'protobuf';
+  /** For the start-up line. */
+  readonly description: string;
+  /** Flows that left a table (or were updated), as records of `format`. */
+  add(group: FlowGroup): void;
+  /** A capture's Stats (sent to analyzers; a standalone agent has no one to tell). */
+  stats(s: Stats): void;
+  /** Once every table has stopped: delivers what is left; gives counters for the last log line. */
+  close(): Promise<Record<string, number | boolean>>;
+}
+
+/** How long a stopping agent tries to deliver the flows it still holds. */
+const STOP_DELIVERY_MS = 5000;
+
+function records(group: FlowGroup): Uint8Array[] {
+  const out: Uint8Array[] = new Array(group.ends.length);
+  let start = 0;
+  group.ends.forEach((end, i) => { out[i] = group.data.subarray(start, end); start = end; });
+  return out;
+}
+
+/** JSON lines to agent.flow.output (`-`: `out`), pushed out at least once a second. */
+export function standaloneOutput(config: Config, out: Writable): FlowOutput {
+  const output = config.get<string>('agent.flow.output');
+  const stream = output === '-' ? out : createWriteStream(output, { flags: 'a' });
+  const writer = new FlowWriter(stream, 'jsonl', { end: output !== '-' });
+  // Writes are chained: one record at a time, in the order the tables gave them.
+  let writing = Promise.resolve();
+  const flusher = setInterval(() => { writing = writing.then(() => writer.flush()); }, 1000);
+  return {
+    format: 'jsonl',
+    description: 'standalone',
+    add: (group) => { for (const r of records(group)) writing = writing.then(() => writer.writeRecord(r)); },
+    stats: () => {},
+    close: async () => {
+      clearInterval(flusher);
+      await writing;
+      await writer.end();
+      return { FlowsWritten: writer.written };
+    },
+  };
+}
+
+/** The `analyzers` list, parsed; a bad entry is a UsageError naming it. */
+export function analyzerAddresses(list: string[]) {
+  return list.map((a) => {
+    try {
+      return parseHostPort(a, '127.0.0.1');
+    } catch (err) {
+      if (err instanceof AddressError) throw new UsageError(`analyzers: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+/** Flows to the configured analyzers, with Skydive's flow.protocol. */
+export function analyzerOutput(config: Config, hostId: string, log: (line: string) => void): FlowOutput {
+  const analyzers = analyzerAddresses(config.get<string[]>('analyzers'));
+  const protocol = config.get<'udp' | 'websocket'>('flow.protocol');
+  const common = { analyzers, hostId, maxBufferedFlows: config.get<number>('agent.flow.send_buffer'), log };
+  const sender: FlowSender = protocol === 'websocket'
+    ? new WebSocketFlowSender({
+      ...common, batchFlows: config.get<number>('agent.flow.websocket_batch'),
+      silenceMs: 2 * 1000 * (config.get<number>('http.ws.ping_delay') + config.get<number>('http.ws.pong_timeout')),
+    })
+    : new UDPFlowSender(common);
+  return {
+    format: 'protobuf',
+    description: `sending flows over ${protocol} to ${analyzers.map(formatHostPort).join(', ')}`,
+    add: (group) => sender.sendRecords(records(group)),
+    stats: (s) => sender.sendStats(s),
+    close: async () => {
+      await sender.close(STOP_DELIVERY_MS);
+      const c = sender.counters;
+      return { FlowsSent: c.flowsIn, FlowsDelivered: c.flowsDelivered, FlowsDropped: c.flowsDropped, StatsDropped: c.statsDropped, Connections: c.connections };
+    },
+  };
+}

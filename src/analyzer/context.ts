@@ -1,0 +1,33 @@
+/**
+ * What the analyzer's HTTP and WebSocket routes share: the store they read, the intake agents
+ * write to, the live stream, the connection lists, and settings. Built by server.ts.
+ */
+import type { MemoryFlowStore } from '../store/memory.js';
+import type { AgentSessions } from './agent-sessions.js';
+import type { Connections } from './connections.js';
+import type { FlowStream } from './flow-stream.js';
+import type { FlowIntake } from './intake.js';
+
+export interface AnalyzerContext {
+  /** `host_id` (default: the hostname): GET /api's Host. */
+  hostId: string;
+  version: string;
+  store: MemoryFlowStore;
+  intake: FlowIntake;
+  stream: FlowStream;
+  connections: Connections;
+  sessions: AgentSessions;
+  /** flow.expire in ms: which flows a query's time window includes. */
+  flowExpireMs: number;
+  /** http.ws.ping_delay and pong_timeout + ping_delay, in ms. */
+  pingDelayMs: number;
+  pongTimeoutMs: number;
+  /** Datagrams the kernel dropped on the UDP intake, when there is one. */
+  udpKernelDrops(): number | undefined;
+  /**
+   * One entry per open WebSocket: closes it cleanly (a final acknowledgement to an agent, then
+   * a close frame) and resolves once the client has answered or a short time has passed.
+   */
+  closers: Set<() => Promise<void>>;
+  log(line: string): void;
+}

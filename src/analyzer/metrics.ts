@@ -1,0 +1,86 @@
+/**
+ * `GET /metrics`: the analyzer's counters in the Prometheus text format (version 0.0.4).
+ * Names start with `skydive_`; per-capture figures come from the Stats messages agents send
+ * (summed: each Stats holds the counts since the previous one), per-agent ones from the
+ * flows they send.
+ */
+import type { MemoryStoreStats } from '../store/types.js';
+import type { CaptureStatsRegistry } from './capture-stats.js';
+import type { FlowStream } from './flow-stream.js';
+import type { IntakeCounters, Transport } from './intake.js';
+
+export interface MetricsSnapshot {
+  intake: IntakeCounters;
+  registry: CaptureStatsRegistry;
+  ingestRate: number;
+  store: MemoryStoreStats;
+  stream: FlowStream;
+  agentConnections: number;
+  /** Datagrams the kernel dropped on the analyzer's UDP socket (its receive buffer was full), when known. */
+  udpKernelDrops?: number;
+}
+
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+class Exposition {
+  private readonly lines: string[] = [];
+
+  family(name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]): this {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const l = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+      this.lines.push(`${name}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 0}`);
+    }
+    return this;
+  }
+
+  text(): string {
+    return this.lines.join('\n') + '\n';
+  }
+}
+
+const TRANSPORTS: Transport[] = ['udp', 'websocket'];
+const perTransport = (r: Record<Transport, number>): [Record<string, string>, number][] =>
+  TRANSPORTS.map((t) => [{ transport: t }, r[t]]);
+
+export function renderMetrics(m: MetricsSnapshot): string {
+  const captures = m.registry.captureTotals();
+  const agents = m.registry.agentTotals();
+  const byCapture = (pick: (c: (typeof captures)[number]) => number): [Record<string, string>, number][] =>
+    captures.map((c) => [{ agent: c.agent, capture: c.captureID }, pick(c)]);
+  const e = new Exposition()
+    .family('skydive_analyzer_messages_received_total', 'counter', 'flow.Message messages received from agents.', perTransport(m.intake.messages))
+    .family('skydive_analyzer_flows_received_total', 'counter', 'Flows received from agents.', perTransport(m.intake.flows))
+    .family('skydive_analyzer_stats_received_total', 'counter', 'Stats messages received from agents.', perTransport(m.intake.stats))
+    .family('skydive_analyzer_bad_messages_total', 'counter', 'Messages refused because they were not a valid flow.Message.', perTransport(m.intake.badMessages))
+    .family('skydive_analyzer_duplicate_messages_total', 'counter', 'WebSocket messages an agent sent again after reconnecting, already stored, skipped.', [[{}, m.intake.duplicateMessages]])
+    .family('skydive_analyzer_internal_errors_total', 'counter', 'Messages whose handling failed (a bug, logged).', [[{}, m.intake.internalErrors]])
+    .family('skydive_analyzer_ingest_flows_per_second', 'gauge', 'Flows received per second over the last 10 seconds.', [[{}, m.ingestRate]])
+    .family('skydive_analyzer_agent_connections', 'gauge', 'Agents connected on /ws/agent/flow.', [[{}, m.agentConnections]])
+    .family('skydive_agent_flows_received_total', 'counter', 'Flows received per agent (X-Host-ID, or the UDP source address).',
+      agents.map((a) => [{ agent: a.agent, transport: a.transport }, a.flows]))
+    .family('skydive_capture_packets_received_total', 'counter', 'Packets a capture received (its Stats).', byCapture((c) => c.packetsReceived))
+    .family('skydive_capture_packets_dropped_total', 'counter', 'Packets a capture dropped (its Stats).', byCapture((c) => c.packetsDropped))
+    .family('skydive_capture_decode_failures_total', 'counter', 'Packets a capture could not decode (its Stats, when the agent reports them).', byCapture((c) => c.decodeFailures))
+    .family('skydive_capture_flow_dropped_total', 'counter', 'Flows a capture\'s full table pushed out (its Stats FlowDropped).', byCapture((c) => c.flowDropped))
+    .family('skydive_capture_kernel_flow_dropped_total', 'counter', 'Flows the kernel could not hold (its Stats KernelFlowDropped).', byCapture((c) => c.kernelFlowDropped))
+    .family('skydive_capture_active_flows', 'gauge', 'Flows in a capture\'s table at its last Stats.', byCapture((c) => c.flowCount))
+    .family('skydive_store_flows', 'gauge', 'Flows held by the in-memory store.', [[{}, m.store.flows]])
+    .family('skydive_store_history_entries', 'gauge', 'Metric deltas held for Metrics().', [[{}, m.store.historyEntries]])
+    .family('skydive_store_estimated_bytes', 'gauge', 'Estimated memory held by the store.', [[{}, m.store.estimatedBytes]])
+    .family('skydive_store_flows_inserted_total', 'counter', 'Flows stored for the first time.', [[{}, m.store.inserted]])
+    .family('skydive_store_flows_updated_total', 'counter', 'Updates of a flow already stored.', [[{}, m.store.updated]])
+    .family('skydive_store_flows_evicted_total', 'counter', 'Flows removed because the store was full (analyzer.flow.max_flows).', [[{}, m.store.evicted]])
+    .family('skydive_store_flows_expired_total', 'counter', 'Flows removed by retention (analyzer.flow.retention).', [[{}, m.store.expired]])
+    .family('skydive_store_flows_rejected_total', 'counter', 'Flows refused (no UUID, or older than every flow of a full store).', [[{}, m.store.rejected]])
+    .family('skydive_store_history_dropped_total', 'counter', 'Metric deltas dropped because a flow\'s history was full.', [[{}, m.store.historyDropped]])
+    .family('skydive_stream_subscribers', 'gauge', 'WebSocket flow subscribers.', [[{}, m.stream.size]])
+    .family('skydive_stream_flows_sent_total', 'counter', 'Flows sent to subscribers.', [[{}, m.stream.totals.sentFlows]])
+    .family('skydive_stream_flows_dropped_total', 'counter', 'Flows not sent to a subscriber that was too far behind (http.ws.queue_size).', [[{}, m.stream.totals.droppedFlows]])
+    .family('skydive_analyzer_registry_forgotten_total', 'counter', 'Agents or captures forgotten by the metrics registry (more than 1024 seen).', [[{}, m.registry.forgotten]])
+    .family('process_resident_memory_bytes', 'gauge', 'Resident memory of the analyzer process.', [[{}, process.memoryUsage.rss()]]);
+  if (m.udpKernelDrops !== undefined) {
+    e.family('skydive_analyzer_udp_kernel_drops_total', 'counter', 'Datagrams the kernel dropped on the flow UDP socket (receive buffer full).', [[{}, m.udpKernelDrops]]);
+  }
+  return e.text();
+}

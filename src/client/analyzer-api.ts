@@ -1,0 +1,70 @@
+/**
+ * The analyzer's REST API as `skydive client` uses it (skydive-api.md §8): plain HTTP with
+ * basic auth when a user name is given. Every failure is a ClientError whose message says
+ * what happened and what to try: the analyzer unreachable, a query refused (the analyzer's
+ * own explanation), credentials refused.
+ */
+import http from 'node:http';
+import { formatHostPort, type HostPort } from '../net/host-port.js';
+
+export class ClientError extends Error {
+  override readonly name = 'ClientError';
+}
+
+export interface ClientOptions {
+  analyzer: HostPort;
+  username?: string;
+  password?: string;
+  timeoutMs?: number;
+}
+
+export interface Reply {
+  status: number;
+  body: string;
+}
+
+export function request(o: ClientOptions, method: string, path: string, body?: string): Promise<Reply> {
+  const where = formatHostPort(o.analyzer);
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = String(Buffer.byteLength(body));
+  }
+  if (o.username !== undefined && o.username !== '') {
+    headers.Authorization = 'Basic ' + Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64');
+  }
+  return new Promise<Reply>((resolve, reject) => {
+    const req = http.request({ host: o.analyzer.host, port: o.analyzer.port, method, path, headers, timeout: o.timeoutMs ?? 30000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', (err) => reject(new ClientError(`the analyzer at ${where} broke off its reply: ${err.message}`)));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no reply within ${(o.timeoutMs ?? 30000) / 1000} s`)));
+    req.on('error', (err) => reject(new ClientError(
+      `cannot reach the analyzer at ${where} (${err.message}): is it running? Give its address with --analyzer HOST:PORT or SKYDIVE_ANALYZER`)));
+    req.end(body);
+  });
+}
+
+/** The reply body of a successful request; anything else is a ClientError. */
+function expectOK(o: ClientOptions, r: Reply, what: string): string {
+  if (r.status >= 200 && r.status < 300) return r.body;
+  const where = formatHostPort(o.analyzer);
+  const text = r.body.trim();
+  if (r.status === 401 || r.status === 403) {
+    throw new ClientError(`the analyzer at ${where} refused the credentials (${r.status}): check --username/--password or SKYDIVE_USERNAME/SKYDIVE_PASSWORD${text ? `: ${text}` : ''}`);
+  }
+  if (r.status === 400) throw new ClientError(`the analyzer refused the ${what} (400): ${text}`);
+  throw new ClientError(`the analyzer at ${where} answered ${r.status} to the ${what}${text ? `: ${text}` : ''}`);
+}
+
+/** Runs a Gremlin query; its JSON reply as text ('' when the analyzer has nothing to say: 204). */
+export async function gremlinQuery(o: ClientOptions, query: string): Promise<string> {
+  const r = await request(o, 'POST', '/api/topology', JSON.stringify({ GremlinQuery: query }));
+  return expectOK(o, r, 'query');
+}
+
+export async function analyzerStatus(o: ClientOptions): Promise<string> {
+  return expectOK(o, await request(o, 'GET', '/api/status'), 'status request');
+}

@@ -1,0 +1,92 @@
+/**
+ * `skydive analyzer`: the flow analyzer (skydive-api.md §1.2) on `analyzer.listen` (default
+ * 127.0.0.1:8082, or --listen): REST and WebSocket over HTTP, and flows from agents over UDP
+ * on the same port number. Flows are kept in memory (analyzer.flow.max_flows, retention).
+ * SIGINT/SIGTERM stop it cleanly.
+ */
+import { hostname } from 'node:os';
+import { loadConfig, ConfigError, type Config } from '../config/load.js';
+import { UsageError } from '../cli/errors.js';
+import { configFiles, parseOptions } from '../cli/options.js';
+import { AddressError, formatHostPort, parseHostPort, type HostPort } from '../net/host-port.js';
+import { startAnalyzer, type AnalyzerOptions, type RunningAnalyzer } from '../analyzer/server.js';
+
+export const ANALYZER_USAGE = `usage: skydive analyzer [-c FILE]... [--listen HOST:PORT] [--host-id ID]
+  -c, --conf FILE   configuration (YAML, Skydive's keys; repeatable, merged in order; - = stdin).
+                    Default /etc/skydive/skydive.yml when it exists. SKYDIVE_* variables override.
+  --listen ADDR     address and port of the REST/WebSocket API and of the UDP flow intake
+                    (default analyzer.listen, 127.0.0.1:8082)
+  --host-id ID      host_id, the Host of GET /api (default: the hostname)`;
+
+export interface AnalyzerArgs { files: string[]; listen?: string; hostId?: string }
+
+export function parseAnalyzerArgs(argv: string[]): AnalyzerArgs {
+  const o = parseOptions(argv, { values: { conf: ['-c', '--conf'], listen: ['--listen'], hostId: ['--host-id'] }, repeatable: ['conf'] }, ANALYZER_USAGE);
+  if (o.positional.length > 0) throw new UsageError(`unexpected argument ${o.positional[0]}\n${ANALYZER_USAGE}`);
+  return { files: configFiles(o.values.conf), listen: o.values.listen?.[0], hostId: o.values.hostId?.[0] };
+}
+
+export function loadCommandConfig(files: string[], env: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig({ files, env });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+export function listenAddress(text: string, what: string): HostPort {
+  try {
+    return parseHostPort(text, '0.0.0.0');
+  } catch (err) {
+    if (err instanceof AddressError) throw new UsageError(`${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The analyzer's settings from the configuration. */
+export function analyzerOptions(config: Config, args: AnalyzerArgs, log: (line: string) => void): AnalyzerOptions {
+  const retention = config.get<number>('analyzer.flow.retention');
+  return {
+    listen: listenAddress(args.listen ?? config.get<string>('analyzer.listen'), args.listen ? '--listen' : 'analyzer.listen'),
+    hostId: args.hostId ?? config.get<string | undefined>('host_id') ?? hostname(),
+    store: {
+      maxFlows: config.get<number>('analyzer.flow.max_flows'),
+      retentionMs: retention === 0 ? Infinity : retention * 1000,
+      maxHistoryPerFlow: config.get<number>('analyzer.flow.max_history'),
+    },
+    flowExpireMs: config.get<number>('flow.expire') * 1000,
+    pingDelayMs: config.get<number>('http.ws.ping_delay') * 1000,
+    pongTimeoutMs: config.get<number>('http.ws.pong_timeout') * 1000,
+    queueSize: config.get<number>('http.ws.queue_size'),
+    bulkMaxFlows: config.get<number>('analyzer.flow.stream.bulk_max_flows'),
+    bulkMaxDelayMs: config.get<number>('analyzer.flow.stream.bulk_max_delay') * 1000,
+    log,
+  };
+}
+
+/** Starts the analyzer; a port already taken or an address that is not ours is a UsageError. */
+export async function startAnalyzerCommand(opts: AnalyzerOptions): Promise<RunningAnalyzer> {
+  try {
+    return await startAnalyzer(opts);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES' || code === 'ENOTFOUND' || /cannot listen/.test((err as Error).message)) {
+      throw new UsageError(`cannot listen on ${formatHostPort(opts.listen)}: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+/** Runs until `signal` aborts. */
+export async function runAnalyzer(args: AnalyzerArgs, log: (line: string) => void, signal: AbortSignal,
+                                  env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadCommandConfig(args.files, env);
+  for (const w of config.warnings) log(`warning: ${w}`);
+  const analyzer = await startAnalyzerCommand(analyzerOptions(config, args, log));
+  log(`listening on ${formatHostPort(analyzer.address)} (http, websocket, udp flows)`);
+  await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
+  await analyzer.close();
+  const received = analyzer.intake.counters.flows;
+  log(`stopped: ${received.udp + received.websocket} flows received, ${analyzer.store.size} stored`);
+}

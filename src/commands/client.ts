@@ -1,0 +1,70 @@
+/**
+ * `skydive client`: Skydive's command-line client (skydive-api.md §8) for what this analyzer
+ * serves: `query GREMLIN` (POST /api/topology) and `status` (GET /api/status), printing the
+ * JSON reply indented as Skydive's client does. The analyzer's address, user name and password
+ * come from --analyzer/--username/--password, else SKYDIVE_ANALYZER/SKYDIVE_USERNAME/
+ * SKYDIVE_PASSWORD, else 127.0.0.1:8082 and no credentials.
+ */
+import type { Writable } from 'node:stream';
+import { UsageError } from '../cli/errors.js';
+import { parseOptions } from '../cli/options.js';
+import { analyzerStatus, gremlinQuery, type ClientOptions } from '../client/analyzer-api.js';
+import { indentJSON } from '../client/pretty-json.js';
+import { AddressError, parseHostPort } from '../net/host-port.js';
+
+export const CLIENT_USAGE = `usage: skydive client [options] <command>
+commands:
+  query GREMLIN     run a Gremlin flow query, e.g. "G.Flows().Has('Network.A', '10.0.0.1').Count()"
+  status            the analyzer's status
+options:
+  --analyzer HOST:PORT   analyzer to ask (env SKYDIVE_ANALYZER, default 127.0.0.1:8082)
+  --username USER        basic auth user (env SKYDIVE_USERNAME)
+  --password PASS        basic auth password (env SKYDIVE_PASSWORD)
+  --format json          output format of query (json only)`;
+
+export interface ClientArgs {
+  command: 'query' | 'status';
+  query?: string;
+  options: ClientOptions;
+}
+
+export function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ClientArgs {
+  const o = parseOptions(argv, {
+    values: { analyzer: ['--analyzer'], username: ['--username'], password: ['--password'], format: ['--format'] },
+  }, CLIENT_USAGE);
+  const [command, ...rest] = o.positional;
+  const format = o.values.format?.[0] ?? 'json';
+  if (format !== 'json') throw new UsageError(`--format ${format}: only json is supported (the analyzer keeps flows, not a graph to draw)`);
+  const addressText = o.values.analyzer?.[0] ?? env.SKYDIVE_ANALYZER ?? '127.0.0.1:8082';
+  let analyzer;
+  try {
+    analyzer = parseHostPort(addressText, '127.0.0.1');
+  } catch (err) {
+    if (err instanceof AddressError) throw new UsageError(`${o.values.analyzer ? '--analyzer' : 'SKYDIVE_ANALYZER'}: ${err.message}`);
+    throw err;
+  }
+  const options: ClientOptions = {
+    analyzer,
+    username: o.values.username?.[0] ?? env.SKYDIVE_USERNAME,
+    password: o.values.password?.[0] ?? env.SKYDIVE_PASSWORD,
+  };
+  switch (command) {
+    case 'query':
+      if (rest.length !== 1) throw new UsageError(`query takes one Gremlin query (quote it): skydive client query "G.Flows()"\n${CLIENT_USAGE}`);
+      return { command, query: rest[0], options };
+    case 'status':
+      if (rest.length > 0) throw new UsageError(`status takes no argument\n${CLIENT_USAGE}`);
+      return { command, options };
+    case undefined:
+      throw new UsageError(`a command is needed\n${CLIENT_USAGE}`);
+    default:
+      throw new UsageError(`unknown client command ${JSON.stringify(command)} (skydive-ts has query and status)\n${CLIENT_USAGE}`);
+  }
+}
+
+/** Runs the command and prints its reply on `out`. ClientErrors are for the caller to print. */
+export async function runClient(args: ClientArgs, out: Writable): Promise<void> {
+  const text = args.command === 'query' ? await gremlinQuery(args.options, args.query!) : await analyzerStatus(args.options);
+  if (text.trim() === '') return;
+  out.write(indentJSON(text) + '\n');
+}

@@ -1,0 +1,186 @@
+/**
+ * Flows to the analyzer over UDP (Skydive's default `flow.protocol: udp`): one `flow.Message`
+ * holding one flow per datagram, to the analyzer's host and port, Stats in datagrams of their
+ * own.
+ *
+ * UDP says nothing about delivery. What can be known is when the analyzer's port is closed: the
+ * kernel then answers ICMP "port unreachable", which the connected socket reports as
+ * ECONNREFUSED. From then on flows are held (bounded, like the WebSocket sender) and the port
+ * is probed with empty datagrams (an empty Message: no flow for any analyzer) until it answers
+ * no more refusals; then the held flows go. The datagrams sent between the analyzer's going
+ * away and the first refusal (one round trip) are lost without anyone knowing: use
+ * `flow.protocol: websocket` where every flow must arrive.
+ */
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Stats } from '../flow/types.js';
+import { messageOfRecords, messageOfStats } from '../format/message-frame.js';
+import { formatHostPort } from '../net/host-port.js';
+import { SendBuffer } from './send-buffer.js';
+import { backoffDelay, firstAnalyzer, type FlowSender, type SenderCounters, type SenderOptions } from './sender.js';
+
+/** Datagrams handed to the socket and not yet sent, at most. */
+const IN_FLIGHT = 64;
+/** How long a probe waits for a refusal before the port counts as open again. */
+const PROBE_WAIT_MS = 250;
+const DROP_LOG_MS = 10_000;
+
+export class UDPFlowSender implements FlowSender {
+  private readonly buffer: SendBuffer;
+  private socket: dgram.Socket | undefined;
+  private target: number;
+  /** The socket is connected and no refusal came since the last probe. */
+  private up = false;
+  /** Bumped at every refusal: send callbacks of an older epoch do not acknowledge. */
+  private epoch = 0;
+  private inFlight = 0;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private drained: (() => void)[] = [];
+  private connections = 0;
+  private messagesSent = 0;
+  private lastDropLog = 0;
+  private dropsSinceLog = 0;
+
+  constructor(private readonly opts: SenderOptions) {
+    if (opts.analyzers.length === 0) throw new Error('no analyzer to send flows to');
+    this.buffer = new SendBuffer(opts.maxBufferedFlows);
+    this.target = firstAnalyzer(opts.analyzers.length);
+    this.open();
+  }
+
+  get counters(): SenderCounters {
+    return {
+      ...this.buffer.counters, connected: this.up, connections: this.connections,
+      messagesSent: this.messagesSent, held: this.buffer.held,
+    };
+  }
+
+  sendRecords(records: readonly Uint8Array[]): void {
+    if (this.closed) return;
+    let dropped = 0;
+    for (const r of records) dropped += this.buffer.push(messageOfRecords([r]), 1);
+    if (dropped > 0) this.reportDrop(dropped);
+    this.pump();
+  }
+
+  sendStats(stats: Stats): void {
+    if (this.closed) return;
+    this.buffer.push(messageOfStats(stats), 0);
+    this.pump();
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    if (!this.buffer.empty) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.drained.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const dropped = this.buffer.dropAll();
+    if (dropped > 0) this.opts.log(`analyzer ${this.targetText()}: ${dropped} flow(s) not sent at stop (its UDP port refused them)`);
+    const s = this.socket;
+    this.socket = undefined;
+    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private targetText(): string {
+    return formatHostPort(this.opts.analyzers[this.target % this.opts.analyzers.length]);
+  }
+
+  /** A new socket connected to the current target, probed at once. */
+  private open(): void {
+    if (this.closed) return;
+    const { host, port } = this.opts.analyzers[this.target % this.opts.analyzers.length];
+    const socket = dgram.createSocket(isIPv6(host) ? 'udp6' : 'udp4');
+    this.socket = socket;
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (socket !== this.socket) return;
+      this.down(err.code === 'ECONNREFUSED' ? 'its UDP port is closed' : err.message);
+    });
+    // The port is probed before the first flow goes: an analyzer not there yet costs no flow.
+    socket.connect(port, host, () => {
+      if (socket !== this.socket) return;
+      this.probe();
+    });
+  }
+
+  /** The analyzer refused (or the socket failed): hold flows, probe again later. */
+  private down(why: string): void {
+    this.epoch++;
+    this.buffer.restart();
+    if (!this.up && this.timer) return;
+    const wasUp = this.up;
+    this.up = false;
+    if (wasUp || this.attempt === 0) this.opts.log(`analyzer ${this.targetText()}: ${why}; holding flows (at most ${this.opts.maxBufferedFlows}) and retrying`);
+    this.attempt++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.probe(), backoffDelay(this.attempt, this.opts.backoffMinMs ?? 200, this.opts.backoffMaxMs ?? 5000));
+  }
+
+  /** An empty datagram; if no refusal follows, the port is open again. */
+  private probe(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    const socket = this.socket;
+    if (!socket) return;
+    const epoch = this.epoch;
+    try {
+      socket.send(Buffer.alloc(0));
+    } catch {
+      // Not connected (yet): a new socket, to the next analyzer.
+      this.target++;
+      socket.close();
+      this.open();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.closed) return;
+      if (this.epoch !== epoch) {
+        this.down('its UDP port is closed');
+        return;
+      }
+      if (this.attempt > 0) this.opts.log(`analyzer ${this.targetText()}: its UDP port answers again after ${this.attempt} probe(s); ${this.buffer.held} flow(s) held are being sent`);
+      this.attempt = 0;
+      this.buffer.restart();
+      this.up = true;
+      this.connections++;
+      this.pump();
+    }, PROBE_WAIT_MS);
+  }
+
+  private pump(): void {
+    const socket = this.socket;
+    const epoch = this.epoch;
+    while (this.up && socket && this.inFlight < IN_FLIGHT) {
+      const m = this.buffer.next();
+      if (!m) break;
+      this.inFlight++;
+      socket.send(m.data, (err) => {
+        this.inFlight--;
+        if (err) {
+          if (socket === this.socket) this.down(err.message);
+          return;
+        }
+        this.messagesSent++;
+        if (epoch === this.epoch) this.buffer.ack(m.seq);
+        this.pump();
+      });
+    }
+    if (this.buffer.empty) for (const d of this.drained.splice(0)) d();
+  }
+
+  private reportDrop(flows: number): void {
+    this.dropsSinceLog += flows;
+    const now = Date.now();
+    if (now - this.lastDropLog < DROP_LOG_MS) return;
+    this.opts.log(`analyzer ${this.targetText()}: send buffer full (agent.flow.send_buffer ${this.opts.maxBufferedFlows} flows): ` +
+      `${this.dropsSinceLog} flow(s) dropped, ${this.buffer.counters.flowsDropped} in all`);
+    this.lastDropLog = now;
+    this.dropsSinceLog = 0;
+  }
+}
