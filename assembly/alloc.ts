@@ -5,6 +5,9 @@
 
 let top: usize = 0;
 
+/** Smallest growth: 16 MiB. */
+const GROW_MIN_PAGES: i32 = 256;
+
 /**
  * Returns `bytes` of zeroed memory aligned to `align` (a power of two, at
  * least 8; 64 puts records on cache-line boundaries), or 0 when memory
@@ -17,7 +20,12 @@ export function heapAlloc(bytes: usize, align: usize = 8): usize {
   const have = <usize>memory.size() << 16;
   if (end > have) {
     const pages = <i32>((end - have + 0xffff) >> 16);
-    if (memory.grow(pages) < 0) return 0;
+    // Grow in large steps: the host engine counts each grow as new external
+    // memory and answers with a full garbage collection, so page-sized steps
+    // (one flow slab at a time) cost a collection every few thousand flows.
+    // Untouched pages are not resident, so the headroom costs no RSS.
+    const step = max(pages, max(<i32>(have >> 18), GROW_MIN_PAGES));
+    if (memory.grow(step) < 0 && memory.grow(pages) < 0) return 0;
   }
   top = end;
   memory.fill(p, 0, bytes);
