@@ -26,6 +26,8 @@ export interface AgentTotals {
   agent: string;
   transport: string;
   flows: number;
+  /** Stats messages among `messages`. */
+  stats: number;
   messages: number;
   lastSeenMs: number;
 }
@@ -82,9 +84,10 @@ export class CaptureStatsRegistry {
     c.lastSeenMs = this.now();
   }
 
-  addMessage(agent: string, transport: string, flows: number): void {
-    const a = this.agents.touch(`${transport}\u0000${agent}`, () => ({ agent, transport, flows: 0, messages: 0, lastSeenMs: 0 }));
+  addMessage(agent: string, transport: string, flows: number, stats: boolean): void {
+    const a = this.agents.touch(`${transport}\u0000${agent}`, () => ({ agent, transport, flows: 0, stats: 0, messages: 0, lastSeenMs: 0 }));
     a.flows += flows;
+    if (stats) a.stats++;
     a.messages++;
     a.lastSeenMs = this.now();
   }

@@ -22,6 +22,11 @@ export interface IntakeCounters {
   messages: Record<Transport, number>;
   flows: Record<Transport, number>;
   stats: Record<Transport, number>;
+  /**
+   * Empty messages: UDP senders probe the analyzer's port with them (transport/udp-sender.ts).
+   * Not counted as messages, so that `messages` is what agents sent as flows or Stats.
+   */
+  probes: Record<Transport, number>;
   /** Messages that were not a valid flow.Message. */
   badMessages: Record<Transport, number>;
   /** WebSocket messages an agent sent again after a reconnection, already stored (skipped). */
@@ -44,7 +49,7 @@ const perTransport = (): Record<Transport, number> => ({ udp: 0, websocket: 0 })
 
 export class FlowIntake {
   readonly counters: IntakeCounters = {
-    messages: perTransport(), flows: perTransport(), stats: perTransport(), badMessages: perTransport(),
+    messages: perTransport(), flows: perTransport(), stats: perTransport(), probes: perTransport(), badMessages: perTransport(),
     duplicateMessages: 0, internalErrors: 0,
   };
   readonly registry: CaptureStatsRegistry;
@@ -59,6 +64,10 @@ export class FlowIntake {
 
   /** Takes one message; returns how many flows it held, or -1 when it was refused. */
   ingest(bytes: Uint8Array, source: Source): number {
+    if (bytes.length === 0) {
+      this.counters.probes[source.transport]++;
+      return 0;
+    }
     let flows: Flow[];
     let stats: Stats | undefined;
     try {
@@ -76,7 +85,7 @@ export class FlowIntake {
         this.rate.add(flows.length);
         this.opts.onFlows?.(flows, source);
       }
-      this.registry.addMessage(source.agent, source.transport, flows.length);
+      this.registry.addMessage(source.agent, source.transport, flows.length, stats !== undefined);
       if (stats) {
         this.counters.stats[source.transport]++;
         this.registry.addStats(source.agent, stats);

@@ -52,6 +52,7 @@ export function renderMetrics(m: MetricsSnapshot): string {
     .family('skydive_analyzer_messages_received_total', 'counter', 'flow.Message messages received from agents.', perTransport(m.intake.messages))
     .family('skydive_analyzer_flows_received_total', 'counter', 'Flows received from agents.', perTransport(m.intake.flows))
     .family('skydive_analyzer_stats_received_total', 'counter', 'Stats messages received from agents.', perTransport(m.intake.stats))
+    .family('skydive_analyzer_probes_received_total', 'counter', 'Empty datagrams: agents checking that the UDP port is open (not messages).', perTransport(m.intake.probes))
     .family('skydive_analyzer_bad_messages_total', 'counter', 'Messages refused because they were not a valid flow.Message.', perTransport(m.intake.badMessages))
     .family('skydive_analyzer_duplicate_messages_total', 'counter', 'WebSocket messages an agent sent again after reconnecting, already stored, skipped.', [[{}, m.intake.duplicateMessages]])
     .family('skydive_analyzer_internal_errors_total', 'counter', 'Messages whose handling failed (a bug, logged).', [[{}, m.intake.internalErrors]])
@@ -59,6 +60,8 @@ export function renderMetrics(m: MetricsSnapshot): string {
     .family('skydive_analyzer_agent_connections', 'gauge', 'Agents connected on /ws/agent/flow.', [[{}, m.agentConnections]])
     .family('skydive_agent_flows_received_total', 'counter', 'Flows received per agent (X-Host-ID, or the UDP source address).',
       agents.map((a) => [{ agent: a.agent, transport: a.transport }, a.flows]))
+    .family('skydive_agent_stats_received_total', 'counter', 'Stats messages received per agent: who sends them, and how often.',
+      agents.map((a) => [{ agent: a.agent, transport: a.transport }, a.stats]))
     .family('skydive_capture_packets_received_total', 'counter', 'Packets a capture received (its Stats).', byCapture((c) => c.packetsReceived))
     .family('skydive_capture_packets_dropped_total', 'counter', 'Packets a capture dropped (its Stats).', byCapture((c) => c.packetsDropped))
     .family('skydive_capture_decode_failures_total', 'counter', 'Packets a capture could not decode (its Stats, when the agent reports them).', byCapture((c) => c.decodeFailures))

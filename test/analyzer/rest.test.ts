@@ -117,7 +117,10 @@ t.test('POST /api/topology: mistakes get a 400 that says what to change', async 
 
 t.test('GET /metrics: Prometheus text with intake, per-capture, store and stream figures', async (t) => {
   const stats: Stats = { CaptureID: 'cap-9', FlowCount: 42, FlowDropped: 2, KernelFlowDropped: 0, PacketsReceived: 1000, PacketsDropped: 7, DecodeFailures: 3 };
-  await sendDatagrams(analyzer.address.port, [encodeMessage([], stats), encodeMessage([], { ...stats, FlowCount: 40, PacketsReceived: 500, DecodeFailures: undefined }), Buffer.from('not protobuf \xff\xff')]);
+  // Empty datagrams are the UDP sender's port probes: neither messages nor Stats.
+  await sendDatagrams(analyzer.address.port, Array.from({ length: 10 }, () => Buffer.alloc(0)));
+  await sendDatagrams(analyzer.address.port, [encodeMessage([], stats),
+    encodeMessage([], { ...stats, FlowCount: 40, PacketsReceived: 500, DecodeFailures: undefined }), Buffer.from('not protobuf \xff\xff')]);
   await until(() => analyzer.intake.counters.badMessages.udp === 1, 'the bad datagram');
   const r = await fetch(`${base}/metrics`);
   t.equal(r.status, 200);
@@ -132,6 +135,12 @@ t.test('GET /metrics: Prometheus text with intake, per-capture, store and stream
   t.equal(value('skydive_analyzer_flows_received_total{transport="websocket"}'), viaWS.length);
   t.equal(value('skydive_analyzer_messages_received_total{transport="websocket"}'), Math.ceil(viaWS.length / 25));
   t.equal(value('skydive_analyzer_bad_messages_total{transport="udp"}'), 1);
+  t.equal(value('skydive_analyzer_messages_received_total{transport="udp"}'), viaUDP.length + 2, 'one a flow, plus the two Stats');
+  t.equal(value('skydive_analyzer_stats_received_total{transport="udp"}'), 2);
+  t.equal(value('skydive_analyzer_probes_received_total{transport="udp"}'), 10);
+  t.match(text, /^skydive_agent_stats_received_total\{agent="127\.0\.0\.1:\d+",transport="udp"\} 2$/m, 'who sent the Stats');
+  t.equal(text.match(/^skydive_agent_flows_received_total\{agent="[^"]+",transport="udp"\}/gm)?.length, 2,
+    'two UDP agents: the flows\' socket and the Stats\' (the probes\' is none)');
   t.equal(value('skydive_store_flows'), flows.length);
   t.equal(value('skydive_store_flows_inserted_total'), flows.length);
   t.equal(value('skydive_store_flows_evicted_total'), 0);
