@@ -2,6 +2,7 @@
  * What the analyzer's HTTP and WebSocket routes share: the store they read, the intake agents
  * write to, the live stream, the connection lists, and settings. Built by server.ts.
  */
+import type { ElasticsearchBackend } from '../store/elasticsearch/backend.js';
 import type { MemoryFlowStore } from '../store/memory.js';
 import type { AgentSessions } from './agent-sessions.js';
 import type { Connections } from './connections.js';
@@ -15,6 +16,8 @@ export interface AnalyzerContext {
   store: MemoryFlowStore;
   intake: FlowIntake;
   stream: FlowStream;
+  /** The elasticsearch flow backend, when configured: it answers history queries. */
+  elasticsearch?: ElasticsearchBackend;
   connections: Connections;
   sessions: AgentSessions;
   /** flow.expire in ms: which flows a query's time window includes. */

@@ -4,6 +4,7 @@
  * (summed: each Stats holds the counts since the previous one), per-agent ones from the
  * flows they send.
  */
+import type { ElasticsearchStats } from '../store/elasticsearch/backend.js';
 import type { MemoryStoreStats } from '../store/types.js';
 import type { CaptureStatsRegistry } from './capture-stats.js';
 import type { FlowStream } from './flow-stream.js';
@@ -18,6 +19,8 @@ export interface MetricsSnapshot {
   agentConnections: number;
   /** Datagrams the kernel dropped on the analyzer's UDP socket (its receive buffer was full), when known. */
   udpKernelDrops?: number;
+  /** The elasticsearch flow backend's counters, when configured. */
+  elasticsearch?: ElasticsearchStats;
 }
 
 const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -84,6 +87,21 @@ export function renderMetrics(m: MetricsSnapshot): string {
     .family('process_resident_memory_bytes', 'gauge', 'Resident memory of the analyzer process.', [[{}, process.memoryUsage.rss()]]);
   if (m.udpKernelDrops !== undefined) {
     e.family('skydive_analyzer_udp_kernel_drops_total', 'counter', 'Datagrams the kernel dropped on the flow UDP socket (receive buffer full).', [[{}, m.udpKernelDrops]]);
+  }
+  const es = m.elasticsearch;
+  if (es !== undefined) {
+    e.family('skydive_elasticsearch_documents_written_total', 'counter', 'Documents Elasticsearch stored, by index kind.',
+      [[{ kind: 'flow' }, es.written.flow], [{ kind: 'metric' }, es.written.metric]])
+      .family('skydive_elasticsearch_documents_stale_total', 'counter', 'Flow updates not written because a newer one of the flow was stored.', [[{}, es.stale]])
+      .family('skydive_elasticsearch_documents_dropped_total', 'counter', 'Documents given up: refused by the mapping, or beyond spill_max_bytes (logged).', [[{}, es.dropped]])
+      .family('skydive_elasticsearch_bulk_failures_total', 'counter', 'Bulk writes that failed as a whole (Elasticsearch down, slow, 5xx) and were retried.', [[{}, es.failedAttempts]])
+      .family('skydive_elasticsearch_documents_retried_total', 'counter', 'Documents sent again after a failure or a 429/5xx answer.', [[{}, es.retriedDocs]])
+      .family('skydive_elasticsearch_buffered_documents', 'gauge', 'Documents waiting for Elasticsearch, in memory and on disk.',
+        [[{ where: 'memory' }, es.memoryDocs], [{ where: 'disk' }, es.diskDocs]])
+      .family('skydive_elasticsearch_spill_bytes', 'gauge', 'Bytes of documents waiting on disk (storage.elasticsearch.spill_dir).', [[{}, es.diskBytes]])
+      .family('skydive_elasticsearch_up', 'gauge', '1 when the last write reached Elasticsearch.', [[{}, es.connected ? 1 : 0]])
+      .family('skydive_elasticsearch_rollovers_total', 'counter', 'Index rollovers done.', [[{}, es.rollovers]])
+      .family('skydive_elasticsearch_indices_deleted_total', 'counter', 'Indices deleted beyond indices_to_keep.', [[{}, es.deletedIndices]]);
   }
   return e.text();
 }

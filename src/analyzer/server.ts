@@ -9,6 +9,8 @@
  * same analyzer.
  */
 import type { FastifyInstance } from 'fastify';
+import { openElasticsearchBackend, type ElasticsearchBackend } from '../store/elasticsearch/backend.js';
+import type { ElasticsearchSettings } from '../store/elasticsearch/settings.js';
 import { MemoryFlowStore } from '../store/memory.js';
 import type { MemoryStoreOptions } from '../store/types.js';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
@@ -34,6 +36,8 @@ export interface AnalyzerOptions {
   queueSize?: number;
   bulkMaxFlows?: number;
   bulkMaxDelayMs?: number;
+  /** Also store every flow update in Elasticsearch, which then answers history queries. */
+  elasticsearch?: ElasticsearchSettings;
   log?: (line: string) => void;
 }
 
@@ -43,6 +47,7 @@ export interface RunningAnalyzer {
   readonly store: MemoryFlowStore;
   readonly intake: FlowIntake;
   readonly stream: FlowStream;
+  readonly elasticsearch?: ElasticsearchBackend;
   readonly app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -58,10 +63,14 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
   const stream = new FlowStream({
     bulkMaxFlows: o.bulkMaxFlows ?? 100, bulkMaxDelayMs: o.bulkMaxDelayMs ?? 5000, queueSize: o.queueSize ?? 10000,
   });
+  const es = o.elasticsearch === undefined ? undefined : openElasticsearchBackend(o.elasticsearch, log);
   let lastBadLog = 0;
   let badSinceLog = 0;
   const intake = new FlowIntake(store, {
-    onFlows: (flows) => stream.publish(flows),
+    onFlows: (flows) => {
+      stream.publish(flows);
+      es?.writer.write(flows);
+    },
     onStats: (stats) => stream.publishStats(stats),
     onBadMessage: (err, source) => {
       badSinceLog++;
@@ -75,7 +84,7 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
   });
   let udp: UDPIntake | undefined;
   const ctx: AnalyzerContext = {
-    hostId: o.hostId, version: packageVersion(), store, intake, stream,
+    hostId: o.hostId, version: packageVersion(), store, intake, stream, elasticsearch: es,
     connections: new Connections(), sessions: new AgentSessions(),
     flowExpireMs: o.flowExpireMs ?? 600_000,
     pingDelayMs: o.pingDelayMs ?? 2000,
@@ -85,26 +94,33 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
     log,
   };
   const app = await buildAnalyzerApp(ctx);
-  await app.listen({ host: o.listen.host, port: o.listen.port });
+  try {
+    await app.listen({ host: o.listen.host, port: o.listen.port });
+  } catch (err) {
+    await es?.close(0);
+    throw err;
+  }
   const addr = app.server.address();
   const address: HostPort = { host: o.listen.host, port: typeof addr === 'object' && addr ? addr.port : o.listen.port };
   try {
     if (o.udp ?? true) udp = await listenUDP(address.host, address.port, intake, log);
   } catch (err) {
     await app.close();
+    await es?.close(0);
     throw new Error(`cannot listen for flows on udp ${formatHostPort(address)}: ${(err as Error).message}`);
   }
   const retention = setInterval(() => store.expire(Date.now()), RETENTION_CHECK_MS);
   retention.unref();
   let closing: Promise<void> | undefined;
   return {
-    address, store, intake, stream, app,
+    address, store, intake, stream, app, elasticsearch: es,
     close: () => (closing ??= (async () => {
       clearInterval(retention);
       await udp?.close();
       stream.flush();
       await Promise.all([...ctx.closers].map((c) => c()));
       await app.close();
+      await es?.close();
       stream.close();
     })()),
   };

@@ -4,12 +4,14 @@
  * on the same port number. Flows are kept in memory (analyzer.flow.max_flows, retention).
  * SIGINT/SIGTERM stop it cleanly.
  */
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadConfig, ConfigError, type Config } from '../config/load.js';
 import { UsageError } from '../cli/errors.js';
 import { configFiles, parseOptions } from '../cli/options.js';
 import { AddressError, formatHostPort, parseHostPort, type HostPort } from '../net/host-port.js';
 import { startAnalyzer, type AnalyzerOptions, type RunningAnalyzer } from '../analyzer/server.js';
+import { elasticsearchSettings } from '../store/elasticsearch/settings.js';
 
 export const ANALYZER_USAGE = `usage: skydive analyzer [-c FILE]... [--listen HOST:PORT] [--host-id ID]
   -c, --conf FILE   configuration (YAML, Skydive's keys; repeatable, merged in order; - = stdin).
@@ -61,8 +63,29 @@ export function analyzerOptions(config: Config, args: AnalyzerArgs, log: (line: 
     queueSize: config.get<number>('http.ws.queue_size'),
     bulkMaxFlows: config.get<number>('analyzer.flow.stream.bulk_max_flows'),
     bulkMaxDelayMs: config.get<number>('analyzer.flow.stream.bulk_max_delay') * 1000,
+    elasticsearch: storageSettings(config),
     log,
   };
+}
+
+/** analyzer.flow.backend's settings; a bad storage value is a UsageError naming its key. */
+function storageSettings(config: Config) {
+  let settings;
+  try {
+    settings = elasticsearchSettings(config);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (settings === undefined) return undefined;
+  // Checked now rather than when Elasticsearch first fails and documents need the disk.
+  try {
+    mkdirSync(settings.spillDir, { recursive: true });
+    accessSync(settings.spillDir, constants.W_OK);
+  } catch (err) {
+    throw new UsageError(`storage.elasticsearch.spill_dir: cannot write to ${settings.spillDir}: ${(err as Error).message}`);
+  }
+  return settings;
 }
 
 /** Starts the analyzer; a port already taken or an address that is not ours is a UsageError. */

@@ -87,7 +87,38 @@ export const KEYS: Record<string, KeySpec> = {
   'http.ws.pong_timeout': { type: num(0.1), default: 5 },
   'http.ws.queue_size': { type: int(1), default: 10000 },
 
+  // Flow storage (skydive-api.md §9.6, §9.7): `analyzer.flow.backend` names the storage section.
+  'analyzer.flow.backend': { type: str(['memory', 'elasticsearch']), default: 'memory' },
+  /** Flow and metric documents held in memory for Elasticsearch; beyond, they spill to disk. */
+  'analyzer.flow.max_buffer_size': { type: int(1, 50_000_000), default: 100000 },
+  'storage.elasticsearch.driver': { type: str(['elasticsearch']), default: 'elasticsearch' },
+  'storage.elasticsearch.hosts': { type: { kind: 'string[]' }, default: ['http://127.0.0.1:9200'] },
+  /** Skydive's legacy single `host: ip:port`, used when `hosts` is not set. */
+  'storage.elasticsearch.host': { type: str() },
+  'storage.elasticsearch.ssl_insecure': { type: bool, default: false },
+  'storage.elasticsearch.auth.username': { type: str() },
+  'storage.elasticsearch.auth.password': { type: str() },
+  'storage.elasticsearch.bulk_maxdelay': { type: num(0.01), default: 5 },
+  'storage.elasticsearch.index_entries_limit': { type: int(0), default: 0 },
+  'storage.elasticsearch.index_age_limit': { type: int(0), default: 0 },
+  'storage.elasticsearch.indices_to_keep': { type: int(0), default: 0 },
+  'storage.elasticsearch.index_prefix': { type: str(), default: 'skydive_' },
+  'storage.elasticsearch.total_fields_limit': { type: int(1), default: 1000 },
+
   // Extensions.
+  /** Documents per bulk request at most (Skydive's bulk processor has no such key). */
+  'storage.elasticsearch.bulk_max_docs': { type: int(1, 100000), default: 1000, extension: true },
+  /** Bytes per bulk request at most (the client's bulk helper flushBytes). */
+  'storage.elasticsearch.bulk_max_bytes': { type: int(1024), default: 5_000_000, extension: true },
+  /** Seconds one request to Elasticsearch may take before it counts as failed and is retried. */
+  'storage.elasticsearch.request_timeout': { type: num(0.1), default: 30, extension: true },
+  /** Seconds between two rollover checks (Skydive: 60, fixed). */
+  'storage.elasticsearch.rollover_interval': { type: num(0.1), default: 60, extension: true },
+  /** Where documents wait on disk while Elasticsearch is unreachable, and how much they may take. */
+  'storage.elasticsearch.spill_dir': { type: str(), default: '/var/lib/skydive/elasticsearch-spill', extension: true },
+  'storage.elasticsearch.spill_max_bytes': { type: int(0), default: 1 << 30, extension: true },
+  /** Flows a history query reads at most (Skydive: 10000, fixed). */
+  'storage.elasticsearch.history_max_flows': { type: int(1, 1_000_000), default: 10000, extension: true },
   'agent.captures': { type: { kind: 'list', item: CAPTURE_KEYS, required: ['type'] }, default: [], extension: true },
   'agent.flow.output': { type: str(), default: '-', extension: true },
   'agent.flow.workers': { type: int(1, 64), default: 1, extension: true },

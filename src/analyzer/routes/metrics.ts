@@ -15,6 +15,7 @@ export function metricsRoutes(ctx: AnalyzerContext) {
         stream: ctx.stream,
         agentConnections: ctx.connections.agentCount(),
         udpKernelDrops: ctx.udpKernelDrops(),
+        elasticsearch: ctx.elasticsearch?.stats(),
       });
     });
   };

@@ -8,8 +8,10 @@
  * The body is read whatever its Content-Type (Skydive does the same; `curl -d` sends
  * application/x-www-form-urlencoded).
  */
+import { errors as esErrors } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { QueryError, runFlowQueryJSON } from '../../query/index.js';
+import { isHistoryQuery } from '../../store/elasticsearch/history.js';
 import type { AnalyzerContext } from '../context.js';
 
 const EXAMPLE = 'send {"GremlinQuery": "G.Flows()"}';
@@ -59,9 +61,15 @@ export function topologyRoutes(ctx: AnalyzerContext) {
       if (query.trim() === '') return reply.code(204).send();
       let json: string;
       try {
-        json = runFlowQueryJSON(ctx.store, query, { flowExpireMs: ctx.flowExpireMs });
+        // With an elasticsearch backend, G.At/G.Context queries read the stored history.
+        json = ctx.elasticsearch !== undefined && isHistoryQuery(query)
+          ? await ctx.elasticsearch.history.runJSON(query, { flowExpireMs: ctx.flowExpireMs })
+          : runFlowQueryJSON(ctx.store, query, { flowExpireMs: ctx.flowExpireMs });
       } catch (err) {
         if (err instanceof QueryError) return reply.code(400).type('text/plain; charset=utf-8').send(err.toHTTPBody() + '\n');
+        if (err instanceof esErrors.ElasticsearchClientError) {
+          return reply.code(503).type('text/plain; charset=utf-8').send(`flow history is unavailable: Elasticsearch: ${err.message}\n`);
+        }
         ctx.log(`query ${JSON.stringify(query)} failed: ${(err as Error)?.stack ?? String(err)}`);
         return reply.code(500).type('text/plain; charset=utf-8').send(`the query failed inside the analyzer (a bug, logged): ${(err as Error)?.message}\n`);
       }

@@ -1,0 +1,200 @@
+/**
+ * The documents waiting for Elasticsearch, oldest first: a bounded list in memory, and files on
+ * disk ("segments") for what does not fit while Elasticsearch is down or slow.
+ *
+ * Order is kept end to end, so an older update of a flow is never written after a newer one:
+ * memory only ever holds documents newer than every segment (when it is full, its content goes
+ * to new segments, at the end), and batches are taken from the oldest segment first, then from
+ * memory. Segments left by a previous run are read back at start-up and written first.
+ *
+ * A segment is written to a temporary name and renamed, so a crash never leaves half a segment
+ * under a real name. Its name holds its sequence number and how many documents it has.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DocOp } from './documents.js';
+
+export interface SpillQueueOptions {
+  dir: string;
+  /** Documents held in memory; one more sends them all to disk. */
+  maxMemoryDocs: number;
+  /** Documents per segment: one batch for the writer. */
+  segmentDocs: number;
+  /** Bytes the segments may take; beyond, the oldest are deleted (counted as dropped). 0: no disk. */
+  maxDiskBytes: number;
+  /** Documents given up, with why. */
+  onDrop(count: number, why: string): void;
+}
+
+/** Documents taken for writing; `ack` once they are written (or given up). */
+export interface Batch {
+  readonly ops: DocOp[];
+  /** Where they came from: kept on disk until acknowledged, or taken out of memory. */
+  readonly segment?: string;
+}
+
+interface Segment {
+  readonly file: string;
+  readonly seq: number;
+  readonly docs: number;
+  readonly bytes: number;
+}
+
+const SEGMENT_NAME = /^(\d{16})-(\d+)\.ndjson$/;
+/** New runs number their segments from here up; batches put back go below the lowest. */
+const FIRST_SEQ = 5e14;
+
+/** Operation kinds in segment files. */
+const KIND_CODE = { flow: 'f', metric: 'm' } as const;
+
+function encode(ops: readonly DocOp[]): string {
+  let text = '';
+  for (const op of ops) {
+    const meta: { k: string; id: string; v?: number } = { k: KIND_CODE[op.kind], id: op.id };
+    if (op.version !== undefined) meta.v = op.version;
+    // Documents are JSON without raw newlines: one line each.
+    text += JSON.stringify(meta) + '\n' + op.doc + '\n';
+  }
+  return text;
+}
+
+function decode(text: string): DocOp[] {
+  const lines = text.split('\n');
+  const ops: DocOp[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const meta = JSON.parse(lines[i]) as { k: string; id: string; v?: number };
+    const kind = meta.k === 'f' ? 'flow' : 'metric';
+    ops.push(meta.v === undefined ? { kind, id: meta.id, doc: lines[i + 1] } : { kind, id: meta.id, version: meta.v, doc: lines[i + 1] });
+  }
+  return ops;
+}
+
+export class SpillQueue {
+  private memory: DocOp[] = [];
+  private readonly segments: Segment[] = [];
+  private nextSeq = FIRST_SEQ;
+  private diskBytesHeld = 0;
+  private diskDocsHeld = 0;
+  /** When the oldest document in memory arrived (ms), for the writer's time flush. */
+  private oldestAt = 0;
+
+  constructor(private readonly o: SpillQueueOptions, private readonly now: () => number = Date.now) {
+    mkdirSync(o.dir, { recursive: true });
+    for (const name of readdirSync(o.dir)) {
+      const m = SEGMENT_NAME.exec(name);
+      const file = join(o.dir, name);
+      if (m === null) {
+        // A segment whose write was interrupted: its documents were still in memory then,
+        // and that run counted them as dropped when it could not finish.
+        if (name.endsWith('.tmp')) unlinkSync(file);
+        continue;
+      }
+      this.segments.push({ file, seq: Number(m[1]), docs: Number(m[2]), bytes: statSync(file).size });
+    }
+    this.segments.sort((a, b) => a.seq - b.seq);
+    for (const s of this.segments) {
+      this.diskBytesHeld += s.bytes;
+      this.diskDocsHeld += s.docs;
+      if (s.seq >= this.nextSeq) this.nextSeq = s.seq + 1;
+    }
+  }
+
+  get memoryDocs(): number {
+    return this.memory.length;
+  }
+
+  get diskDocs(): number {
+    return this.diskDocsHeld;
+  }
+
+  get diskBytes(): number {
+    return this.diskBytesHeld;
+  }
+
+  get hasSegments(): boolean {
+    return this.segments.length > 0;
+  }
+
+  /** Age of the oldest document in memory, 0 when memory is empty. */
+  memoryAgeMs(): number {
+    return this.memory.length === 0 ? 0 : this.now() - this.oldestAt;
+  }
+
+  push(ops: readonly DocOp[]): void {
+    if (ops.length === 0) return;
+    if (this.memory.length === 0) this.oldestAt = this.now();
+    for (const op of ops) this.memory.push(op);
+    if (this.memory.length > this.o.maxMemoryDocs) this.spillMemory();
+  }
+
+  /** The next batch: the oldest segment, else up to `max` documents out of memory. */
+  take(max: number): Batch | undefined {
+    const seg = this.segments.shift();
+    if (seg !== undefined) {
+      this.diskBytesHeld -= seg.bytes;
+      this.diskDocsHeld -= seg.docs;
+      return { ops: decode(readFileSync(seg.file, 'utf8')), segment: seg.file };
+    }
+    if (this.memory.length === 0) return undefined;
+    const ops = this.memory.length <= max ? this.memory : this.memory.slice(0, max);
+    this.memory = this.memory.length <= max ? [] : this.memory.slice(max);
+    // What stays in memory arrived later; restarting its clock delays it by at most one delay.
+    if (this.memory.length > 0) this.oldestAt = this.now();
+    return { ops };
+  }
+
+  /** The batch is written (or given up): forget it. */
+  ack(batch: Batch): void {
+    if (batch.segment !== undefined) unlinkSync(batch.segment);
+  }
+
+  /**
+   * Shutting down with `batch` not written: keep it, ahead of everything else, and everything
+   * in memory behind it, on disk for the next run.
+   */
+  persist(batch: Batch | undefined): void {
+    if (batch !== undefined && batch.segment === undefined) {
+      const lowest = this.segments.length > 0 ? this.segments[0].seq : this.nextSeq;
+      this.writeSegment(batch.ops, lowest - 1, true);
+    }
+    this.spillMemory();
+  }
+
+  private spillMemory(): void {
+    const ops = this.memory;
+    this.memory = [];
+    if (this.o.maxDiskBytes === 0) {
+      this.o.onDrop(ops.length, 'the memory buffer is full and spill_max_bytes is 0');
+      return;
+    }
+    for (let i = 0; i < ops.length; i += this.o.segmentDocs) {
+      this.writeSegment(ops.slice(i, i + this.o.segmentDocs), this.nextSeq++, false);
+    }
+    // Over the disk budget: the oldest documents go first, the newest are the most useful.
+    while (this.diskBytesHeld > this.o.maxDiskBytes && this.segments.length > 0) {
+      const old = this.segments.shift() as Segment;
+      unlinkSync(old.file);
+      this.diskBytesHeld -= old.bytes;
+      this.diskDocsHeld -= old.docs;
+      this.o.onDrop(old.docs, `the spill directory is over spill_max_bytes (${this.o.maxDiskBytes})`);
+    }
+  }
+
+  private writeSegment(ops: readonly DocOp[], seq: number, atFront: boolean): void {
+    const name = `${String(seq).padStart(16, '0')}-${ops.length}.ndjson`;
+    const file = join(this.o.dir, name);
+    const text = encode(ops);
+    try {
+      writeFileSync(file + '.tmp', text);
+      renameSync(file + '.tmp', file);
+    } catch (err) {
+      this.o.onDrop(ops.length, `cannot write to ${this.o.dir}: ${(err as Error).message}`);
+      return;
+    }
+    const seg: Segment = { file, seq, docs: ops.length, bytes: Buffer.byteLength(text) };
+    if (atFront) this.segments.unshift(seg);
+    else this.segments.push(seg);
+    this.diskBytesHeld += seg.bytes;
+    this.diskDocsHeld += seg.docs;
+  }
+}
