@@ -17,6 +17,7 @@ import type { FlowQueryOptions } from '../../query/index.js';
 import { parseQuery } from '../../query/parser.js';
 import { replyToJSON } from '../../query/reply.js';
 import { resolveTime } from '../../query/time.js';
+import { currentDelta, deltaFromMetric } from '../history.js';
 import type { MetricDelta } from '../types.js';
 import { deltaFromDocument, flowFromDocument } from './documents.js';
 import type { IndexNames } from './indices.js';
@@ -87,6 +88,15 @@ export class HistoryQueries {
     }
     const wantsMetrics = plan.ops.some((op) => op.kind === 'metrics');
     const history = wantsMetrics ? await this.searchMetrics(flows.map((f) => f.UUID), window) : new Map<string, MetricDelta[]>();
+    if (wantsMetrics) {
+      for (const f of flows) {
+        // Updates of this flow exist, none in the window: its latest delta (outside the window,
+        // cut away) stands for them, so the evaluator does not fall back to the flow's Metric,
+        // which it only does for a flow that never had an update (as the live store).
+        const latest = currentDelta(f);
+        if (latest !== undefined && !history.has(f.UUID)) history.set(f.UUID, [deltaFromMetric(latest)]);
+      }
+    }
     let metricCount = 0;
     for (const d of history.values()) metricCount += d.length;
     this.last = { flows: flows.length, metrics: metricCount, filterDropped };
