@@ -1,0 +1,77 @@
+/**
+ * The writer's queue: first in, first out across memory and disk; documents put back on
+ * shutdown come first at the next start; the disk budget drops the oldest, counted.
+ */
+import t, { type Test } from 'tap';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DocOp } from '../../../src/store/elasticsearch/documents.js';
+import { SpillQueue, type SpillQueueOptions } from '../../../src/store/elasticsearch/spill-queue.js';
+
+const ops = (from: number, n: number): DocOp[] =>
+  Array.from({ length: n }, (_, i) => ({ kind: (from + i) % 2 ? 'metric' : 'flow', id: `d${from + i}`, version: (from + i) % 2 ? undefined : from + i, doc: `{"n":${from + i}}` }));
+const ids = (list: DocOp[]): string[] => list.map((o) => o.id);
+
+function queue(t: Test, over: Partial<SpillQueueOptions> = {}): { q: SpillQueue; dir: string; drops: Array<[number, string]> } {
+  const dir = over.dir ?? mkdtempSync(join(tmpdir(), 'spill-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const drops: Array<[number, string]> = [];
+  const q = new SpillQueue({ dir, maxMemoryDocs: 10, segmentDocs: 4, maxDiskBytes: 1 << 20, onDrop: (n, why) => drops.push([n, why]), ...over });
+  return { q, dir, drops };
+}
+
+function drain(q: SpillQueue): DocOp[] {
+  const out: DocOp[] = [];
+  for (let b = q.take(4); b !== undefined; b = q.take(4)) {
+    out.push(...b.ops);
+    q.ack(b);
+  }
+  return out;
+}
+
+t.test('memory overflow spills to disk and order is kept', async (t) => {
+  const { q, dir } = queue(t);
+  q.push(ops(0, 8));
+  const first = q.take(4)!;
+  t.strictSame(ids(first.ops), ['d0', 'd1', 'd2', 'd3']);
+  q.ack(first);
+  q.push(ops(8, 9));
+  t.equal(q.memoryDocs, 0, 'over 10 in memory: all went to disk');
+  t.equal(q.diskDocs, 13);
+  t.equal(readdirSync(dir).length, 4, 'segments of 4 documents');
+  q.push(ops(17, 3));
+  const rest = drain(q);
+  t.strictSame(ids(rest), ids(ops(4, 16)), 'disk first, then memory, oldest first');
+  t.strictSame(rest[0], ops(4, 1)[0], 'documents come back whole (kind, id, version, text)');
+  t.equal(readdirSync(dir).length, 0, 'acknowledged segments are deleted');
+});
+
+t.test('persist on shutdown; the next start reads the documents first', async (t) => {
+  const { q, dir } = queue(t);
+  q.push(ops(0, 6));
+  const inflight = q.take(4)!;
+  q.push(ops(6, 2));
+  q.persist(inflight);
+  const { q: next } = queue(t, { dir });
+  t.equal(next.diskDocs, 8);
+  t.strictSame(ids(drain(next)), ids(ops(0, 8)), 'the unacknowledged batch first, then the rest, in order');
+});
+
+t.test('the disk budget drops the oldest documents, counted', async (t) => {
+  const { q, drops } = queue(t, { maxDiskBytes: 200 });
+  q.push(ops(0, 11));
+  t.ok(q.diskBytes <= 200);
+  const dropped = drops.reduce((n, [c]) => n + c, 0);
+  t.ok(dropped > 0);
+  t.match(drops[0][1], /spill_max_bytes/);
+  const left = drain(q);
+  t.strictSame(ids(left), ids(ops(dropped, 11 - dropped)), 'the newest are kept');
+});
+
+t.test('no disk: a full memory drops its documents, counted', async (t) => {
+  const { q, drops } = queue(t, { maxDiskBytes: 0 });
+  q.push(ops(0, 11));
+  t.strictSame(drops, [[11, 'the memory buffer is full and spill_max_bytes is 0']]);
+  t.equal(q.take(4), undefined);
+});
