@@ -97,6 +97,8 @@ export class PcapStream {
 export class PcapSocketServer {
   readonly stats: PcapSocketStats = { connections: 0, packets: 0, bytes: 0, badStreams: 0, truncatedStreams: 0 };
   private readonly sockets = new Set<Socket>();
+  /** Per connection, the chain handing its chunks to onRecords (close() waits for them). */
+  private readonly handing = new Map<Socket, Promise<void>>();
   private where: AddressInfo | undefined;
 
   private constructor(private readonly server: Server, private readonly opts: PcapSocketOptions) {}
@@ -123,9 +125,14 @@ export class PcapSocketServer {
 
   private get bound(): AddressInfo { return this.where!; }
 
+  /**
+   * Stops accepting and reading; resolves once every chunk already received has been handed to
+   * onRecords (a stopping agent still gets the packets its sources took in).
+   */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.handing.values()]);
   }
 
   private accept(sock: Socket): void {
@@ -133,6 +140,7 @@ export class PcapSocketServer {
     this.sockets.add(sock);
     const stream = new PcapStream(this.opts.chunkBytes);
     let busy = Promise.resolve();
+    this.handing.set(sock, busy);
     sock.on('data', (chunk: Buffer) => {
       stream.push(chunk);
       sock.pause();
@@ -148,9 +156,13 @@ export class PcapSocketServer {
         this.opts.onStreamError?.(err);
         sock.destroy();
       });
+      this.handing.set(sock, busy);
     });
     sock.on('error', () => { /* a reset peer: the close handler cleans up */ });
     sock.on('end', () => { void busy.then(() => { if (stream.pending > 0) this.stats.truncatedStreams++; }); });
-    sock.on('close', () => { this.sockets.delete(sock); });
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      void busy.then(() => { if (this.handing.get(sock) === busy) this.handing.delete(sock); });
+    });
   }
 }
