@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import type { Test } from 'tap';
+import { deleteUnderPrefix } from '../../src/store/elasticsearch/indices.js';
 import type { ElasticsearchSettings } from '../../src/store/elasticsearch/settings.js';
 
 const HOW = 'start one with scripts/es/start.sh and set SKYDIVE_TEST_ES_URL to the URL it prints';
@@ -57,11 +58,7 @@ export function testSettings(t: Test, url: string, over: Partial<ElasticsearchSe
 export async function dropPrefix(url: string, prefix: string): Promise<void> {
   const client = new Client({ node: url });
   try {
-    // Wildcard deletes are refused by default (action.destructive_requires_name): list, then delete by name.
-    const indices = Object.keys(await client.indices.get({ index: `${prefix}*`, allow_no_indices: true, ignore_unavailable: true }));
-    if (indices.length > 0) await client.indices.delete({ index: indices.join(',') });
-    const templates = await client.indices.getIndexTemplate({ name: `${prefix}*` }, { ignore: [404] });
-    for (const { name } of templates.index_templates ?? []) await client.indices.deleteIndexTemplate({ name });
+    await deleteUnderPrefix(client, prefix);
   } finally {
     await client.close();
   }

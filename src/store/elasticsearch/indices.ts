@@ -70,3 +70,12 @@ export async function ensureIndices(client: Client, names: IndexNames, totalFiel
     }
   }
 }
+
+/** Deletes every index and index template whose name starts with `prefix` (tests, the bench). */
+export async function deleteUnderPrefix(client: Client, prefix: string): Promise<void> {
+  // Wildcard deletes are refused by default (action.destructive_requires_name): list, then delete by name.
+  const indices = Object.keys(await client.indices.get({ index: `${prefix}*`, allow_no_indices: true, ignore_unavailable: true }));
+  if (indices.length > 0) await client.indices.delete({ index: indices.join(',') });
+  const templates = await client.indices.getIndexTemplate({ name: `${prefix}*` }, { ignore: [404] });
+  for (const { name } of templates.index_templates ?? []) await client.indices.deleteIndexTemplate({ name });
+}
