@@ -22,6 +22,7 @@ export { dnsExtract } from './layers/dns_extract';
 export { jsonEncodeFlow, jsonFlowBound } from './format/json';
 export { setJSONNodeTID, setJSONCaptureID, setJSONApplication } from './format/host-text';
 export { flowSortKeyInto, SORT_KEY_MAX } from './flow/sortkey';
+export { stopOrderBuild, stopOrderAddress } from './flow/stoporder';
 export { setERSPANTypeI } from './layers/erspan';
 export { sflowDecode, sflowPacketBytes, sflowPacketCount, sflowListBytes, sflowRejectOffset } from './sflow/datagram';
 export { R_COUNT as SFLOW_REASON_COUNT } from './sflow/reasons';

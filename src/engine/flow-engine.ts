@@ -131,16 +131,16 @@ export class FlowEngine {
   stop(): void { this.core.stopTable(); }
 
   /**
-   * Capture stop in an order of the caller's choosing, step 1: flushes
-   * reassembly and returns the addresses of the flows still in the table.
-   * Each then leaves with stopFlow(address), emitted in that order.
+   * Capture stop in canonical order (sortKey), step 1: flushes reassembly
+   * and returns the addresses of the flows still in the table, sorted by
+   * the core. Each then leaves with stopFlow(address), emitted in that order.
    */
-  stopBegin(): number[] {
+  stopBegin(): Uint32Array {
     const c = this.core;
     c.stopBegin();
-    const flows: number[] = [];
-    for (let f = c.tableFirst(); f !== 0; f = c.tableNext(f)) flows.push(f);
-    return flows;
+    const n = c.stopOrderBuild();
+    if (n < 0) throw new Error('flow table stop: no memory left to order the flows');
+    return new Uint32Array(c.memory.buffer, c.stopOrderAddress(), n).slice();
   }
 
   stopFlow(address: number): void { this.core.stopFlow(address); }

@@ -92,7 +92,7 @@ export class Shard {
   }
 
   /** Flows left at the stop, in key order, and how many have gone. */
-  private stopOrder: number[] | undefined;
+  private stopOrder: Uint32Array | undefined;
   private stopped = 0;
 
   /** Runs a task; the flows that leave the table go to `out`, cut at every tick. */
@@ -110,9 +110,7 @@ export class Shard {
 
   private stop(maxFlows: number, out: FlowOut): ShardStatus {
     if (!this.stopOrder) {
-      const keyed = this.engine.stopBegin().map((f): [string, number] => [this.engine.sortKey(f), f]);
-      keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      this.stopOrder = keyed.map((k) => k[1]);
+      this.stopOrder = this.engine.stopBegin();
     }
     const end = Math.min(this.stopped + Math.max(1, maxFlows), this.stopOrder.length);
     for (let i = this.stopped; i < end; i++) this.engine.stopFlow(this.stopOrder[i]);

@@ -59,6 +59,9 @@ export interface CoreExports {
   setJSONApplication(app: number, src: number, len: number): number;
   /** assembly/flow/sortkey.ts: the sort key of the flow record at `rec` into `out`; its length. */
   flowSortKeyInto(rec: number, out: number): number;
+  /** assembly/flow/stoporder.ts: the table's flows in canonical order, as u32 addresses at stopOrderAddress(); -1 out of memory. */
+  stopOrderBuild(): number;
+  stopOrderAddress(): number;
   defragEvictions(): bigint;
   tcpCapFlushes(): bigint;
   tcpDroppedSegments(): bigint;
