@@ -5,8 +5,8 @@
  *   node --expose-gc --max-old-space-size=8192 dist/bench/query.js [--flows N] [--seed S] [--runs K]
  *
  * 1. Generates N flows (default 1,000,000, bench/query-flows.ts) and passes them through
- *    protobuf `flow.Message` encode/decode in batches, so the store holds objects shaped as the
- *    analyzer will receive them.
+ *    protobuf `flow.Message` encoding and the analyzer's own reader (format/message-reader.ts)
+ *    in batches, so the store holds the objects the analyzer holds.
  * 2. Ingest: upserts all of them into a fresh store, in batches of 100 (Skydive's bulk size),
  *    K times; flows/s of `upsert` alone (median), and with the protobuf decode included.
  * 3. Memory: RSS and heap after GC, before and after; bytes per stored flow (flow objects plus
@@ -24,13 +24,15 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Flow } from '../src/flow/types.js';
-import { decodeMessage, encodeMessage } from '../src/format/protobuf.js';
+import { readFlowMessage } from '../src/format/message-reader.js';
+import { encodeMessage } from '../src/format/protobuf.js';
 import { compileQuery } from '../src/query/compile.js';
 import { execute } from '../src/query/evaluate.js';
 import { runFlowQueryJSON } from '../src/query/index.js';
 import { parseQuery } from '../src/query/parser.js';
 import { MemoryFlowStore } from '../src/store/memory.js';
 import { BENCH_T0, FlowGenerator, nextUpdate, prng } from './query-flows.js';
+import { fileStamp, median, msSince as ms, percentile } from './stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -67,18 +69,6 @@ function memory(): Memory {
   return { rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20 };
 }
 
-function ms(t0: bigint): number {
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
-
-function median(xs: readonly number[]): number {
-  return percentile([...xs].sort((a, b) => a - b), 0.5);
-}
-
 /** Flows as the analyzer gets them: through protobuf Message encode and decode, 100 a message. */
 function generate(n: number, seed: number): { flows: Flow[]; decodeMs: number } {
   const gen = new FlowGenerator(seed);
@@ -87,9 +77,9 @@ function generate(n: number, seed: number): { flows: Flow[]; decodeMs: number } 
   for (let i = 0; i < n; i += BATCH) {
     const batch: Flow[] = [];
     for (let k = 0; k < BATCH && i + k < n; k++) batch.push(gen.next());
-    const bytes = encodeMessage(batch);
+    const bytes = Buffer.from(encodeMessage(batch));
     const t0 = process.hrtime.bigint();
-    for (const f of decodeMessage(bytes).flows) flows.push(f);
+    for (const f of readFlowMessage(bytes).flows) flows.push(f);
     decodeMs += ms(t0);
   }
   return { flows, decodeMs };
@@ -217,7 +207,7 @@ function main(): void {
   };
 
   mkdirSync(RESULTS, { recursive: true });
-  const stamp = result.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = fileStamp(result.date);
   writeFileSync(join(RESULTS, `query-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');
   const fmt = (x: number): string => (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
   const md = [

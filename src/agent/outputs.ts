@@ -83,7 +83,10 @@ export function analyzerOutput(config: Config, hostId: string, log: (line: strin
       ...common, batchFlows: config.get<number>('agent.flow.websocket_batch'),
       silenceMs: 2 * 1000 * (config.get<number>('http.ws.ping_delay') + config.get<number>('http.ws.pong_timeout')),
     })
-    : new UDPFlowSender(common);
+    : new UDPFlowSender({
+      ...common, maxDatagramBytes: config.get<number>('agent.flow.udp_datagram_bytes'),
+      maxFlowsPerSecond: config.get<number>('agent.flow.udp_max_rate'),
+    });
   return {
     format: 'protobuf',
     description: `sending flows over ${protocol} to ${analyzers.map(formatHostPort).join(', ')}`,

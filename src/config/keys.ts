@@ -127,6 +127,10 @@ export const KEYS: Record<string, KeySpec> = {
   'agent.flow.send_buffer': { type: int(1, 50_000_000), default: 100000, extension: true },
   /** Flows per WebSocket message to the analyzer (Skydive: 10). */
   'agent.flow.websocket_batch': { type: int(1, 100000), default: 100, extension: true },
+  /** Flows share a UDP datagram up to this many bytes (0: one flow a datagram, as Skydive). */
+  'agent.flow.udp_datagram_bytes': { type: int(0, 65000), default: 1400, extension: true },
+  /** Flows per second at most over UDP, so that a tick's burst does not overflow the analyzer (0: no limit, as Skydive). */
+  'agent.flow.udp_max_rate': { type: int(0), default: 100000, extension: true },
   /** Seconds between two Stats messages of a capture (Skydive: 10, fixed). */
   'agent.flow.stats_interval': { type: num(0.1), default: 10, extension: true },
   /** The analyzer's in-memory flow store: most flows held, retention (s, 0 = until evicted), deltas kept per flow. */

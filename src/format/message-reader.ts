@@ -113,6 +113,41 @@ function string(c: Cursor): string {
   return s;
 }
 
+/**
+ * Strings that many flows share (addresses, LayersPath, Application, NodeTID, CaptureID), as
+ * one object each: an analyzer holding a million flows would otherwise hold a million copies
+ * of "Ethernet/IPv4/TCP" (about 200 bytes a flow in all, and as many objects for the garbage
+ * collector to mark), and the store's indexes then compare them by identity.
+ *
+ * A direct-mapped cache keyed by a hash of the bytes: a hit costs no string at all (the bytes
+ * are compared with the cached string's characters), a miss decodes and takes the slot. Only
+ * strings of one byte per character are cached, so a match of characters and bytes is exact.
+ */
+const SHARED_SLOTS = 1 << 14;
+const SHARED_MAX_BYTES = 64;
+const shared: string[] = new Array<string>(SHARED_SLOTS).fill('');
+
+function sharedString(c: Cursor): string {
+  const n = length(c);
+  const b = c.buf;
+  const start = c.pos;
+  const end = start + n;
+  c.pos = end;
+  if (n > SHARED_MAX_BYTES) return b.toString('utf8', start, end);
+  let h = 0x811c9dc5 | 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 16777619);
+  const slot = (h ^ (h >>> 15)) & (SHARED_SLOTS - 1);
+  const held = shared[slot];
+  if (held.length === n) {
+    let i = 0;
+    while (i < n && held.charCodeAt(i) === b[start + i]) i++;
+    if (i === n) return held;
+  }
+  const s = b.toString('utf8', start, end);
+  if (s.length === n) shared[slot] = s;
+  return s;
+}
+
 function skip(c: Cursor, wire: number): void {
   switch (wire) {
     case WIRE_VARINT: varint32(c); return;
@@ -155,8 +190,8 @@ function flowLayer(c: Cursor): FlowLayer {
     const wire = k & 7;
     switch (k >>> 3) {
       case 1: if (wire === WIRE_VARINT) { protocol = varint32(c) | 0; continue; } break;
-      case 3: if (wire === WIRE_LEN) { a = string(c); continue; } break;
-      case 4: if (wire === WIRE_LEN) { b = string(c); continue; } break;
+      case 3: if (wire === WIRE_LEN) { a = sharedString(c); continue; } break;
+      case 4: if (wire === WIRE_LEN) { b = sharedString(c); continue; } break;
       case 5: if (wire === WIRE_VARINT) { id = int64(c); continue; } break;
     }
     skip(c, wire);
@@ -279,17 +314,17 @@ function flow(c: Cursor): Flow {
     if (wire === WIRE_LEN) {
       switch (field) {
         case 1: uuid = string(c); continue;
-        case 2: layersPath = string(c); continue;
-        case 3: application = string(c); continue;
-        case 6: parentUUID = string(c); continue;
+        case 2: layersPath = sharedString(c); continue;
+        case 3: application = sharedString(c); continue;
+        case 6: parentUUID = sharedString(c); continue;
         case 20: link = sub(c, flowLayer); continue;
         case 21: network = sub(c, flowLayer); continue;
         case 22: tp = sub(c, transport); continue;
         case 23: ic = sub(c, icmp); continue;
         case 31: lum = sub(c, metric); continue;
         case 32: m = sub(c, metric); continue;
-        case 33: nodeTID = string(c); continue;
-        case 34: captureID = string(c); continue;
+        case 33: nodeTID = sharedString(c); continue;
+        case 34: captureID = sharedString(c); continue;
         case 38: tcp = sub(c, tcpMetric); continue;
         case 39: ip = sub(c, ipMetric); continue;
         case 50: trackingID = string(c); continue;

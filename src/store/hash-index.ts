@@ -4,13 +4,16 @@
  *
  * Why not a Map of arrays: at a million flows an insert touched thirteen JavaScript Maps, and
  * their probes (two or three cache misses each) were 80% of the insert time. Here the table is
- * open addressing with linear probing in one Int32Array of [hash, head] pairs, so a probe is
- * mostly one cache line; the records holding a value form a doubly linked list threaded through
- * two Int32Arrays (next, prev) indexed by record id, so adding or removing a record is O(1) and
- * costs 8 bytes per record, with no allocation.
+ * open addressing with linear probing in one Int32Array of [hash, head, tail, count] per slot,
+ * so a probe and an append read one cache line; the slot's key sits in a parallel array (the
+ * reader shares the strings many flows hold, so most comparisons are by identity). The records
+ * holding a value form a doubly linked list threaded through two Int32Arrays (next, prev)
+ * indexed by record id, so adding or removing a record is O(1) and costs 8 bytes per record,
+ * with no allocation.
  *
- * The table stores no keys: a slot's key is read from its head record (`keyOf(head)`) when the
- * hashes match, so the store removes a record while it still holds the value it was added with.
+ * An earlier version stored no keys and read a slot's key from its head record; that chased
+ * four pointers (entry, flow, layer, string) per probe and made the indexes two thirds of an
+ * insert. The keys cost 4 bytes a slot.
  *
  * Sizes: the store gives the record capacity and the initial table size up front (from its
  * maxFlows). Growing a big typed array means allocating a new one outside the JavaScript heap,
@@ -18,11 +21,10 @@
  * heap: sized once, the arrays are zero-filled (an empty slot is 0, heads are stored as id + 1)
  * so the kernel commits their pages only as they are used.
  *
- * Lists keep the order records were added, oldest at the head (`prev` of the head points at
- * the tail, so appending is O(1)): reading a value's records in insertion order can stop early.
- * `add` is for new records, which the store numbers in insertion order, so lists stay in that
- * order; `move` (a record whose value changed) appends an old record and marks the index
- * `unordered`, for readers that need the order to sort.
+ * Lists keep the order records were added, oldest at the head: reading a value's records in
+ * insertion order can stop early. `add` is for new records, which the store numbers in
+ * insertion order, so lists stay in that order; `move` (a record whose value changed) appends
+ * an old record and marks the index `unordered`, for readers that need the order to sort.
  */
 import type { IndexKey } from './types.js';
 
@@ -42,28 +44,31 @@ export function hashKey(key: IndexKey): number {
   return h ^ (h >>> 13);
 }
 
+/** Int32s per slot: hash, head id + 1 (0: a free slot), tail id, records. */
+const STRIDE = 4;
+const HASH = 0;
+const HEAD = 1;
+const TAIL = 2;
+const COUNT = 3;
+
 export class HashIndex {
   private slots: number;
   private mask: number;
-  /** [hash, head id + 1] per slot; 0 in the head marks a free slot. */
   private table: Int32Array;
-  /** Records per slot. */
-  private counts: Int32Array;
+  /** The value of each used slot. */
+  private keys: Array<IndexKey | undefined>;
   private used = 0;
   /** Whether a list may be out of insertion order (see `move`). */
   unordered = false;
   private next: Int32Array;
   private prev: Int32Array;
 
-  /**
-   * `keyOf(id)`: the value record `id` holds for this field. `slots`: initial table size
-   * (a power of two, at least twice the distinct values expected).
-   */
-  constructor(private readonly keyOf: (id: number) => IndexKey | undefined, recordCapacity: number, slots = MIN_SLOTS) {
+  /** `slots`: initial table size (a power of two, at least twice the distinct values expected). */
+  constructor(recordCapacity: number, slots = MIN_SLOTS) {
     this.slots = Math.max(MIN_SLOTS, slots);
     this.mask = this.slots - 1;
-    this.table = new Int32Array(2 * this.slots);
-    this.counts = new Int32Array(this.slots);
+    this.table = new Int32Array(STRIDE * this.slots);
+    this.keys = new Array<IndexKey | undefined>(this.slots).fill(undefined);
     this.next = new Int32Array(recordCapacity);
     this.prev = new Int32Array(recordCapacity);
   }
@@ -88,21 +93,22 @@ export class HashIndex {
   add(key: IndexKey, id: number): void {
     const h = hashKey(key);
     const p = this.find(key, h);
+    const t = this.table;
     if (p >= 0) {
-      const head = this.table[2 * p + 1] - 1;
-      const tail = this.prev[head];
+      const at = STRIDE * p;
+      const tail = t[at + TAIL];
       this.next[tail] = id;
       this.prev[id] = tail;
       this.next[id] = EMPTY;
-      this.prev[head] = id;
-      this.counts[p]++;
+      t[at + TAIL] = id;
+      t[at + COUNT]++;
       return;
     }
     if (2 * (this.used + 1) > this.slots) {
       this.resize(this.slots * 2);
-      this.insertSlot(h, id);
+      this.insertSlot(key, h, id, this.freeSlot(h));
     } else {
-      this.insertSlot(h, id, -p - 1);
+      this.insertSlot(key, h, id, -p - 1);
     }
   }
 
@@ -116,26 +122,22 @@ export class HashIndex {
   remove(key: IndexKey, id: number): void {
     const p = this.find(key, hashKey(key));
     if (p < 0) return;
-    const head = this.table[2 * p + 1] - 1;
+    const t = this.table;
+    const at = STRIDE * p;
     const n = this.next[id];
     const pr = this.prev[id];
-    if (id === head) {
-      if (n !== EMPTY) {
-        this.table[2 * p + 1] = n + 1;
-        this.prev[n] = pr; // the tail
-      }
-    } else {
-      this.next[pr] = n;
-      if (n === EMPTY) this.prev[head] = pr;
-      else this.prev[n] = pr;
-    }
-    if (--this.counts[p] === 0) this.deleteSlot(p);
+    // The head's prev is EMPTY; a list of one ends with the slot freed below.
+    if (pr === EMPTY) t[at + HEAD] = n + 1;
+    else this.next[pr] = n;
+    if (n === EMPTY) t[at + TAIL] = pr;
+    else this.prev[n] = pr;
+    if (--t[at + COUNT] === 0) this.deleteSlot(p);
   }
 
   /** The first record holding `key` (EMPTY if none); follow with `after`. */
   first(key: IndexKey): number {
     const p = this.find(key, hashKey(key));
-    return p < 0 ? EMPTY : this.table[2 * p + 1] - 1;
+    return p < 0 ? EMPTY : this.table[STRIDE * p + HEAD] - 1;
   }
 
   /** The record after `id` in its list, or EMPTY. */
@@ -145,12 +147,12 @@ export class HashIndex {
 
   count(key: IndexKey): number {
     const p = this.find(key, hashKey(key));
-    return p < 0 ? 0 : this.counts[p];
+    return p < 0 ? 0 : this.table[STRIDE * p + COUNT];
   }
 
   clear(): void {
     this.table.fill(0);
-    this.counts.fill(0);
+    this.keys.fill(undefined);
     this.used = 0;
     this.unordered = false;
   }
@@ -158,62 +160,66 @@ export class HashIndex {
   /** The slot holding `key`, or -(free slot + 1) where it would go. */
   private find(key: IndexKey, h: number): number {
     const t = this.table;
+    const keys = this.keys;
     for (let p = h & this.mask; ; p = (p + 1) & this.mask) {
-      const head = t[2 * p + 1];
-      if (head === 0) return -p - 1;
-      if (t[2 * p] === h && this.keyOf(head - 1) === key) return p;
+      const at = STRIDE * p;
+      if (t[at + HEAD] === 0) return -p - 1;
+      if (t[at + HASH] === h && keys[p] === key) return p;
     }
   }
 
-  private insertSlot(h: number, id: number, at = -1): void {
-    let p = at;
-    if (p < 0) {
-      p = h & this.mask;
-      while (this.table[2 * p + 1] !== 0) p = (p + 1) & this.mask;
-    }
-    this.table[2 * p] = h;
-    this.table[2 * p + 1] = id + 1;
-    this.counts[p] = 1;
+  private freeSlot(h: number): number {
+    let p = h & this.mask;
+    while (this.table[STRIDE * p + HEAD] !== 0) p = (p + 1) & this.mask;
+    return p;
+  }
+
+  private insertSlot(key: IndexKey, h: number, id: number, p: number): void {
+    const at = STRIDE * p;
+    this.table[at + HASH] = h;
+    this.table[at + HEAD] = id + 1;
+    this.table[at + TAIL] = id;
+    this.table[at + COUNT] = 1;
+    this.keys[p] = key;
     this.next[id] = EMPTY;
-    this.prev[id] = id; // a list of one: the head is its own tail
+    this.prev[id] = EMPTY;
     this.used++;
   }
 
   /** Frees slot p, moving later slots of its probe run back so no lookup stops short. */
   private deleteSlot(p: number): void {
     const t = this.table;
-    t[2 * p + 1] = 0;
-    this.counts[p] = 0;
+    const keys = this.keys;
+    t[STRIDE * p + HEAD] = 0;
+    keys[p] = undefined;
     this.used--;
     let hole = p;
-    for (let q = (p + 1) & this.mask; t[2 * q + 1] !== 0; q = (q + 1) & this.mask) {
-      const home = t[2 * q] & this.mask;
+    for (let q = (p + 1) & this.mask; t[STRIDE * q + HEAD] !== 0; q = (q + 1) & this.mask) {
+      const home = t[STRIDE * q + HASH] & this.mask;
       // q may move to the hole unless its home lies cyclically in (hole, q].
       const stays = hole <= q ? home > hole && home <= q : home > hole || home <= q;
       if (stays) continue;
-      t[2 * hole] = t[2 * q];
-      t[2 * hole + 1] = t[2 * q + 1];
-      this.counts[hole] = this.counts[q];
-      t[2 * q + 1] = 0;
-      this.counts[q] = 0;
+      t.copyWithin(STRIDE * hole, STRIDE * q, STRIDE * q + STRIDE);
+      keys[hole] = keys[q];
+      t[STRIDE * q + HEAD] = 0;
+      keys[q] = undefined;
       hole = q;
     }
   }
 
   private resize(slots: number): void {
     const old = this.table;
-    const oldCounts = this.counts;
+    const oldKeys = this.keys;
+    const oldSlots = this.slots;
     this.slots = slots;
     this.mask = slots - 1;
-    this.table = new Int32Array(2 * slots);
-    this.counts = new Int32Array(slots);
-    for (let p = 0; p < oldCounts.length; p++) {
-      if (old[2 * p + 1] === 0) continue;
-      let q = old[2 * p] & this.mask;
-      while (this.table[2 * q + 1] !== 0) q = (q + 1) & this.mask;
-      this.table[2 * q] = old[2 * p];
-      this.table[2 * q + 1] = old[2 * p + 1];
-      this.counts[q] = oldCounts[p];
+    this.table = new Int32Array(STRIDE * slots);
+    this.keys = new Array<IndexKey | undefined>(slots).fill(undefined);
+    for (let p = 0; p < oldSlots; p++) {
+      if (old[STRIDE * p + HEAD] === 0) continue;
+      const q = this.freeSlot(old[STRIDE * p + HASH]);
+      this.table.set(old.subarray(STRIDE * p, STRIDE * p + STRIDE), STRIDE * q);
+      this.keys[q] = oldKeys[p];
     }
   }
 }

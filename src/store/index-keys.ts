@@ -36,11 +36,6 @@ export function indexKeyOf(field: IndexedField, flow: Flow): IndexKey | undefine
   return KEY_OF[field](flow);
 }
 
-/** The function `indexKeyOf(field, ·)`, to call without looking the field up each time. */
-export function indexKeyExtractor(field: IndexedField): (flow: Flow) => IndexKey | undefined {
-  return KEY_OF[field];
-}
-
 /** The indexed fields other than UUID (the store's primary key), in `writeIndexKeys` order. */
 export const SECONDARY_FIELDS = [
   'TrackingID', 'L3TrackingID', 'ParentUUID', 'NodeTID', 'CaptureID', 'Link.A', 'Link.B',

@@ -20,7 +20,7 @@ import {
   addDelta, currentDelta, dropBefore, historyLength, readHistory, sameWindow, type HistoryArray,
 } from './history.js';
 import { EMPTY, HashIndex } from './hash-index.js';
-import { indexKeyExtractor, SECONDARY_FIELDS, writeIndexKeys } from './index-keys.js';
+import { SECONDARY_FIELDS, writeIndexKeys } from './index-keys.js';
 import { LastHeap, type HeapRecord } from './last-heap.js';
 import {
   INDEXED_FIELDS, type FlowSource, type IndexedField, type IndexKey, type MemoryStoreOptions,
@@ -123,10 +123,7 @@ export class MemoryFlowStore implements FlowSource {
     this.lastById = new Float64Array(this.idCapacity);
     this.seqById = new Float64Array(this.idCapacity);
     const slots = nextPowerOfTwo(2 * this.idCapacity);
-    this.indexes = SECONDARY_FIELDS.map((field) => {
-      const keyOf = indexKeyExtractor(field);
-      return new HashIndex((id) => keyOf((this.entries[id] as Entry).flow), this.idCapacity, slots);
-    });
+    this.indexes = SECONDARY_FIELDS.map(() => new HashIndex(this.idCapacity, slots));
     this.indexByField = new Map(SECONDARY_FIELDS.map((field, i) => [field, this.indexes[i]]));
   }
 
@@ -279,8 +276,7 @@ export class MemoryFlowStore implements FlowSource {
       }
     } else {
       // Skydive freezes a flow's keys at creation, so these rarely differ; when they do (an
-      // agent restarted with other settings), the indexes follow. Before the entry takes the
-      // new state: hash-index.ts reads a removed value's key from the entry.
+      // agent restarted with other settings), the indexes follow.
       const was = this.keysWas;
       const now = this.keysNow;
       writeIndexKeys(old, was);

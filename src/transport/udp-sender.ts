@@ -1,7 +1,16 @@
 /**
- * Flows to the analyzer over UDP (Skydive's default `flow.protocol: udp`): one `flow.Message`
- * holding one flow per datagram, to the analyzer's host and port, Stats in datagrams of their
- * own.
+ * Flows to the analyzer over UDP (Skydive's default `flow.protocol: udp`): `flow.Message`s to
+ * the analyzer's host and port, Stats in datagrams of their own. Skydive's agent puts one flow
+ * in a datagram; here consecutive flows share a datagram up to `maxDatagramBytes`
+ * (agent.flow.udp_datagram_bytes, docs/compat.md#udp-datagrams): the receiving side's cost is
+ * mostly per datagram, so at one flow a datagram an analyzer tops out (and the kernel drops
+ * what it cannot take) far below what it stores. 0 sends one flow a datagram, as Skydive.
+ *
+ * Pacing: an update tick hands over a whole table's flows at once, and UDP has no flow control:
+ * sent as fast as the socket takes them, they overflow the analyzer's receive buffer (a few MB)
+ * within milliseconds and the kernel drops the rest. So flows leave at most at `maxFlowsPerSecond`
+ * (agent.flow.udp_max_rate, docs/compat.md#udp-datagrams), in bursts of 20 ms worth; 0 sends
+ * as fast as the socket takes them, as Skydive.
  *
  * UDP says nothing about delivery. What can be known is when the analyzer's port is closed: the
  * kernel then answers ICMP "port unreachable", which the connected socket reports as
@@ -25,6 +34,16 @@ const IN_FLIGHT = 64;
 const PROBE_WAIT_MS = 250;
 const DROP_LOG_MS = 10_000;
 
+export interface UDPSenderOptions extends SenderOptions {
+  /** Largest datagram payload holding several flows; 0: one flow a datagram. */
+  maxDatagramBytes?: number;
+  /** Flows sent per second at most; 0: no pacing. */
+  maxFlowsPerSecond?: number;
+}
+
+/** Pacing bursts: this many milliseconds' worth of flows at once. */
+const PACE_BURST_MS = 20;
+
 export class UDPFlowSender implements FlowSender {
   private readonly buffer: SendBuffer;
   private socket: dgram.Socket | undefined;
@@ -36,6 +55,10 @@ export class UDPFlowSender implements FlowSender {
   private inFlight = 0;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Flows that may leave now (pacing), and when that was computed. */
+  private tokens = 0;
+  private tokensAt = 0;
+  private paceTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private drained: (() => void)[] = [];
   private connections = 0;
@@ -43,7 +66,7 @@ export class UDPFlowSender implements FlowSender {
   private lastDropLog = 0;
   private dropsSinceLog = 0;
 
-  constructor(private readonly opts: SenderOptions) {
+  constructor(private readonly opts: UDPSenderOptions) {
     if (opts.analyzers.length === 0) throw new Error('no analyzer to send flows to');
     this.buffer = new SendBuffer(opts.maxBufferedFlows);
     this.target = firstAnalyzer(opts.analyzers.length);
@@ -59,8 +82,16 @@ export class UDPFlowSender implements FlowSender {
 
   sendRecords(records: readonly Uint8Array[]): void {
     if (this.closed) return;
+    const max = this.opts.maxDatagramBytes ?? 0;
     let dropped = 0;
-    for (const r of records) dropped += this.buffer.push(messageOfRecords([r]), 1);
+    // Each record costs its bytes and a field key byte (message-frame.ts).
+    for (let i = 0; i < records.length;) {
+      let end = i + 1;
+      let size = records[i].length + 1;
+      while (end < records.length && size + records[end].length + 1 <= max) size += records[end++].length + 1;
+      dropped += this.buffer.push(messageOfRecords(end === i + 1 ? [records[i]] : records.slice(i, end)), end - i);
+      i = end;
+    }
     if (dropped > 0) this.reportDrop(dropped);
     this.pump();
   }
@@ -80,6 +111,7 @@ export class UDPFlowSender implements FlowSender {
     }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.paceTimer) clearTimeout(this.paceTimer);
     const dropped = this.buffer.dropAll();
     if (dropped > 0) this.opts.log(`analyzer ${this.targetText()}: ${dropped} flow(s) not sent at stop (its UDP port refused them)`);
     const s = this.socket;
@@ -157,8 +189,10 @@ export class UDPFlowSender implements FlowSender {
     const socket = this.socket;
     const epoch = this.epoch;
     while (this.up && socket && this.inFlight < IN_FLIGHT) {
+      if (!this.paced()) break;
       const m = this.buffer.next();
       if (!m) break;
+      this.tokens -= m.flows;
       this.inFlight++;
       socket.send(m.data, (err) => {
         this.inFlight--;
@@ -172,6 +206,22 @@ export class UDPFlowSender implements FlowSender {
       });
     }
     if (this.buffer.empty) for (const d of this.drained.splice(0)) d();
+  }
+
+  /** Whether a message may leave now; if not, the pump runs again when it may. */
+  private paced(): boolean {
+    const rate = this.opts.maxFlowsPerSecond ?? 0;
+    if (rate <= 0) return true;
+    const now = performance.now();
+    const burst = Math.max(1, (rate * PACE_BURST_MS) / 1000);
+    this.tokens = Math.min(burst, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    if (this.tokens > 0) return true;
+    this.paceTimer ??= setTimeout(() => {
+      this.paceTimer = undefined;
+      this.pump();
+    }, Math.max(1, Math.ceil((-this.tokens * 1000) / rate)));
+    return false;
   }
 
   private reportDrop(flows: number): void {

@@ -8,13 +8,13 @@ import { indexKeyOf, SECONDARY_FIELDS, writeIndexKeys } from '../../src/store/in
 import { INDEXED_FIELDS, type IndexKey } from '../../src/store/types.js';
 import { makeFlows, rng } from '../query/flow-fixture.js';
 
-/** Records' current values, as the store keeps them; the index reads keys from here. */
+/** Records' current values, as the store keeps them. */
 class Model {
   readonly values: Array<IndexKey | undefined> = [];
   readonly index: HashIndex;
 
   constructor(capacity: number, slots?: number) {
-    this.index = new HashIndex((id) => this.values[id], capacity, slots);
+    this.index = new HashIndex(capacity, slots);
   }
 
   ids(key: IndexKey): number[] {

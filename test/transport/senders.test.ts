@@ -131,3 +131,30 @@ t.test('UDP: held until the analyzer\'s port answers, then delivered once each',
   await sender.close(1000);
   t.match(mine.join('\n'), /UDP port answers again/);
 });
+
+t.test('UDP: flows share datagrams up to the size given, paced, and all arrive', async (t) => {
+  const a = await testAnalyzer();
+  t.teardown(() => a.close());
+  const sizes: number[] = [];
+  const sender = new UDPFlowSender({
+    analyzers: [{ host: '127.0.0.1', port: a.address.port }], hostId: 'agent-packed', maxBufferedFlows: 10000, log,
+    maxDatagramBytes: 1400, maxFlowsPerSecond: 20000,
+  });
+  t.teardown(() => sender.close(0));
+  await until(() => sender.counters.connected, 'the port to answer');
+  const flows = batch(500);
+  const records = flows.map(encodeFlowDelimited);
+  for (const r of records) sizes.push(r.length + 1);
+  sender.sendRecords(records);
+  await until(() => a.store.size === flows.length, 'every flow');
+  t.strictSame(uuids(a).sort(), flows.map((f) => f.UUID).sort(), 'each flow once');
+  // Greedy packing: a datagram takes records while they fit in 1400 bytes.
+  let datagrams = 0;
+  for (let i = 0, size = Infinity; i < sizes.length; i++) {
+    if (size + sizes[i] > 1400) { datagrams++; size = 0; }
+    size += sizes[i];
+  }
+  t.ok(datagrams < flows.length / 3, `${datagrams} datagrams for ${flows.length} flows`);
+  t.equal(sender.counters.messagesSent, datagrams);
+  t.equal(a.intake.counters.messages.udp, datagrams, 'the analyzer read them all');
+});

@@ -1,0 +1,230 @@
+/**
+ * Ingest rate: flows per second from an agent's sender into the analyzer's store (issue 5).
+ *
+ *   npm run build:ts
+ *   node dist/bench/ingest.js [--flows N] [--runs K] [--transports udp,websocket] [--batch B] [--datagram BYTES] [--udp-rate R]
+ *
+ * The analyzer is the real one, `skydive analyzer` in a child process of its own (as in
+ * production, agent and analyzer do not share an event loop), with retention off and room for
+ * every flow. The agent side is the real sender class (transport/udp-sender.ts,
+ * transport/ws-sender.ts) in this process, given the flows as the flow tables give them:
+ * length-delimited protobuf Flow records, encoded before the clock starts (bench/query-flows.ts
+ * generates them). Records go to the sender 1,000 at a time, the event loop turning between
+ * handfuls so that sending and producing interleave as in an agent.
+ *
+ * A flow counts when it is stored: the bench polls the analyzer's /metrics every 50 ms for
+ * `skydive_store_flows_inserted_total`; the time is from the first record given to the sender
+ * to the poll that saw the last flow stored (or, when UDP lost some, the last poll that saw
+ * progress). flows/s = flows stored / that time. Each run starts a fresh analyzer; transports
+ * alternate run by run so that the machine's noise falls on both.
+ *
+ * Writes bench/results/ingest-<date>.json and bench/results/ingest-latest.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeFlowDelimited } from '../src/format/protobuf.js';
+import type { FlowSender } from '../src/transport/sender.js';
+import { UDPFlowSender } from '../src/transport/udp-sender.js';
+import { WebSocketFlowSender } from '../src/transport/ws-sender.js';
+import { FlowGenerator } from './query-flows.js';
+import { fileStamp, median, msSince } from './stats.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+const BIN = join(ROOT, 'bin', 'skydive.js');
+/** Records handed to the sender per call (what one shard's group of flows may hold). */
+const CHUNK = 1000;
+/** Calls between two turns of the event loop. */
+const CHUNKS_PER_TURN = 4;
+const POLL_MS = 50;
+/** No progress for this long: whatever UDP lost is lost. */
+const STALL_MS = 3000;
+
+type Transport = 'udp' | 'websocket';
+
+interface Options { flows: number; runs: number; transports: Transport[]; batch: number; datagram: number; udpRate: number }
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { flows: 500_000, runs: 2, transports: ['websocket', 'udp'], batch: 100, datagram: 1400, udpRate: 100_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[++i];
+    switch (argv[i - 1]) {
+      case '--flows': o.flows = Number(v); break;
+      case '--runs': o.runs = Number(v); break;
+      case '--batch': o.batch = Number(v); break;
+      case '--datagram': o.datagram = Number(v); break;
+      case '--udp-rate': o.udpRate = Number(v); break;
+      case '--transports': o.transports = (v ?? '').split(',') as Transport[]; break;
+      default: throw new Error(`unknown option ${argv[i - 1]} (use --flows N --runs K --transports udp,websocket --batch B --datagram BYTES --udp-rate FLOWS_PER_S)`);
+    }
+  }
+  for (const [k, n] of [['--flows', o.flows], ['--runs', o.runs], ['--batch', o.batch]] as const) {
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${k} needs a positive integer`);
+  }
+  if (!Number.isInteger(o.udpRate) || o.udpRate < 0) throw new Error('--udp-rate needs an integer >= 0 (0: no pacing)');
+  if (!Number.isInteger(o.datagram) || o.datagram < 0) throw new Error('--datagram needs an integer >= 0 (0: one flow a datagram)');
+  if (o.transports.length === 0 || o.transports.some((t) => t !== 'udp' && t !== 'websocket')) throw new Error('--transports: udp, websocket or both');
+  return o;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as AddressInfo).port; s.close(() => resolve(p)); });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** CPU seconds (user + system) a process used, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface AnalyzerChild { child: ChildProcess; base: string; port: number }
+
+async function startAnalyzer(flows: number): Promise<AnalyzerChild> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'analyzer', '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, SKYDIVE_ANALYZER_FLOW_RETENTION: '0', SKYDIVE_ANALYZER_FLOW_MAX_FLOWS: String(flows) },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`the analyzer exited (${child.exitCode})`);
+    try {
+      if ((await fetch(`${base}/api`)).ok) return { child, base, port };
+    } catch { /* not yet */ }
+    if (i > 200) throw new Error('the analyzer did not answer within 20 s');
+    await sleep(100);
+  }
+}
+
+async function stopAnalyzer(a: AnalyzerChild): Promise<void> {
+  const exited = new Promise((r) => a.child.once('exit', r));
+  a.child.kill('SIGTERM');
+  await exited;
+}
+
+/** The values of /metrics lines without labels, by name. */
+async function metrics(base: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(\w+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) out.set(m[1], Number(m[2]));
+  }
+  return out;
+}
+
+interface Run {
+  transport: Transport;
+  run: number;
+  flowsSent: number;
+  flowsStored: number;
+  seconds: number;
+  flowsPerSecond: number;
+  messagesSent: number;
+  senderCpuSeconds: number;
+  analyzerCpuSeconds: number;
+  analyzerRssMB: number;
+  udpKernelDrops?: number;
+  analyzerBadMessages: number;
+}
+
+function makeSender(transport: Transport, port: number, o: Options): FlowSender {
+  const common = { analyzers: [{ host: '127.0.0.1', port }], hostId: 'bench-agent', maxBufferedFlows: o.flows + 1000, log: (l: string) => console.error(`sender: ${l}`) };
+  return transport === 'udp' ? new UDPFlowSender({ ...common, maxDatagramBytes: o.datagram, maxFlowsPerSecond: o.udpRate }) : new WebSocketFlowSender({ ...common, batchFlows: o.batch });
+}
+
+async function once(transport: Transport, run: number, records: readonly Uint8Array[], o: Options): Promise<Run> {
+  const a = await startAnalyzer(records.length);
+  const sender = makeSender(transport, a.port, o);
+  // Connected (WebSocket) or the port answering (UDP) before the clock starts.
+  while (!sender.counters.connected) await sleep(10);
+  const analyzerCpu0 = cpuSeconds(a.child.pid!);
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+
+  let stored = 0;
+  let storedAtMs = 0;
+  let polling = true;
+  const poller = (async () => {
+    let lastProgress = msSince(t0);
+    while (polling) {
+      await sleep(POLL_MS);
+      const n = (await metrics(a.base)).get('skydive_store_flows_inserted_total') ?? 0;
+      const now = msSince(t0);
+      if (n > stored) { stored = n; storedAtMs = now; lastProgress = now; }
+      if (stored >= records.length || now - lastProgress > STALL_MS) polling = false;
+    }
+  })();
+  for (let i = 0; i < records.length; i += CHUNK) {
+    sender.sendRecords(records.slice(i, i + CHUNK));
+    if ((i / CHUNK) % CHUNKS_PER_TURN === CHUNKS_PER_TURN - 1) await new Promise((r) => setImmediate(r));
+  }
+  await poller;
+  const cpu = process.cpuUsage(cpu0);
+  const analyzerCpu = cpuSeconds(a.child.pid!) - analyzerCpu0;
+  const m = await metrics(a.base);
+  const counters = sender.counters;
+  await sender.close(1000);
+  await stopAnalyzer(a);
+  const r: Run = {
+    transport, run, flowsSent: records.length, flowsStored: stored, seconds: storedAtMs / 1000,
+    flowsPerSecond: Math.round(stored / (storedAtMs / 1000)), messagesSent: counters.messagesSent,
+    senderCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100, analyzerCpuSeconds: Math.round(analyzerCpu * 100) / 100,
+    analyzerRssMB: Math.round((m.get('process_resident_memory_bytes') ?? 0) / 2 ** 20),
+    analyzerBadMessages: (m.get('skydive_analyzer_bad_messages_total{transport="udp"}') ?? 0) + (m.get('skydive_analyzer_bad_messages_total{transport="websocket"}') ?? 0),
+  };
+  const drops = m.get('skydive_analyzer_udp_kernel_drops_total');
+  if (drops !== undefined) r.udpKernelDrops = drops;
+  return r;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  console.error(`encoding ${o.flows} flows as protobuf records...`);
+  const gen = new FlowGenerator(1);
+  const records: Uint8Array[] = new Array(o.flows);
+  for (let i = 0; i < o.flows; i++) records[i] = encodeFlowDelimited(gen.next());
+  const bytes = records.reduce((n, r) => n + r.length, 0);
+
+  const runs: Run[] = [];
+  for (let run = 1; run <= o.runs; run++) {
+    for (const transport of o.transports) {
+      const r = await once(transport, run, records, o);
+      console.error(`${transport} run ${run}: ${r.flowsStored}/${r.flowsSent} flows stored in ${r.seconds.toFixed(2)} s: ${r.flowsPerSecond} flows/s`);
+      runs.push(r);
+    }
+  }
+
+  const date = new Date().toISOString();
+  const summary = Object.fromEntries(o.transports.map((t) => [t, median(runs.filter((r) => r.transport === t).map((r) => r.flowsPerSecond))]));
+  const result = {
+    date, machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}`,
+    options: o, recordBytesPerFlow: Math.round(bytes / o.flows), medianFlowsPerSecond: summary, runs,
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, `ingest-${fileStamp(date)}.json`), JSON.stringify(result, null, 2) + '\n');
+  const md = [
+    `- ${date} on ${result.machine}; ${o.flows.toLocaleString('en')} flows a run (${result.recordBytesPerFlow} B each as protobuf),`
+      + ` WebSocket messages of ${o.batch} flows, UDP datagrams of ${o.datagram === 0 ? 'one flow' : `up to ${o.datagram} bytes`}`
+      + ` paced at ${o.udpRate === 0 ? 'no limit' : `${o.udpRate.toLocaleString('en')} flows/s`}; analyzer in a child process.`,
+    `- Median flows/s: ${o.transports.map((t) => `${t} ${summary[t].toLocaleString('en')}`).join(', ')}.`,
+    '',
+    '| transport | run | stored / sent | seconds | flows/s | sender CPU s | analyzer CPU s | analyzer RSS MB | UDP kernel drops |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...runs.map((r) => `| ${r.transport} | ${r.run} | ${r.flowsStored.toLocaleString('en')} / ${r.flowsSent.toLocaleString('en')} | ${r.seconds.toFixed(2)}`
+      + ` | ${r.flowsPerSecond.toLocaleString('en')} | ${r.senderCpuSeconds} | ${r.analyzerCpuSeconds} | ${r.analyzerRssMB} | ${r.udpKernelDrops ?? ''} |`),
+  ].join('\n');
+  writeFileSync(join(RESULTS, 'ingest-latest.md'), md + '\n');
+  console.log(md);
+}
+
+await main();
