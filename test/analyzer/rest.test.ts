@@ -94,6 +94,9 @@ t.test('POST /api/topology: mistakes get a 400 that says what to change', async 
     ['{"GremlinQuery": "G.Flows().Has(\'Network.A\',"}', 400, /^unexpected end of query at position \d+: expected a value\nG.Flows\(\)\.Has\('Network\.A',\n +\^\n$/],
     ['{"GremlinQuery": "G.Flows().Hass(\'UUID\', 1)"}', 400, /position 10/],
     ['{"GremlinQuery": "G.Flows().Has(\'Nope\', 1)"}', 400, /unknown flow field 'Nope'/],
+    ['{"GremlinQuery": "G.Flows().Has(\'Start\', Gt(\'x\'))"}', 400, /^Gt\(\) compares numbers at position 26: expected a number\n/],
+    ['{"GremlinQuery": "G.Flows().Limit(\'5\')"}', 400, /Limit\(\) takes whole numbers >= 0 at position 16/],
+    ['{"GremlinQuery": "G.Flows().Count().Values(\'UUID\')"}', 400, /Values\(\) cannot follow Count\(\)/],
     ['{"GremlinQuery": "G.V().Has(\'Name\', \'eth0\')"}', 400, /topology graph/],
     ['{"GremlinQuery": "G"}', 400, /start with G.Flows\(\)/],
   ];
