@@ -11,6 +11,8 @@
  *   so a condition that the default value passes also accepts a missing field;
  * - a regex Lucene cannot express the same way is not pushed down (the condition is dropped);
  * - HasKey/HasNot are not pushed down (presence follows Skydive's Go structs, not the JSON).
+ * Where none of these happens, the query selects exactly the matching flows (`exact`), and a
+ * Count() can be asked of Elasticsearch alone.
  * The query is already checked (compileQuery) when this runs: the arguments are well formed.
  */
 import type { estypes } from '@elastic/elasticsearch';
@@ -22,6 +24,11 @@ import { compileRegex } from '../../query/regex.js';
 type Query = estypes.QueryDslQueryContainer;
 /** undefined: no restriction (the condition is left to the evaluator). */
 type Filter = Query | undefined;
+
+/** Cleared by every translation that widens (or cannot express) a condition. */
+interface Track {
+  exact: boolean;
+}
 
 const NONE: Query = { match_none: {} };
 
@@ -43,8 +50,10 @@ function not(q: Filter): Filter {
 }
 
 /** `q`, or the field is absent (its value was the default the JSON leaves out). */
-function orMissing(field: string, q: Query, acceptsDefault: boolean): Query {
+function orMissing(field: string, q: Query, acceptsDefault: boolean, t: Track): Query {
   if (!acceptsDefault) return q;
+  // A missing field may also be a block that is absent, which the condition rejects.
+  t.exact = false;
   return { bool: { should: [q, { bool: { must_not: [{ exists: { field } }] } }], minimum_should_match: 1 } };
 }
 
@@ -55,15 +64,15 @@ function isZero(v: number | bigint): boolean {
   return v === 0 || v === 0n;
 }
 
-function equality(field: FieldDef, lit: LiteralNode): Query {
+function equality(field: FieldDef, lit: LiteralNode, t: Track): Query {
   if (lit.kind === 'string') {
     if (field.type !== 'string') return NONE;
-    return orMissing(field.name, { term: { [field.name]: lit.value } }, lit.value === '');
+    return orMissing(field.name, { term: { [field.name]: lit.value } }, lit.value === '', t);
   }
   if (lit.kind === 'number') {
     const n = lit.value;
     if (field.type !== 'int' || (typeof n === 'number' && !Number.isInteger(n))) return NONE;
-    return orMissing(field.name, { term: { [field.name]: jsonInt(n) } }, isZero(n));
+    return orMissing(field.name, { term: { [field.name]: jsonInt(n) } }, isZero(n), t);
   }
   // Booleans match no flow field (and keywords were refused by the compiler).
   return NONE;
@@ -72,13 +81,14 @@ function equality(field: FieldDef, lit: LiteralNode): Query {
 type Bound = 'gt' | 'gte' | 'lt' | 'lte';
 
 /** A range on an int field; fractional bounds are widened to the integers around them. */
-function range(field: FieldDef, bounds: Array<[Bound, number | bigint]>): Query {
+function range(field: FieldDef, bounds: Array<[Bound, number | bigint]>, t: Track): Query {
   if (field.type !== 'int') return NONE;
   const r: Record<string, number | string> = {};
   let zeroPasses = true;
   for (const [op, v] of bounds) {
     const x = Number(v);
     if (typeof v === 'number' && !Number.isInteger(v)) {
+      t.exact = false;
       if (op === 'gt' || op === 'gte') r.gte = Math.floor(v);
       else r.lte = Math.ceil(v);
     } else {
@@ -86,78 +96,102 @@ function range(field: FieldDef, bounds: Array<[Bound, number | bigint]>): Query 
     }
     zeroPasses &&= op === 'gt' ? 0 > x : op === 'gte' ? 0 >= x : op === 'lt' ? 0 < x : 0 <= x;
   }
-  return orMissing(field.name, { range: { [field.name]: r } }, zeroPasses);
+  return orMissing(field.name, { range: { [field.name]: r } }, zeroPasses, t);
 }
 
 const numbers = (p: PredicateNode): Array<number | bigint> => p.args.map((a) => (a.kind === 'number' ? a.value : 0));
 
-function onField(field: FieldDef, node: ArgNode): Filter {
-  if (node.kind !== 'predicate') return equality(field, node);
+function onField(field: FieldDef, node: ArgNode, t: Track): Filter {
+  if (node.kind !== 'predicate') return equality(field, node, t);
   switch (node.upper) {
-    case 'WITHIN': return or(node.args.map((a) => equality(field, a)));
-    case 'WITHOUT': return not(or(node.args.map((a) => equality(field, a))));
+    case 'WITHIN': return or(node.args.map((a) => equality(field, a, t)));
+    case 'WITHOUT':
+      // Negations of a widened equality narrow: left to the evaluator for Count too.
+      t.exact = false;
+      return not(or(node.args.map((a) => equality(field, a, t))));
     // Ne also needs the field, but a missing field may be a default value that differs: not(eq) only.
-    case 'NE': case 'NEE': return not(equality(field, node.args[0]));
-    case 'GT': return range(field, [['gt', numbers(node)[0]]]);
-    case 'GTE': return range(field, [['gte', numbers(node)[0]]]);
-    case 'LT': return range(field, [['lt', numbers(node)[0]]]);
-    case 'LTE': return range(field, [['lte', numbers(node)[0]]]);
-    case 'INSIDE': { const [lo, hi] = numbers(node); return range(field, [['gt', lo], ['lt', hi]]); }
-    case 'BETWEEN': { const [lo, hi] = numbers(node); return range(field, [['gte', lo], ['lt', hi]]); }
-    case 'OUTSIDE': { const [lo, hi] = numbers(node); return or([range(field, [['lt', lo]]), range(field, [['gt', hi]])]); }
+    case 'NE': case 'NEE':
+      t.exact = false;
+      return not(equality(field, node.args[0], t));
+    case 'GT': return range(field, [['gt', numbers(node)[0]]], t);
+    case 'GTE': return range(field, [['gte', numbers(node)[0]]], t);
+    case 'LT': return range(field, [['lt', numbers(node)[0]]], t);
+    case 'LTE': return range(field, [['lte', numbers(node)[0]]], t);
+    case 'INSIDE': { const [lo, hi] = numbers(node); return range(field, [['gt', lo], ['lt', hi]], t); }
+    case 'BETWEEN': { const [lo, hi] = numbers(node); return range(field, [['gte', lo], ['lt', hi]], t); }
+    case 'OUTSIDE': { const [lo, hi] = numbers(node); return or([range(field, [['lt', lo]], t), range(field, [['gt', hi]], t)]); }
     case 'REGEX': {
+      // Lucene's and RE2's syntaxes differ at the edges: a superset only.
+      t.exact = false;
       if (field.type !== 'string') return NONE;
       const pattern = (node.args[0] as Extract<LiteralNode, { kind: 'string' }>).value;
       const lucene = luceneRegex(pattern);
       if (lucene === undefined) return undefined;
-      return orMissing(field.name, { regexp: { [field.name]: { value: lucene, flags: 'NONE' } } }, compileRegex(pattern).test(''));
+      return orMissing(field.name, { regexp: { [field.name]: { value: lucene, flags: 'NONE' } } }, compileRegex(pattern).test(''), t);
     }
     case 'IPV4RANGE': {
       if (field.type !== 'string') return NONE;
+      // The intervals also take octets written with leading zeros.
+      t.exact = false;
       const lucene = ipv4RangeRegex((node.args[0] as Extract<LiteralNode, { kind: 'string' }>).value);
       return lucene === undefined ? NONE : { regexp: { [field.name]: { value: lucene, flags: 'INTERVAL' } } };
     }
     default:
+      t.exact = false;
       return undefined;
   }
 }
 
-function pair(keyNode: ArgNode, valueNode: ArgNode): Filter {
-  if (keyNode.kind !== 'string') return undefined;
-  const sides = twoSidedFields(keyNode.value);
-  if (sides !== undefined) return or(sides.map((f) => onField(f, valueNode)));
-  const field = resolveField(keyNode.value);
-  if (field === undefined || field.type === 'object') return undefined;
-  return onField(field, valueNode);
+function pair(keyNode: ArgNode, valueNode: ArgNode, t: Track): Filter {
+  const sides = keyNode.kind === 'string' ? twoSidedFields(keyNode.value) : undefined;
+  if (sides !== undefined) return or(sides.map((f) => onField(f, valueNode, t)));
+  const field = keyNode.kind === 'string' ? resolveField(keyNode.value) : undefined;
+  if (field === undefined || field.type === 'object') {
+    t.exact = false;
+    return undefined;
+  }
+  return onField(field, valueNode, t);
 }
 
-function hasArgs(args: readonly ArgNode[], mode: 'and' | 'or'): Filter {
+function hasArgs(args: readonly ArgNode[], mode: 'and' | 'or', t: Track): Filter {
   // One argument is HasKey: not pushed down.
-  if (args.length < 2) return undefined;
+  if (args.length < 2) {
+    if (args.length === 1) t.exact = false;
+    return undefined;
+  }
   const parts: Filter[] = [];
-  for (let i = 0; i + 1 < args.length; i += 2) parts.push(pair(args[i], args[i + 1]));
+  for (let i = 0; i + 1 < args.length; i += 2) parts.push(pair(args[i], args[i + 1], t));
   return mode === 'and' ? and(parts) : or(parts);
 }
 
-/** The Elasticsearch filter for the flow conditions of a (checked) query; undefined: none. */
-export function flowFilter(ast: QueryNode): Filter {
+/**
+ * The Elasticsearch filter for the flow conditions of a (checked) query (undefined: none), and
+ * whether it selects exactly the flows the conditions accept (else a superset).
+ */
+export function translateFlowFilter(ast: QueryNode): { query: Filter; exact: boolean } {
+  const t: Track = { exact: true };
   const parts: Filter[] = [];
   let inFlows = false;
   for (const step of ast.steps) {
     if (!inFlows) {
       if (step.upper === 'FLOWS') {
         inFlows = true;
-        parts.push(hasArgs(step.args, 'and'));
+        parts.push(hasArgs(step.args, 'and', t));
       }
       continue;
     }
-    if (step.upper === 'HAS') parts.push(hasArgs(step.args, 'and'));
-    else if (step.upper === 'HASEITHER') parts.push(hasArgs(step.args, 'or'));
-    else if (step.upper === 'HASKEY' || step.upper === 'HASNOT') continue;
+    if (step.upper === 'HAS') parts.push(hasArgs(step.args, 'and', t));
+    else if (step.upper === 'HASEITHER') parts.push(hasArgs(step.args, 'or', t));
+    else if (step.upper === 'HASKEY' || step.upper === 'HASNOT') t.exact = false;
     // Filters after any other step apply to its result, not to the stored flows.
     else break;
   }
-  return and(parts);
+  return { query: and(parts), exact: t.exact };
+}
+
+/** The Elasticsearch filter for the flow conditions of a (checked) query; undefined: none. */
+export function flowFilter(ast: QueryNode): Filter {
+  return translateFlowFilter(ast).query;
 }
 
 /** Characters that are plain literals in both syntaxes. */
