@@ -110,6 +110,8 @@ export const KEYS: Record<string, KeySpec> = {
   'storage.elasticsearch.bulk_max_docs': { type: int(1, 100000), default: 1000, extension: true },
   /** Bytes per bulk request at most (the client's bulk helper flushBytes). */
   'storage.elasticsearch.bulk_max_bytes': { type: int(1024), default: 5_000_000, extension: true },
+  /** Bulk requests in flight at once (Skydive's bulk processor: 1 worker). */
+  'storage.elasticsearch.bulk_concurrency': { type: int(1, 64), default: 4, extension: true },
   /** Seconds one request to Elasticsearch may take before it counts as failed and is retried. */
   'storage.elasticsearch.request_timeout': { type: num(0.1), default: 30, extension: true },
   /** Seconds between two rollover checks (Skydive: 60, fixed). */
@@ -117,7 +119,7 @@ export const KEYS: Record<string, KeySpec> = {
   /** Where documents wait on disk while Elasticsearch is unreachable, and how much they may take. */
   'storage.elasticsearch.spill_dir': { type: str(), default: '/var/lib/skydive/elasticsearch-spill', extension: true },
   'storage.elasticsearch.spill_max_bytes': { type: int(0), default: 1 << 30, extension: true },
-  /** Flows a history query reads at most (Skydive: 10000, fixed). */
+  /** Flows a history query returns at most as a list (Flows(), Sort without Limit, Metrics()); aggregating steps read all. */
   'storage.elasticsearch.history_max_flows': { type: int(1, 1_000_000), default: 10000, extension: true },
   'agent.captures': { type: { kind: 'list', item: CAPTURE_KEYS, required: ['type'] }, default: [], extension: true },
   'agent.flow.output': { type: str(), default: '-', extension: true },

@@ -43,7 +43,7 @@ export function testSettings(t: Test, url: string, over: Partial<ElasticsearchSe
   const spillDir = mkdtempSync(join(tmpdir(), 'skydive-es-spill-'));
   const settings: ElasticsearchSettings = {
     hosts: [url], sslInsecure: false, indexPrefix: prefix, totalFieldsLimit: 1000,
-    bulkMaxDocs: 500, bulkMaxBytes: 5_000_000, bulkMaxDelayMs: 100, requestTimeoutMs: 30_000,
+    bulkMaxDocs: 500, bulkMaxBytes: 5_000_000, bulkMaxDelayMs: 100, bulkConcurrency: 4, requestTimeoutMs: 30_000,
     indexEntriesLimit: 0, indexAgeLimitMs: 0, indicesToKeep: 0, rolloverIntervalMs: 60_000,
     maxBufferDocs: 100_000, spillDir, spillMaxBytes: 1 << 30, historyMaxFlows: 10_000, ...over,
   };

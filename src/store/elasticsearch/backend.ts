@@ -49,7 +49,7 @@ export function openElasticsearchBackend(s: ElasticsearchSettings, log: (line: s
   }
   if (queue.diskDocs > 0) log(`elasticsearch: ${queue.diskDocs} document(s) left on disk by the previous run will be written first`);
   writer = new ElasticsearchWriter(client, names, queue, {
-    bulkMaxDocs: s.bulkMaxDocs, bulkMaxBytes: s.bulkMaxBytes, bulkMaxDelayMs: s.bulkMaxDelayMs,
+    bulkMaxDocs: s.bulkMaxDocs, bulkMaxBytes: s.bulkMaxBytes, bulkMaxDelayMs: s.bulkMaxDelayMs, bulkConcurrency: s.bulkConcurrency,
     ensureIndices: () => ensureIndices(client, names, s.totalFieldsLimit),
     log,
   });

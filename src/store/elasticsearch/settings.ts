@@ -20,6 +20,8 @@ export interface ElasticsearchSettings {
   bulkMaxDocs: number;
   bulkMaxBytes: number;
   bulkMaxDelayMs: number;
+  /** Bulk requests in flight at once. */
+  bulkConcurrency: number;
   requestTimeoutMs: number;
   /** Rollover conditions (0 = none) and how many indices of each kind survive one (0 = all). */
   indexEntriesLimit: number;
@@ -30,7 +32,7 @@ export interface ElasticsearchSettings {
   maxBufferDocs: number;
   spillDir: string;
   spillMaxBytes: number;
-  /** Flows one history query reads at most. */
+  /** Flows one history query lists at most (aggregations read every matching flow). */
   historyMaxFlows: number;
 }
 
@@ -81,6 +83,7 @@ export function elasticsearchSettings(config: Config): ElasticsearchSettings | u
     bulkMaxDocs: get<number>('bulk_max_docs'),
     bulkMaxBytes: get<number>('bulk_max_bytes'),
     bulkMaxDelayMs: get<number>('bulk_maxdelay') * 1000,
+    bulkConcurrency: get<number>('bulk_concurrency'),
     requestTimeoutMs: get<number>('request_timeout') * 1000,
     indexEntriesLimit: get<number>('index_entries_limit'),
     // Minutes, as Skydive documents it (Skydive itself reads it as nanoseconds: docs/compat.md).

@@ -31,6 +31,8 @@ export interface Batch {
   readonly ops: DocOp[];
   /** Where they came from: kept on disk until acknowledged, or taken out of memory. */
   readonly segment?: string;
+  /** The segment's sequence number. */
+  readonly seq?: number;
 }
 
 interface Segment {
@@ -133,7 +135,7 @@ export class SpillQueue {
     if (seg !== undefined) {
       this.diskBytesHeld -= seg.bytes;
       this.diskDocsHeld -= seg.docs;
-      return { ops: decode(readFileSync(seg.file, 'utf8')), segment: seg.file };
+      return { ops: decode(readFileSync(seg.file, 'utf8')), segment: seg.file, seq: seg.seq };
     }
     if (this.memory.length === 0) return undefined;
     const ops = this.memory.length <= max ? this.memory : this.memory.slice(0, max);
@@ -149,13 +151,18 @@ export class SpillQueue {
   }
 
   /**
-   * Shutting down with `batch` not written: keep it, ahead of everything else, and everything
-   * in memory behind it, on disk for the next run.
+   * Shutting down with `batches` not written: keep them, ahead of everything else, and
+   * everything in memory behind them, on disk for the next run. Batches taken from disk are
+   * still there (they were not acknowledged).
    */
-  persist(batch: Batch | undefined): void {
-    if (batch !== undefined && batch.segment === undefined) {
-      const lowest = this.segments.length > 0 ? this.segments[0].seq : this.nextSeq;
-      this.writeSegment(batch.ops, lowest - 1, true);
+  persist(batches: readonly Batch[]): void {
+    // A memory batch was taken while no segment was left, so it is older than every segment,
+    // including those in flight: it goes below all of them. Newest first, each ahead of the last.
+    let lowest = this.segments.length > 0 ? this.segments[0].seq : this.nextSeq;
+    for (const b of batches) if (b.seq !== undefined && b.seq < lowest) lowest = b.seq;
+    for (const batch of [...batches].reverse()) {
+      if (batch.segment !== undefined) continue;
+      this.writeSegment(batch.ops, --lowest, true);
     }
     this.spillMemory();
   }

@@ -1,9 +1,14 @@
 /**
  * Writes flow updates to Elasticsearch without losing any while it is down, slow or refusing
- * work: documents wait in a SpillQueue (memory, then disk), and one batch at a time is sent
- * until every document of it is written or has failed for good; a failed attempt waits (with
- * growing delays) and tries again. A batch goes out when bulk_max_docs documents wait, or
- * bulk_maxdelay after the first of them arrived, or at once while older batches are on disk.
+ * work: documents wait in a SpillQueue (memory, then disk), and up to bulk_concurrency batches
+ * are sent at once, each until every document of it is written or has failed for good; a failed
+ * attempt waits (with growing delays) and tries again. A batch goes out when bulk_max_docs
+ * documents wait, or bulk_maxdelay after the first of them arrived, or at once while older
+ * batches are on disk.
+ *
+ * Batches in flight together may land in any order. That is safe because every document has a
+ * fixed id and flow documents carry their Last as an external version: an older update of a
+ * flow that arrives after a newer one is refused (409, counted as stale), never stored over it.
  *
  * Only documents Elasticsearch refuses for good (a mapping error) or that the disk budget
  * cannot hold are dropped; both are counted (stats) and logged.
@@ -19,6 +24,8 @@ export interface WriterOptions {
   bulkMaxDocs: number;
   bulkMaxBytes: number;
   bulkMaxDelayMs: number;
+  /** Batches in flight at once (one worker each). */
+  bulkConcurrency: number;
   /** Creates the templates and first indices; called before the first write and after failures. */
   ensureIndices: () => Promise<void>;
   log: (line: string) => void;
@@ -57,11 +64,11 @@ export class ElasticsearchWriter {
   private indicesReady = false;
   private stopping = false;
   private drainUntil = 0;
-  /** Ends the wait for documents (new documents, or closing). */
-  private wake: (() => void) | undefined;
-  /** Ends a backoff (closing only: new documents must not hurry a retry against a failing node). */
-  private wakeBackoff: (() => void) | undefined;
-  private inflight: Batch | undefined;
+  /** End the workers' waits for documents (new documents, or closing). */
+  private readonly wakers = new Set<() => void>();
+  /** End backoffs (closing only: new documents must not hurry a retry against a failing node). */
+  private readonly backoffWakers = new Set<() => void>();
+  private readonly inflight = new Set<Batch>();
   private loop: Promise<void> | undefined;
   private lastLog = 0;
 
@@ -79,7 +86,7 @@ export class ElasticsearchWriter {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop ??= Promise.all(Array.from({ length: Math.max(1, this.o.bulkConcurrency) }, () => this.run())).then(() => undefined);
   }
 
   /** Queues the documents of these flow updates (returns at once). */
@@ -91,18 +98,24 @@ export class ElasticsearchWriter {
   }
 
   stats(): WriterStats {
+    let memoryInflight = 0;
+    let diskInflight = 0;
+    for (const b of this.inflight) {
+      if (b.segment === undefined) memoryInflight += b.ops.length;
+      else diskInflight += b.ops.length;
+    }
     return {
       written: { ...this.counters.written }, stale: this.counters.stale, dropped: this.counters.dropped,
       failedAttempts: this.counters.failedAttempts, retriedDocs: this.counters.retriedDocs,
-      memoryDocs: this.queue.memoryDocs + (this.inflight?.segment === undefined ? this.inflight?.ops.length ?? 0 : 0),
-      diskDocs: this.queue.diskDocs + (this.inflight?.segment !== undefined ? this.inflight.ops.length : 0),
+      memoryDocs: this.queue.memoryDocs + memoryInflight,
+      diskDocs: this.queue.diskDocs + diskInflight,
       diskBytes: this.queue.diskBytes, connected: this.connected,
     };
   }
 
   /** Resolves once nothing waits in memory or on disk (tests and the bench). */
   async drained(): Promise<void> {
-    while (this.queue.memoryDocs > 0 || this.queue.hasSegments || this.inflight !== undefined) {
+    while (this.queue.memoryDocs > 0 || this.queue.hasSegments || this.inflight.size > 0) {
       this.poke();
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -116,16 +129,16 @@ export class ElasticsearchWriter {
     this.drainUntil = Date.now() + drainMs;
     this.stopping = true;
     this.poke();
-    this.wakeBackoff?.();
+    for (const w of [...this.backoffWakers]) w();
     await this.loop;
-    this.queue.persist(this.inflight);
-    this.inflight = undefined;
+    this.queue.persist([...this.inflight]);
+    this.inflight.clear();
   }
 
   private poke(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    const all = [...this.wakers];
+    this.wakers.clear();
+    for (const w of all) w();
   }
 
   private draining(): boolean {
@@ -140,28 +153,20 @@ export class ElasticsearchWriter {
       const age = this.queue.memoryAgeMs();
       if (this.queue.memoryDocs > 0 && age >= this.o.bulkMaxDelayMs) return true;
       const waitMs = this.queue.memoryDocs > 0 ? this.o.bulkMaxDelayMs - age : this.o.bulkMaxDelayMs;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { this.wake = undefined; resolve(); }, waitMs);
-        this.wake = () => { clearTimeout(timer); resolve(); };
-      });
+      await sleep(waitMs, this.wakers);
     }
   }
 
-  private backoff(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.wakeBackoff = undefined; resolve(); }, ms);
-      this.wakeBackoff = () => { clearTimeout(timer); this.wakeBackoff = undefined; resolve(); };
-    });
-  }
-
+  /** One worker: takes a batch, delivers it, acknowledges it, and again. */
   private async run(): Promise<void> {
     while (await this.ready()) {
       const batch = this.queue.take(this.o.bulkMaxDocs);
       if (batch === undefined) continue;
-      this.inflight = batch;
+      this.inflight.add(batch);
+      // Stopped before it was written: close() keeps it on disk.
       if (!(await this.deliver(batch))) return;
       this.queue.ack(batch);
-      this.inflight = undefined;
+      this.inflight.delete(batch);
     }
   }
 
@@ -198,7 +203,7 @@ export class ElasticsearchWriter {
         this.indicesReady = false;
         this.logFailure(`bulk write failed, retrying: ${(err as Error).message}`);
       }
-      await this.backoff(backoff);
+      await sleep(backoff, this.backoffWakers);
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
     }
   }
@@ -210,4 +215,17 @@ export class ElasticsearchWriter {
     const s = this.stats();
     this.o.log(`elasticsearch: ${line} (${s.memoryDocs} document(s) waiting in memory, ${s.diskDocs} on disk)`);
   }
+}
+
+/** Waits `ms`, or less if one of `wakers` (which this adds itself to) is called first. */
+function sleep(ms: number, wakers: Set<() => void>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      wakers.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    wakers.add(done);
+  });
 }

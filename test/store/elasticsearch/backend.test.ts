@@ -62,7 +62,11 @@ if (url !== undefined) {
     const u = updates[0];
     const m = await client.get<Record<string, any>>({ index: `${settings.indexPrefix}metric`, id: `${u.UUID}_${u.LastUpdateMetric!.Start}_${u.LastUpdateMetric!.Last}` });
     t.match(m._source, { ABPackets: 3, BAPackets: 2, Start: u.LastUpdateMetric!.Start, Last: u.LastUpdateMetric!.Last, Flow: { UUID: u.UUID, TrackingID: u.TrackingID, Start: u.Start, Last: u.Last } });
-    t.match(es.stats(), { written: { flow: flows.length + updates.length }, dropped: 0, memoryDocs: 0, diskDocs: 0, connected: true });
+    t.match(es.stats(), { dropped: 0, memoryDocs: 0, diskDocs: 0, connected: true });
+    // Batches go out several at a time: an update may land before the version it replaces,
+    // which is then refused as stale (the stored JSON above is the latest either way).
+    const s = es.stats();
+    t.equal(s.written.flow + s.stale, flows.length + updates.length, `every flow document written or stale (${s.stale} stale)`);
   });
 
   t.test('the mapping has Skydive\'s types', async (t) => {
@@ -134,7 +138,7 @@ if (url !== undefined) {
 
   t.test('/metrics reports the backend', async (t) => {
     const text = await (await fetch(`${analyzer.base}/metrics`)).text();
-    t.match(text, new RegExp(`skydive_elasticsearch_documents_written_total\\{kind="flow"\\} ${flows.length + updates.length}`));
+    t.match(text, new RegExp(`skydive_elasticsearch_documents_written_total\\{kind="flow"\\} ${es.stats().written.flow}\n`));
     t.match(text, /skydive_elasticsearch_documents_dropped_total 0/);
     t.match(text, /skydive_elasticsearch_up 1/);
   });

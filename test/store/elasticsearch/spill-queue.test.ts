@@ -52,10 +52,26 @@ t.test('persist on shutdown; the next start reads the documents first', async (t
   q.push(ops(0, 6));
   const inflight = q.take(4)!;
   q.push(ops(6, 2));
-  q.persist(inflight);
+  q.persist([inflight]);
   const { q: next } = queue(t, { dir });
   t.equal(next.diskDocs, 8);
   t.strictSame(ids(drain(next)), ids(ops(0, 8)), 'the unacknowledged batch first, then the rest, in order');
+});
+
+t.test('persist with several batches in flight, from memory and from disk', async (t) => {
+  const { q, dir } = queue(t);
+  q.push(ops(0, 6));
+  const first = q.take(3)!;
+  const second = q.take(3)!;
+  // Memory overflows while both are in flight: segments of 4, one of them then taken too.
+  q.push(ops(6, 11));
+  const fromDisk = q.take(4)!;
+  t.ok(fromDisk.segment !== undefined);
+  q.push(ops(17, 2));
+  q.persist([first, second, fromDisk]);
+  const { q: next } = queue(t, { dir });
+  t.equal(next.diskDocs, 19, 'nothing lost, nothing twice');
+  t.strictSame(ids(drain(next)), ids(ops(0, 19)), 'memory batches, then the segment in flight, then the rest, in order');
 });
 
 t.test('the disk budget drops the oldest documents, counted', async (t) => {
