@@ -4,7 +4,9 @@
  * documents/s, from the first write until Elasticsearch has taken every document), then the
  * latency of history queries over what was written (median and max of several runs).
  *
- *   node dist/bench/es.js [--url http://127.0.0.1:9250] [--flows 200000] [--runs 7]
+ *   node dist/bench/es.js [--url http://127.0.0.1:9250] [--flows 200000] [--runs 7] [--concurrency 4]
+ *
+ * --concurrency is storage.elasticsearch.bulk_concurrency (bulk requests in flight at once).
  *
  * Writes bench/results/es-<date>.json and .md; the indices it made are deleted at the end.
  */
@@ -17,10 +19,13 @@ import { openElasticsearchBackend } from '../src/store/elasticsearch/backend.js'
 import { deleteUnderPrefix } from '../src/store/elasticsearch/indices.js';
 import type { ElasticsearchSettings } from '../src/store/elasticsearch/settings.js';
 
-const { values } = parseArgs({ options: { url: { type: 'string' }, flows: { type: 'string' }, runs: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { url: { type: 'string' }, flows: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' } },
+});
 const url = values.url ?? process.env.SKYDIVE_TEST_ES_URL ?? 'http://127.0.0.1:9250';
 const total = Number(values.flows ?? 200_000);
 const runs = Number(values.runs ?? 7);
+const concurrency = Number(values.concurrency ?? 4);
 const BASE = Date.UTC(2026, 0, 1);
 const BATCH = 1000;
 
@@ -45,7 +50,7 @@ async function main(): Promise<void> {
   const spillDir = mkdtempSync(join(tmpdir(), 'es-bench-spill-'));
   const settings: ElasticsearchSettings = {
     hosts: [url], sslInsecure: false, indexPrefix: `bench_${process.pid}_`, totalFieldsLimit: 1000,
-    bulkMaxDocs: 2000, bulkMaxBytes: 5_000_000, bulkMaxDelayMs: 1000, requestTimeoutMs: 60_000,
+    bulkMaxDocs: 2000, bulkMaxBytes: 5_000_000, bulkMaxDelayMs: 1000, bulkConcurrency: concurrency, requestTimeoutMs: 60_000,
     indexEntriesLimit: 0, indexAgeLimitMs: 0, indicesToKeep: 0, rolloverIntervalMs: 60_000,
     maxBufferDocs: 1_000_000, spillDir, spillMaxBytes: 1 << 30, historyMaxFlows: 10_000,
   };
@@ -67,27 +72,39 @@ async function main(): Promise<void> {
     const queries: Record<string, string> = {
       'one flow by UUID': `G.At(${at}, 7200).Flows().Has('UUID', 'b${(4242).toString(16)}')`,
       'Has Network.A (one host)': `G.At(${at}, 7200).Flows().Has('Network.A', '10.16.146.1')`,
-      'Ipv4Range /24 + port': `G.At(${at}, 7200).Flows().Has('Network.A', Ipv4Range('10.3.0.0/24'), 'Transport.B', 443)`,
+      // 10.3.x.1 are flows i with (i >> 8) & 255 = 3; port 443 is i % 4 = 1: 64 of each 65536.
+      'Ipv4Range /16 + port': `G.At(${at}, 7200).Flows().Has('Network.A', Ipv4Range('10.3.0.0/16'), 'Transport.B', 443)`,
+      'Limit(10) without Sort': `G.At(${at}, 7200).Flows().Limit(10)`,
       'window of 10 s, Count': `G.At(${Math.floor((BASE + 600_000) / 1000)}, 10).Flows().Count()`,
-      'Metrics() of one NodeTID, 1 min': `G.At(${Math.floor((BASE + 1_200_000) / 1000)}, 60).Flows().Has('NodeTID', 'node-3').Metrics().Sum()`,
-      'Sort by bytes, top 10 (10000 flows read)': `G.At(${at}, 7200).Flows().Sort(DESC, 'Metric.ABBytes').Limit(10)`,
+      'window of 10 s, Has port, Count': `G.At(${Math.floor((BASE + 600_000) / 1000)}, 10).Flows().Has('Transport.B', 443).Count()`,
+      'Has port 0 or missing, Count (not exact in ES)': `G.At(${at}, 7200).Flows().Has('Transport.B', Within(22, 0)).Count()`,
+      'Metrics() of one NodeTID, 1 min, Sum': `G.At(${Math.floor((BASE + 1_200_000) / 1000)}, 60).Flows().Has('NodeTID', 'node-3').Metrics().Sum()`,
+      'Sort by bytes, top 10 (all flows)': `G.At(${at}, 7200).Flows().Sort(DESC, 'Metric.ABBytes').Limit(10)`,
+      'Dedup NodeTID, Count (all flows)': `G.At(${at}, 7200).Flows().Dedup('NodeTID').Count()`,
+      'Sum Metric.ABBytes (all flows)': `G.At(${at}, 7200).Flows().Sum('Metric.ABBytes')`,
     };
-    const latency: Record<string, { medianMs: number; maxMs: number; flowsRead: number }> = {};
+    const latency: Record<string, { medianMs: number; maxMs: number; flowsRead: number; requests: number; answer: string }> = {};
     for (const [name, q] of Object.entries(queries)) {
       const times: number[] = [];
+      let answer = '';
       for (let r = 0; r < runs; r++) {
         const q0 = performance.now();
-        await es.history.runJSON(q, { flowExpireMs: 600_000 });
+        const reply = await es.history.runJSON(q, { flowExpireMs: 600_000 });
         times.push(performance.now() - q0);
+        answer = reply.startsWith('[') ? `${(JSON.parse(reply) as unknown[]).length} item(s)` : reply.slice(0, 60);
       }
-      latency[name] = { medianMs: Math.round(median(times) * 10) / 10, maxMs: Math.round(Math.max(...times) * 10) / 10, flowsRead: es.history.last.flows };
+      const l = es.history.last;
+      latency[name] = {
+        medianMs: Math.round(median(times) * 10) / 10, maxMs: Math.round(Math.max(...times) * 10) / 10,
+        flowsRead: l.flows, requests: l.requests, answer: l.count === undefined ? answer : `${answer} (${l.count})`,
+      };
     }
     const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const result = {
       date: when, machine: `${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores`, node: process.version, elasticsearch: url,
       flows: total, documents: s.written.flow + s.written.metric, ingestSeconds: Math.round(ingestS * 100) / 100,
       flowsPerSecond: Math.round(total / ingestS), documentsPerSecond: Math.round((s.written.flow + s.written.metric) / ingestS),
-      bulkMaxDocs: settings.bulkMaxDocs, failedAttempts: s.failedAttempts, dropped: s.dropped, queryRuns: runs, queries, latency,
+      bulkMaxDocs: settings.bulkMaxDocs, bulkConcurrency: concurrency, failedAttempts: s.failedAttempts, dropped: s.dropped, queryRuns: runs, queries, latency,
     };
     const dir = new URL('./results/', new URL('../../bench/', import.meta.url)).pathname;
     mkdirSync(dir, { recursive: true });
@@ -96,12 +113,13 @@ async function main(): Promise<void> {
     const md = [
       `# Elasticsearch backend bench, ${when}`, '',
       `${result.machine}, Node ${result.node}, one Elasticsearch 8.19 node (512 MB heap) on the same machine.`, '',
-      `Ingest: ${total} flow updates (each a flow and a metric document) through the writer, bulk_max_docs ${settings.bulkMaxDocs}:`,
+      `Ingest: ${total} flow updates (each a flow and a metric document) through the writer, bulk_max_docs ${settings.bulkMaxDocs}, bulk_concurrency ${concurrency}:`,
       `**${result.flowsPerSecond} flows/s** (${result.documentsPerSecond} documents/s), ${result.ingestSeconds} s, ${s.failedAttempts} failed attempts, ${s.dropped} dropped.`, '',
       `History queries (${runs} runs each):`, '',
-      '| query | median ms | max ms | flows read |', '|---|---:|---:|---:|',
-      ...Object.entries(latency).map(([n, l]) => `| ${n} | ${l.medianMs} | ${l.maxMs} | ${l.flowsRead} |`), '',
-      `Reproduce: \`scripts/es/start.sh\`, \`npm run build:ts\`, \`node dist/bench/es.js --url ${url} --flows ${total}\`.`, '',
+      '| query | median ms | max ms | flows read | requests | answer |', '|---|---:|---:|---:|---:|---|',
+      ...Object.entries(latency).map(([n, l]) => `| ${n} | ${l.medianMs} | ${l.maxMs} | ${l.flowsRead} | ${l.requests} | ${l.answer} |`), '',
+      'Queries: ' + Object.entries(queries).map(([n, q]) => `${n}: \`${q}\``).join('; ') + '.', '',
+      `Reproduce: \`scripts/es/start.sh\`, \`npm run build:ts\`, \`node dist/bench/es.js --url ${url} --flows ${total} --runs ${runs} --concurrency ${concurrency}\`.`, '',
     ].join('\n');
     writeFileSync(join(dir, `es-${stamp}.md`), md);
     process.stdout.write(md);
