@@ -94,20 +94,34 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
     log,
   };
   const app = await buildAnalyzerApp(ctx);
+  const bindUDP = async (at: HostPort): Promise<void> => {
+    try {
+      udp = await listenUDP(at.host, at.port, intake, log);
+    } catch (err) {
+      throw new Error(`cannot listen for flows on udp ${formatHostPort(at)}: ${(err as Error).message}`);
+    }
+  };
+  // With a fixed port, UDP is bound first: once GET /api answers (what allinone and scripts
+  // wait for), flows over UDP are taken too. Port 0 lets HTTP pick the number UDP then takes.
+  const udpFirst = (o.udp ?? true) && o.listen.port !== 0;
   try {
+    if (udpFirst) await bindUDP(o.listen);
     await app.listen({ host: o.listen.host, port: o.listen.port });
   } catch (err) {
+    await udp?.close();
     await es?.close(0);
     throw err;
   }
   const addr = app.server.address();
   const address: HostPort = { host: o.listen.host, port: typeof addr === 'object' && addr ? addr.port : o.listen.port };
-  try {
-    if (o.udp ?? true) udp = await listenUDP(address.host, address.port, intake, log);
-  } catch (err) {
-    await app.close();
-    await es?.close(0);
-    throw new Error(`cannot listen for flows on udp ${formatHostPort(address)}: ${(err as Error).message}`);
+  if ((o.udp ?? true) && !udpFirst) {
+    try {
+      await bindUDP(address);
+    } catch (err) {
+      await app.close();
+      await es?.close(0);
+      throw err;
+    }
   }
   const retention = setInterval(() => store.expire(Date.now()), RETENTION_CHECK_MS);
   retention.unref();

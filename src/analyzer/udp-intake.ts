@@ -35,13 +35,26 @@ export async function listenUDP(host: string, port: number, intake: FlowIntake, 
   const bound = socket.address().port;
   return {
     port: bound,
-    kernelDrops: () => readDrops(v6 ? '/proc/net/udp6' : '/proc/net/udp', bound),
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    kernelDrops: () => socketCounters(v6 ? '/proc/net/udp6' : '/proc/net/udp', bound)?.drops,
+    close: async () => {
+      // Datagrams an agent sent just before its stop may still wait in the receive queue: read
+      // them before closing (at most DRAIN_MS), so that a stopping allinone loses none.
+      const until = Date.now() + DRAIN_MS;
+      while (Date.now() < until && (socketCounters(v6 ? '/proc/net/udp6' : '/proc/net/udp', bound)?.queued ?? 0) > 0) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    },
   };
 }
 
-/** Sum of the `drops` column of the sockets bound to `port` (Linux), or undefined. */
-function readDrops(file: string, port: number): number | undefined {
+const DRAIN_MS = 2000;
+
+/**
+ * The kernel's counters of the sockets bound to `port` (Linux /proc/net/udp*): datagrams dropped
+ * (the `drops` column) and bytes waiting in the receive queues (`rx_queue`); undefined off Linux.
+ */
+function socketCounters(file: string, port: number): { drops: number; queued: number } | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -49,11 +62,12 @@ function readDrops(file: string, port: number): number | undefined {
     return undefined;
   }
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  let drops = 0;
+  let drops = 0, queued = 0;
   for (const line of text.split('\n').slice(1)) {
     const cols = line.trim().split(/\s+/);
     if (cols.length < 13 || !cols[1].endsWith(`:${hexPort}`)) continue;
     drops += Number(cols[cols.length - 1]) || 0;
+    queued += parseInt(cols[4].split(':')[1] ?? '0', 16) || 0;
   }
-  return drops;
+  return { drops, queued };
 }
