@@ -41,7 +41,24 @@ export class SendBuffer {
   private resendAt = 0;
   readonly counters: SendBufferCounters = { flowsIn: 0, flowsDelivered: 0, flowsDropped: 0, statsDropped: 0 };
 
+  /** Callers of whenDrained, woken by settleDrained once nothing is held. */
+  private drainWaiters: (() => void)[] = [];
+
   constructor(readonly maxWeight: number) {}
+
+  /** Resolves once nothing is held (see settleDrained), or after `timeoutMs`. */
+  whenDrained(timeoutMs: number): Promise<void> {
+    if (this.empty) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.drainWaiters.push(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  /** Wakes the whenDrained callers if nothing is held; the senders call it after each delivery. */
+  settleDrained(): void {
+    if (this.empty) for (const wake of this.drainWaiters.splice(0)) wake();
+  }
 
   /** Flows (and Stats) held, sent or not. */
   get held(): number {

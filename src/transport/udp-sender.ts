@@ -60,7 +60,6 @@ export class UDPFlowSender implements FlowSender {
   private tokensAt = 0;
   private paceTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private drained: (() => void)[] = [];
   private connections = 0;
   private messagesSent = 0;
   private lastDropLog = 0;
@@ -103,12 +102,7 @@ export class UDPFlowSender implements FlowSender {
   }
 
   async close(timeoutMs: number): Promise<void> {
-    if (!this.buffer.empty) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.drained.push(() => { clearTimeout(timer); resolve(); });
-      });
-    }
+    await this.buffer.whenDrained(timeoutMs);
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.paceTimer) clearTimeout(this.paceTimer);
@@ -205,7 +199,7 @@ export class UDPFlowSender implements FlowSender {
         this.pump();
       });
     }
-    if (this.buffer.empty) for (const d of this.drained.splice(0)) d();
+    this.buffer.settleDrained();
   }
 
   /** Whether a message may leave now; if not, the pump runs again when it may. */

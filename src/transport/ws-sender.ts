@@ -54,7 +54,6 @@ export class WebSocketFlowSender implements FlowSender {
   private lastError = '';
   private lastRetryLog = 0;
   private closed = false;
-  private drained: (() => void)[] = [];
   private connections = 0;
   private messagesSent = 0;
   private lastDropLog = 0;
@@ -101,12 +100,7 @@ export class WebSocketFlowSender implements FlowSender {
   }
 
   async close(timeoutMs: number): Promise<void> {
-    if (!this.buffer.empty) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.drained.push(() => { clearTimeout(timer); resolve(); });
-      });
-    }
+    await this.buffer.whenDrained(timeoutMs);
     this.closed = true;
     clearInterval(this.watchdog);
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -206,7 +200,7 @@ export class WebSocketFlowSender implements FlowSender {
         this.pump();
       });
     }
-    if (this.buffer.empty) for (const d of this.drained.splice(0)) d();
+    this.buffer.settleDrained();
   }
 
   private reportDrop(flows: number): void {

@@ -5,17 +5,10 @@
  */
 import type { Flow, FlowMetric, TCPMetric } from '../../src/flow/types.js';
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../../bench/query-flows.js';
+
+/** Deterministic PRNG: the query bench's (mulberry32). */
+export { rng };
 
 export const BASE_MS = 1_763_700_000_000;
 
