@@ -9,7 +9,7 @@
  */
 import type { Stats } from '../flow/types.js';
 import type { HostPort } from '../net/host-port.js';
-import type { SendBufferCounters } from './send-buffer.js';
+import type { SendBuffer, SendBufferCounters } from './send-buffer.js';
 
 export interface SenderCounters extends SendBufferCounters {
   /** Connected now (WebSocket), or the analyzer's port answering (UDP). */
@@ -55,4 +55,29 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number): num
 /** Index of the first analyzer to try. */
 export function firstAnalyzer(count: number): number {
   return Math.floor(Math.random() * count);
+}
+
+const DROP_LOG_MS = 10_000;
+
+/**
+ * Logs the flows a full send buffer dropped: at most one line every DROP_LOG_MS, with the
+ * count since the last line, so that an analyzer away for long does not flood the log.
+ */
+export class DropReporter {
+  private lastLog = 0;
+  private sinceLog = 0;
+
+  constructor(private readonly opts: SenderOptions, private readonly buffer: SendBuffer,
+              private readonly target: () => string) {}
+
+  add(flows: number): void {
+    if (flows === 0) return;
+    this.sinceLog += flows;
+    const now = Date.now();
+    if (now - this.lastLog < DROP_LOG_MS) return;
+    this.opts.log(`analyzer ${this.target()}: send buffer full (agent.flow.send_buffer ${this.opts.maxBufferedFlows} flows): ` +
+      `${this.sinceLog} flow(s) dropped, ${this.buffer.counters.flowsDropped} in all`);
+    this.lastLog = now;
+    this.sinceLog = 0;
+  }
 }

@@ -26,13 +26,12 @@ import type { Stats } from '../flow/types.js';
 import { messageOfRecords, messageOfStats } from '../format/message-frame.js';
 import { formatHostPort } from '../net/host-port.js';
 import { SendBuffer } from './send-buffer.js';
-import { backoffDelay, firstAnalyzer, type FlowSender, type SenderCounters, type SenderOptions } from './sender.js';
+import { backoffDelay, DropReporter, firstAnalyzer, type FlowSender, type SenderCounters, type SenderOptions } from './sender.js';
 
 /** Datagrams handed to the socket and not yet sent, at most. */
 const IN_FLIGHT = 64;
 /** How long a probe waits for a refusal before the port counts as open again. */
 const PROBE_WAIT_MS = 250;
-const DROP_LOG_MS = 10_000;
 
 export interface UDPSenderOptions extends SenderOptions {
   /** Largest datagram payload holding several flows; 0: one flow a datagram. */
@@ -62,12 +61,12 @@ export class UDPFlowSender implements FlowSender {
   private closed = false;
   private connections = 0;
   private messagesSent = 0;
-  private lastDropLog = 0;
-  private dropsSinceLog = 0;
+  private readonly drops: DropReporter;
 
   constructor(private readonly opts: UDPSenderOptions) {
     if (opts.analyzers.length === 0) throw new Error('no analyzer to send flows to');
     this.buffer = new SendBuffer(opts.maxBufferedFlows);
+    this.drops = new DropReporter(opts, this.buffer, () => this.targetText());
     this.target = firstAnalyzer(opts.analyzers.length);
     this.open();
   }
@@ -91,7 +90,7 @@ export class UDPFlowSender implements FlowSender {
       dropped += this.buffer.push(messageOfRecords(end === i + 1 ? [records[i]] : records.slice(i, end)), end - i);
       i = end;
     }
-    if (dropped > 0) this.reportDrop(dropped);
+    this.drops.add(dropped);
     this.pump();
   }
 
@@ -216,15 +215,5 @@ export class UDPFlowSender implements FlowSender {
       this.pump();
     }, Math.max(1, Math.ceil((-this.tokens * 1000) / rate)));
     return false;
-  }
-
-  private reportDrop(flows: number): void {
-    this.dropsSinceLog += flows;
-    const now = Date.now();
-    if (now - this.lastDropLog < DROP_LOG_MS) return;
-    this.opts.log(`analyzer ${this.targetText()}: send buffer full (agent.flow.send_buffer ${this.opts.maxBufferedFlows} flows): ` +
-      `${this.dropsSinceLog} flow(s) dropped, ${this.buffer.counters.flowsDropped} in all`);
-    this.lastDropLog = now;
-    this.dropsSinceLog = 0;
   }
 }

@@ -19,7 +19,7 @@ import type { Stats } from '../flow/types.js';
 import { messageOfRecords, messageOfStats } from '../format/message-frame.js';
 import { formatHostPort } from '../net/host-port.js';
 import { SendBuffer } from './send-buffer.js';
-import { backoffDelay, firstAnalyzer, type FlowSender, type SenderCounters, type SenderOptions } from './sender.js';
+import { backoffDelay, DropReporter, firstAnalyzer, type FlowSender, type SenderCounters, type SenderOptions } from './sender.js';
 
 export interface WebSocketSenderOptions extends SenderOptions {
   batchFlows: number;
@@ -35,7 +35,6 @@ const WRITE_WINDOW = 4 << 20;
 /** Minimum time between two "still unreachable" lines. */
 const RETRY_LOG_MS = 60_000;
 /** Minimum time between two "buffer full" lines. */
-const DROP_LOG_MS = 10_000;
 
 export class WebSocketFlowSender implements FlowSender {
   private readonly buffer: SendBuffer;
@@ -56,12 +55,12 @@ export class WebSocketFlowSender implements FlowSender {
   private closed = false;
   private connections = 0;
   private messagesSent = 0;
-  private lastDropLog = 0;
-  private dropsSinceLog = 0;
+  private readonly drops: DropReporter;
 
   constructor(private readonly opts: WebSocketSenderOptions) {
     if (opts.analyzers.length === 0) throw new Error('no analyzer to send flows to');
     this.buffer = new SendBuffer(opts.maxBufferedFlows);
+    this.drops = new DropReporter(opts, this.buffer, () => this.targetText());
     this.target = firstAnalyzer(opts.analyzers.length);
     const silence = opts.silenceMs ?? 14_000;
     this.watchdog = setInterval(() => {
@@ -89,7 +88,7 @@ export class WebSocketFlowSender implements FlowSender {
       const batch = records.slice(i, i + n);
       dropped += this.buffer.push(messageOfRecords(batch), batch.length);
     }
-    if (dropped > 0) this.reportDrop(dropped);
+    this.drops.add(dropped);
     this.pump();
   }
 
@@ -201,16 +200,6 @@ export class WebSocketFlowSender implements FlowSender {
       });
     }
     this.buffer.settleDrained();
-  }
-
-  private reportDrop(flows: number): void {
-    this.dropsSinceLog += flows;
-    const now = Date.now();
-    if (now - this.lastDropLog < DROP_LOG_MS) return;
-    this.opts.log(`analyzer ${this.targetText()}: send buffer full (agent.flow.send_buffer ${this.opts.maxBufferedFlows} flows): ` +
-      `${this.dropsSinceLog} flow(s) dropped, ${this.buffer.counters.flowsDropped} in all`);
-    this.lastDropLog = now;
-    this.dropsSinceLog = 0;
   }
 }
 
