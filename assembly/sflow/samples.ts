@@ -43,24 +43,31 @@ function walkRecords(p: usize, e: usize, n: u32, flow: bool): u32 {
   return R_OK;
 }
 
+/**
+ * Fields 0-3 of a flow or counter sample entry: expanded or not, sequence number, source ID
+ * type and index (one word in the compact form, two in the expanded one). Returns where the
+ * sample goes on.
+ */
+function sampleHeader(entry: usize, s: usize, expanded: bool): usize {
+  setField(entry, 0, expanded ? 1 : 0);
+  setField(entry, 1, rd32(s));
+  if (expanded) {
+    setField(entry, 2, rd32(s + 4));
+    setField(entry, 3, rd32(s + 8));
+    return s + 12;
+  }
+  const source = rd32(s + 4);
+  setField(entry, 2, source >>> 24);
+  setField(entry, 3, source & 0xffffff);
+  return s + 8;
+}
+
 function flowSample(s: usize, e: usize, expanded: bool): u32 {
   const fixed: u32 = expanded ? 44 : 32;
   if (e - s < <usize>fixed) return R_SAMPLE_TOO_SHORT;
   const entry = outEntry(E_FLOW_SAMPLE, FLOW_SAMPLE_FIELDS);
   if (entry == 0) return R_NO_ROOM;
-  setField(entry, 0, expanded ? 1 : 0);
-  setField(entry, 1, rd32(s));
-  let p = s + 4;
-  if (expanded) {
-    setField(entry, 2, rd32(p));
-    setField(entry, 3, rd32(p + 4));
-    p += 8;
-  } else {
-    const source = rd32(p);
-    setField(entry, 2, source >>> 24);
-    setField(entry, 3, source & 0xffffff);
-    p += 4;
-  }
+  let p = sampleHeader(entry, s, expanded);
   setField(entry, 4, rd32(p));     // sampling rate
   setField(entry, 5, rd32(p + 4)); // sample pool
   setField(entry, 6, rd32(p + 8)); // drops
@@ -89,19 +96,7 @@ function counterSample(s: usize, e: usize, expanded: bool): u32 {
   if (e - s < <usize>fixed) return R_SAMPLE_TOO_SHORT;
   const entry = outEntry(E_COUNTER_SAMPLE, COUNTER_SAMPLE_FIELDS);
   if (entry == 0) return R_NO_ROOM;
-  setField(entry, 0, expanded ? 1 : 0);
-  setField(entry, 1, rd32(s));
-  let p = s + 4;
-  if (expanded) {
-    setField(entry, 2, rd32(p));
-    setField(entry, 3, rd32(p + 4));
-    p += 8;
-  } else {
-    const source = rd32(p);
-    setField(entry, 2, source >>> 24);
-    setField(entry, 3, source & 0xffffff);
-    p += 4;
-  }
+  let p = sampleHeader(entry, s, expanded);
   const n = rd32(p);
   setField(entry, 4, n);
   return walkRecords(p + 4, e, n, false);
