@@ -160,6 +160,15 @@ async function runPmacctd(conf: string, timeoutMs = 60000): Promise<string> {
 
 const SNAPLEN = 128;
 
+/** pmacctd exporting every packet of DIR/in.pcap (sampling rate 1) as sFlow to the collector's port. */
+async function exportSavefile(dir: string, port: number): Promise<void> {
+  writeFileSync(path.join(dir, 'pmacctd.conf'), [
+    'daemonize: false', `pcap_savefile: ${path.join(dir, 'in.pcap')}`, 'plugins: sfprobe', 'sampling_rate: 1',
+    `sfprobe_receiver: 127.0.0.1:${port}`, 'sfprobe_agentip: 192.0.2.100', `snaplen: ${SNAPLEN}`, '',
+  ].join('\n'));
+  await runPmacctd(path.join(dir, 'pmacctd.conf'));
+}
+
 t.test('(a) pmacctd reads a capture and exports every packet: the flows equal pcap2flows on the same headers', { skip: skipUnless(pmacctUnavailable()), timeout: 120000 }, async (t) => {
   const missing = pmacctUnavailable();
   if (missing) { t.fail(`CI: ${missing}`); return; }
@@ -175,11 +184,7 @@ t.test('(a) pmacctd reads a capture and exports every packet: the flows equal pc
 
   const { collector, finish, abort } = await collectorPipeline();
   t.teardown(abort);
-  writeFileSync(path.join(dir, 'pmacctd.conf'), [
-    'daemonize: false', `pcap_savefile: ${path.join(dir, 'in.pcap')}`, 'plugins: sfprobe', 'sampling_rate: 1',
-    `sfprobe_receiver: 127.0.0.1:${collector.port}`, 'sfprobe_agentip: 192.0.2.100', `snaplen: ${SNAPLEN}`, '',
-  ].join('\n'));
-  await runPmacctd(path.join(dir, 'pmacctd.conf'));
+  await exportSavefile(dir, collector.port);
   const got = (await finish()).filter((f) => !isSentinel(f));
   const want = await runPcap2Flows(path.join(dir, 'headers.pcap'));
 
@@ -216,11 +221,7 @@ t.test('(a) raw IP capture: pmacctd sends IPv4 and IPv6 headers (protocols 11, 1
 
   const { collector, finish, abort } = await collectorPipeline();
   t.teardown(abort);
-  writeFileSync(path.join(dir, 'pmacctd.conf'), [
-    'daemonize: false', `pcap_savefile: ${path.join(dir, 'in.pcap')}`, 'plugins: sfprobe', 'sampling_rate: 1',
-    `sfprobe_receiver: 127.0.0.1:${collector.port}`, 'sfprobe_agentip: 192.0.2.100', `snaplen: ${SNAPLEN}`, '',
-  ].join('\n'));
-  await runPmacctd(path.join(dir, 'pmacctd.conf'));
+  await exportSavefile(dir, collector.port);
   const got = (await finish()).filter((f) => !isSentinel(f));
   const want = await runPcap2Flows(path.join(dir, 'headers.pcap'));
   t.equal(collector.stats.HeadersOtherProtocol, 0, 'every header was IPv4 or IPv6');
