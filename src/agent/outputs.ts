@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import type { Stats } from '../flow/types.js';
 import { FlowWriter } from '../format/writer.js';
 import { AddressError, formatHostPort, parseHostPort } from '../net/host-port.js';
-import type { FlowGroup } from '../pipeline/shard-task.js';
+import { groupRecords, type FlowGroup } from '../pipeline/shard-task.js';
 import type { FlowSender } from '../transport/sender.js';
 import { UDPFlowSender } from '../transport/udp-sender.js';
 import { WebSocketFlowSender } from '../transport/ws-sender.js';
@@ -32,13 +32,6 @@ export interface FlowOutput {
 /** How long a stopping agent tries to deliver the flows it still holds. */
 const STOP_DELIVERY_MS = 5000;
 
-function records(group: FlowGroup): Uint8Array[] {
-  const out: Uint8Array[] = new Array(group.ends.length);
-  let start = 0;
-  group.ends.forEach((end, i) => { out[i] = group.data.subarray(start, end); start = end; });
-  return out;
-}
-
 /** JSON lines to agent.flow.output (`-`: `out`), pushed out at least once a second. */
 export function standaloneOutput(config: Config, out: Writable): FlowOutput {
   const output = config.get<string>('agent.flow.output');
@@ -50,7 +43,7 @@ export function standaloneOutput(config: Config, out: Writable): FlowOutput {
   return {
     format: 'jsonl',
     description: 'standalone',
-    add: (group) => { for (const r of records(group)) writing = writing.then(() => writer.writeRecord(r)); },
+    add: (group) => { for (const r of groupRecords(group)) writing = writing.then(() => writer.writeRecord(r)); },
     stats: () => {},
     close: async () => {
       clearInterval(flusher);
@@ -90,7 +83,7 @@ export function analyzerOutput(config: Config, hostId: string, log: (line: strin
   return {
     format: 'protobuf',
     description: `sending flows over ${protocol} to ${analyzers.map(formatHostPort).join(', ')}`,
-    add: (group) => sender.sendRecords(records(group)),
+    add: (group) => sender.sendRecords(groupRecords(group)),
     stats: (s) => sender.sendStats(s),
     close: async () => {
       await sender.close(STOP_DELIVERY_MS);

@@ -22,7 +22,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CaptureReader, FRAMES_BATCH } from '../capture/pcapfile.js';
-import { FlowGroups, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, groupRecords, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
@@ -157,6 +157,5 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
 }
 
 function addGroup(sink: SortedFlowSink, g: FlowGroup): void {
-  let start = 0;
-  g.keys.forEach((k, i) => { sink.add(k, g.data.subarray(start, g.ends[i])); start = g.ends[i]; });
+  groupRecords(g).forEach((record, i) => sink.add(g.keys[i], record));
 }

@@ -68,6 +68,14 @@ export interface FlowGroup {
   data: Uint8Array;
 }
 
+/** The records of a group, as views of its data, in order. */
+export function groupRecords(group: FlowGroup): Uint8Array[] {
+  const out: Uint8Array[] = new Array(group.ends.length);
+  let start = 0;
+  group.ends.forEach((end, i) => { out[i] = group.data.subarray(start, end); start = end; });
+  return out;
+}
+
 /** What a worker thread sends back for a task. */
 export interface ShardReply extends ShardStatus {
   /**

@@ -16,6 +16,7 @@ import { LivePipeline } from '../../src/pipeline/live.js';
 import { parsePcap2FlowsArgs, pcap2flows } from '../../src/commands/pcap2flows.js';
 import { writePcap } from '../helpers/pcap.js';
 import { ethernet, ipv4, tcp, TCP_FLAGS as F, udp } from '../helpers/packets.js';
+import { groupLines } from '../helpers/flow-lines.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'pcapsocket-'));
 
@@ -47,7 +48,7 @@ async function setup(maxInFlight = 4, workers = 1) {
     workers, threads: workers > 1, maxInFlight, batchBytes: 1 << 16,
     shard: { engine: {}, format: 'jsonl', events: ['expire', 'app-timeout', 'end', 'hold-removed', 'evicted'], dropLastUpdateMetric: true },
     timers: { updateSeconds: 3600, expireSeconds: 36000 },
-    onFlows: (g) => { let s = 0; for (const e of g.ends) { lines.push(Buffer.from(g.data.subarray(s, e)).toString()); s = e; } },
+    onFlows: (g) => { lines.push(...groupLines(g)); },
   });
   const errors: string[] = [];
   const server = await PcapSocketServer.listen({

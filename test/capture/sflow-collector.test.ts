@@ -10,6 +10,7 @@ import { LivePipeline } from '../../src/pipeline/live.js';
 import type { FlowGroup } from '../../src/pipeline/shard-task.js';
 import { ethernet, ipv4, udp } from '../helpers/packets.js';
 import { counterSample, datagram, flowSample, genericCounters, rawHeader } from '../helpers/sflow.js';
+import { groupLines } from '../helpers/flow-lines.js';
 
 async function send(host: string, port: number, msgs: Uint8Array[]): Promise<void> {
   const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
@@ -33,7 +34,7 @@ t.test('UDP datagrams to flows, counters and stats', async (t) => {
     workers: 1,
     shard: { engine: {}, format: 'jsonl', events: ['expire', 'end'], dropLastUpdateMetric: true },
     timers: { updateSeconds: 60, expireSeconds: 600 },
-    onFlows: (g: FlowGroup) => { let s = 0; for (const e of g.ends) { lines.push(Buffer.from(g.data.subarray(s, e)).toString()); s = e; } },
+    onFlows: (g: FlowGroup) => { lines.push(...groupLines(g)); },
   });
   const rejects: string[] = [];
   const c = await SFlowCollector.listen({

@@ -11,6 +11,7 @@ import type { FlowGroup } from '../../src/pipeline/shard-task.js';
 import { TestTable } from '../helpers/engine.js';
 import { ethernet, ipv4, tcp, TCP_FLAGS, udp, vxlan } from '../helpers/packets.js';
 import { datagram, flowSample, rawHeader } from '../helpers/sflow.js';
+import { groupLines } from '../helpers/flow-lines.js';
 
 const NOW = 1_700_000_000_042;
 const A = '02:00:00:00:00:0a', B = '02:00:00:00:00:0b';
@@ -26,10 +27,7 @@ interface Flow { LayersPath: string; Metric: Record<string, number>; Start: numb
 
 async function flowsOf(datagrams: Uint8Array[], workers = 1, threads = false, layerKeyMode: 'L2' | 'L3' = 'L2'): Promise<{ flows: Flow[]; collector: SFlowCollector }> {
   const lines: string[] = [];
-  const onFlows = (g: FlowGroup) => {
-    let start = 0;
-    for (const end of g.ends) { lines.push(Buffer.from(g.data.subarray(start, end)).toString()); start = end; }
-  };
+  const onFlows = (g: FlowGroup) => { lines.push(...groupLines(g)); };
   const pipeline = new LivePipeline({
     workers, threads,
     shard: { engine: { layerKeyMode }, format: 'jsonl', events: ['expire', 'end', 'hold-removed', 'evicted'], dropLastUpdateMetric: true },

@@ -28,6 +28,7 @@ import { writePcap } from '../helpers/pcap.js';
 import { dot1q, ethernet, icmpEcho, ipv4, tcp, TCP_FLAGS, udp, vxlan, type Bytes } from '../helpers/packets.js';
 import { ip6 } from '../helpers/sflow.js';
 import { NetLab, netnsUnavailable } from '../helpers/netns.js';
+import { groupLines } from '../helpers/flow-lines.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -50,7 +51,7 @@ async function collectorPipeline(address = '127.0.0.1') {
     workers: 1,
     shard: { engine: {}, format: 'jsonl', events: ['expire', 'end', 'hold-removed', 'evicted'], dropLastUpdateMetric: true },
     timers: { updateSeconds: 3600, expireSeconds: 3600 },
-    onFlows: (g: FlowGroup) => { let s = 0; for (const e of g.ends) { lines.push(Buffer.from(g.data.subarray(s, e)).toString()); s = e; } },
+    onFlows: (g: FlowGroup) => { lines.push(...groupLines(g)); },
   });
   const collector = await SFlowCollector.listen({ address, port: 0, onPackets: (d, n) => pipeline.offer(d, n), receiveBufferBytes: 4 << 20 });
   let done = false;

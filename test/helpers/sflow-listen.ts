@@ -18,6 +18,7 @@ import { SFlowCollector } from '../../src/capture/sflow.js';
 import { SFlowDecoder, type SFlowCounterRecord } from '../../src/capture/sflow-decode.js';
 import { LivePipeline } from '../../src/pipeline/live.js';
 import type { FlowGroup } from '../../src/pipeline/shard-task.js';
+import { groupLines } from './flow-lines.js';
 
 const [sinkAddress, sinkPort, broadcast] = process.argv.slice(2);
 const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
@@ -27,7 +28,7 @@ const pipeline = new LivePipeline({
   workers: 1,
   shard: { engine: {}, format: 'jsonl', events: ['expire', 'end', 'hold-removed', 'evicted'], dropLastUpdateMetric: true },
   timers: { updateSeconds: 3600, expireSeconds: 3600 },
-  onFlows: (g: FlowGroup) => { let s = 0; for (const e of g.ends) { lines.push(Buffer.from(g.data.subarray(s, e)).toString()); s = e; } },
+  onFlows: (g: FlowGroup) => { lines.push(...groupLines(g)); },
 });
 const collector = new SFlowCollector({ onPackets: (d, n) => pipeline.offer(d, n) });
 // A second decoder walks each datagram's samples in order, to see which counter sample came

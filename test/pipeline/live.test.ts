@@ -10,6 +10,7 @@ import type { FlowGroup } from '../../src/pipeline/shard-task.js';
 import { encodeBatch, TestTable, type Frame } from '../helpers/engine.js';
 import { ethernet, ipv4, udp, vxlan } from '../helpers/packets.js';
 import { flowToJSON } from '../../src/format/json.js';
+import { groupLines } from '../helpers/flow-lines.js';
 
 const mac = (i: number) => `02:00:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 const ip = (i: number) => `10.0.${(i >> 8) & 255}.${i & 255}`;
@@ -30,10 +31,7 @@ function frames(n: number, t0 = 1_700_000_000_000): Frame[] {
 function collector(): { onFlows: (g: FlowGroup) => void; lines: () => string[] } {
   const lines: string[] = [];
   return {
-    onFlows: (g) => {
-      let start = 0;
-      g.ends.forEach((end) => { lines.push(Buffer.from(g.data.subarray(start, end)).toString()); start = end; });
-    },
+    onFlows: (g) => { lines.push(...groupLines(g)); },
     lines: () => [...lines].sort(),
   };
 }
