@@ -39,12 +39,15 @@ export function encodeRecord(flow: Flow, format: FlowFormat): Uint8Array | strin
 
 /** Output is gathered into blocks of this size: one stream write per block, not two per flow. */
 const BLOCK = 256 << 10;
+/** Written blocks kept for reuse. */
+const SPARE_BLOCKS = 4;
 
 export class FlowWriter {
   private count = 0;
   private ended = false;
-  private block = Buffer.allocUnsafe(BLOCK);
+  private block: Buffer = Buffer.allocUnsafeSlow(BLOCK);
   private used = 0;
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly out: Writable,
@@ -78,11 +81,15 @@ export class FlowWriter {
   /** Hands the gathered output to the stream; resolves once the stream can take more. */
   async flush(): Promise<void> {
     if (this.used === 0) return;
-    const chunk = this.block.subarray(0, this.used);
-    // The stream keeps the chunk until written: the next records go to a new block.
-    this.block = Buffer.allocUnsafe(BLOCK);
+    const block = this.block;
+    const chunk = block.subarray(0, this.used);
+    // The stream keeps the chunk until written: the next records go to another block, and this
+    // one is used again once written (a new block per flush was garbage collected late: tens of
+    // MB of RSS while a large table is written out).
+    this.block = this.spare.pop() ?? Buffer.allocUnsafeSlow(BLOCK);
     this.used = 0;
-    if (!this.out.write(chunk)) await once(this.out, 'drain');
+    const written = (err?: Error | null): void => { if (!err && this.spare.length < SPARE_BLOCKS) this.spare.push(block); };
+    if (!this.out.write(chunk, written)) await once(this.out, 'drain');
   }
 
   /** Closes the output format (the `]` of `json`), flushes, then ends the stream unless told not to. */

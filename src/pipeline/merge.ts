@@ -5,8 +5,30 @@
  */
 import type { FlowGroup } from './shard-task.js';
 
-/** Next group of a sorted stream (each group sorted, groups in order); undefined at the end. */
+/**
+ * Next group of a sorted stream (each group sorted, groups in order); undefined at the end.
+ * mergeSorted asks a source for a group only when it is done with every group that source gave,
+ * but the last one: `stopSource` relies on it to hand the buffers back.
+ */
 export type GroupSource = () => Promise<FlowGroup | undefined>;
+
+/**
+ * The groups a table gives at a capture stop, as a GroupSource: `next(recycle)` runs one stop
+ * task; `recycle` holds the buffer of a group already written, for the table to fill again.
+ */
+export function stopSource(next: (recycle: ArrayBuffer[]) => Promise<{ group: FlowGroup; done: boolean }>): GroupSource {
+  const given: FlowGroup[] = [];
+  let done = false;
+  return async () => {
+    if (done) return undefined;
+    // Of the groups given, all but the last are written (see GroupSource).
+    const recycle = given.length === 2 ? [given.shift()!.data.buffer as ArrayBuffer] : [];
+    const r = await next(recycle);
+    done = r.done;
+    given.push(r.group);
+    return r.group;
+  };
+}
 
 interface Cursor {
   group: FlowGroup;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { FlowGroups, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, recycleGroupData, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import type { WorkerTask } from './worker.js';
 
 /** A shard behind a uniform async interface. */
@@ -39,7 +39,8 @@ export function threadShard(config: ShardConfig): ShardHandle {
     workerData: config,
   });
   return {
-    run: (task, sab) => pool.run({ ...task, sab } satisfies WorkerTask) as Promise<ShardReply>,
+    run: (task, sab) => pool.run({ ...task, sab } satisfies WorkerTask,
+      task.op === 'stop' && task.recycle ? { transferList: task.recycle } : {}) as Promise<ShardReply>,
     close: () => pool.destroy(),
   };
 }
@@ -50,6 +51,7 @@ export function localShard(config: ShardConfig): ShardHandle {
   return {
     run: async (task, sab) => {
       const out = new FlowGroups();
+      if (task.op === 'stop' && task.recycle) recycleGroupData(task.recycle);
       const status = shard.handle(task.op === 'frames' && sab ? { ...task, data: new Uint8Array(sab) } : task, out);
       return { groups: out.finish(), ...status };
     },

@@ -22,9 +22,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { CaptureReader, FRAMES_BATCH } from '../capture/pcapfile.js';
-import { FlowGroups, groupRecords, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, groupRecords, recycleGroupData, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
-import { mergeSorted, type GroupSource } from './merge.js';
+import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
 import type { ReplayTimers } from './tick-clock.js';
 import { threadShard, type ShardHandle } from './pool.js';
@@ -53,7 +53,7 @@ export interface ReplayResult {
 const CHUNK_BYTES = 4 << 20;
 const IN_FLIGHT = 3;
 /** Flows per group when the tables empty at the end. */
-const STOP_GROUP = 4096;
+const STOP_GROUP = 1024;
 
 /** Replays `opts.file`; every flow that leaves a table is written to `writer`. */
 export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Promise<ReplayResult> {
@@ -93,15 +93,13 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
         if (sink.ready) await afterTick();
       }
       await afterTick();
-      let done = false;
-      const source: GroupSource = async () => {
-        if (done) return undefined;
+      const source = stopSource(async (recycle) => {
+        recycleGroupData(recycle);
         const out = new FlowGroups();
         const status = shard.handle({ op: 'stop', maxFlows: STOP_GROUP }, out);
-        done = status.done === true;
         addCounters(status.counters);
-        return out.finish()[0];
-      };
+        return { group: out.finish()[0], done: status.done === true };
+      });
       await mergeSorted([sink.takeOpen(), source], write);
     } else {
       await replayThreads(reader, n, config, frames, take, batchPackets, async (sources) => {
@@ -139,16 +137,11 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
       pending.push(Promise.all(handles.map((h) => h.run(task, sab))));
     }
     while (pending.length > 0) await take(await pending.shift()!);
-    await finish(handles.map((h): GroupSource => {
-      let done = false;
-      return async () => {
-        if (done) return undefined;
-        const reply = await h.run({ op: 'stop', maxFlows: STOP_GROUP });
-        done = reply.done === true;
-        addCounters(reply.counters);
-        return reply.groups[0];
-      };
-    }));
+    await finish(handles.map((h) => stopSource(async (recycle) => {
+      const reply = await h.run({ op: 'stop', maxFlows: STOP_GROUP, recycle });
+      addCounters(reply.counters);
+      return { group: reply.groups[0], done: reply.done === true };
+    })));
   } finally {
     // A failed chunk leaves the others running: let them settle before the pools go.
     await Promise.allSettled(pending);

@@ -41,8 +41,11 @@ export interface FramesTask {
   linkType: number;
 }
 
-/** Capture stop: the flows leave the table in key order, at most `maxFlows` per task, until `done`. */
-export interface StopTask { op: 'stop'; maxFlows: number }
+/**
+ * Capture stop: the flows leave the table in key order, at most `maxFlows` per task, until `done`.
+ * `recycle`: buffers of groups this shard gave before, written out since (see recycleGroupData).
+ */
+export interface StopTask { op: 'stop'; maxFlows: number; recycle?: ArrayBuffer[] }
 
 /** Wall-clock ticks of a live capture (with packet-time timers, a shard ticks by itself). */
 export interface TickTask extends Tick { op: 'tick' }
@@ -190,6 +193,30 @@ export class Shard {
 let spareScratch: Buffer | undefined;
 
 /**
+ * Buffers of groups that were written out and came back (recycleGroupData).
+ * A capture stop sends every flow through group buffers: fresh ones for each
+ * group were garbage the engine counts as external memory and collects late,
+ * which made the stop of a large table add about 100 MB of RSS.
+ */
+const spareData: ArrayBuffer[] = [];
+const SPARE_DATA_MAX = 4;
+/** Smallest group buffer: small groups share sizes, so their buffers come back usable. */
+const GROUP_DATA_MIN = 256 << 10;
+
+/** Gives buffers of groups already written back to this thread's FlowGroups. */
+export function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
+  for (const b of buffers) if (spareData.length < SPARE_DATA_MAX) spareData.push(b);
+}
+
+/** A buffer of `size` bytes for a group: a recycled one when one is large enough. */
+function groupData(size: number): Buffer {
+  const i = spareData.findIndex((b) => b.byteLength >= size);
+  // Not from the shared pool (Buffer.allocUnsafe): this buffer may be transferred to another thread.
+  const buffer = i >= 0 ? spareData.splice(i, 1)[0] : Buffer.allocUnsafeSlow(Math.max(size, GROUP_DATA_MIN)).buffer as ArrayBuffer;
+  return Buffer.from(buffer, 0, size);
+}
+
+/**
  * A FlowOut for a reply that crosses a thread boundary: each group's records
  * in one buffer (transferred, not copied), with their keys.
  */
@@ -223,8 +250,7 @@ export class FlowGroups implements FlowOut {
   }
 
   endGroup(): void {
-    // Not from the shared pool: this buffer is transferred to another thread.
-    const data = Buffer.allocUnsafeSlow(this.size);
+    const data = groupData(this.size);
     if (this.size > 0) this.scratch!.copy(data, 0, 0, this.size);
     this.groups.push({ keys: this.keys, ends: this.ends, data });
     this.keys = [];

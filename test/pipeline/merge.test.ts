@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { PassThrough } from 'node:stream';
-import { mergeSorted, type GroupSource } from '../../src/pipeline/merge.js';
+import { mergeSorted, stopSource, type GroupSource } from '../../src/pipeline/merge.js';
 import { SortedFlowSink } from '../../src/pipeline/sorted-output.js';
 import { FlowWriter } from '../../src/format/writer.js';
 import type { FlowGroup } from '../../src/pipeline/shard-task.js';
@@ -45,6 +45,31 @@ t.test('merges sorted sources of groups into one ordered stream', async (t) => {
     return source(groups);
   });
   t.strictSame(await merge(sources), all.sort());
+});
+
+t.test('stopSource hands back only buffers of groups already written, and the records stay intact', async (t) => {
+  // A table that refills recycled buffers, as a shard does: a buffer handed back too early
+  // would overwrite records not yet written.
+  const pool: ArrayBuffer[] = [];
+  const recycled: string[] = [];
+  const batches = [['a', 'c'], [], ['e'], ['g', 'i', 'k'], ['m']];
+  let i = 0;
+  const table = stopSource(async (recycle) => {
+    for (const b of recycle) { recycled.push(Buffer.from(b, 0, 1).toString('latin1')); pool.push(b); }
+    const keys = batches[i++];
+    const text = keys.join('');
+    const buffer = pool.pop() ?? new ArrayBuffer(16);
+    const data = Buffer.from(buffer, 0, text.length);
+    data.write(text, 'latin1');
+    let end = 0;
+    return { group: { keys, ends: keys.map((k) => (end += k.length)), data }, done: i === batches.length };
+  });
+  t.strictSame(await merge([table, source([['b', 'd'], ['f', 'h', 'j', 'l']])]),
+    ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm']);
+  // Every group but the last two came back, in order (the empty one's buffer too, whatever it held).
+  t.equal(recycled.length, 3);
+  t.equal(recycled[0], 'a');
+  t.equal(recycled[2], 'e');
 });
 
 t.test('sink: groups closed at ticks are written in order, each sorted; the open group is taken sorted', async (t) => {
