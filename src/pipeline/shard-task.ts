@@ -200,8 +200,6 @@ let spareScratch: Buffer | undefined;
  */
 const spareData: ArrayBuffer[] = [];
 const SPARE_DATA_MAX = 4;
-/** Smallest group buffer: small groups share sizes, so their buffers come back usable. */
-const GROUP_DATA_MIN = 256 << 10;
 
 /** Gives buffers of groups already written back to this thread's FlowGroups. */
 export function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
@@ -212,7 +210,9 @@ export function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
 function groupData(size: number): Buffer {
   const i = spareData.findIndex((b) => b.byteLength >= size);
   // Not from the shared pool (Buffer.allocUnsafe): this buffer may be transferred to another thread.
-  const buffer = i >= 0 ? spareData.splice(i, 1)[0] : Buffer.allocUnsafeSlow(Math.max(size, GROUP_DATA_MIN)).buffer as ArrayBuffer;
+  // Large ones are rounded up to a power of two, so that the next group, of a similar size, fits.
+  const capacity = size < 1 << 16 ? size : 2 ** Math.ceil(Math.log2(size));
+  const buffer = i >= 0 ? spareData.splice(i, 1)[0] : Buffer.allocUnsafeSlow(capacity).buffer as ArrayBuffer;
   return Buffer.from(buffer, 0, size);
 }
 
