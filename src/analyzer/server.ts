@@ -9,7 +9,7 @@
  * same analyzer.
  */
 import type { FastifyInstance } from 'fastify';
-import { openElasticsearchBackend, type ElasticsearchBackend } from '../store/elasticsearch/backend.js';
+import type { ElasticsearchBackend } from '../store/elasticsearch/backend.js';
 import type { ElasticsearchSettings } from '../store/elasticsearch/settings.js';
 import { MemoryFlowStore } from '../store/memory.js';
 import type { MemoryStoreOptions } from '../store/types.js';
@@ -63,7 +63,9 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
   const stream = new FlowStream({
     bulkMaxFlows: o.bulkMaxFlows ?? 100, bulkMaxDelayMs: o.bulkMaxDelayMs ?? 5000, queueSize: o.queueSize ?? 10000,
   });
-  const es = o.elasticsearch === undefined ? undefined : openElasticsearchBackend(o.elasticsearch, log);
+  // Loaded only when configured: the Elasticsearch client takes a quarter of a second to load.
+  const es = o.elasticsearch === undefined ? undefined
+    : (await import('../store/elasticsearch/backend.js')).openElasticsearchBackend(o.elasticsearch, log);
   let lastBadLog = 0;
   let badSinceLog = 0;
   const intake = new FlowIntake(store, {

@@ -8,7 +8,6 @@
  * The body is read whatever its Content-Type (Skydive does the same; `curl -d` sends
  * application/x-www-form-urlencoded).
  */
-import { errors as esErrors } from '@elastic/elasticsearch';
 import type { FastifyInstance } from 'fastify';
 import { QueryError, runFlowQueryJSON } from '../../query/index.js';
 import { isHistoryQuery } from '../../store/elasticsearch/history.js';
@@ -67,8 +66,8 @@ export function topologyRoutes(ctx: AnalyzerContext) {
           : runFlowQueryJSON(ctx.store, query, { flowExpireMs: ctx.flowExpireMs });
       } catch (err) {
         if (err instanceof QueryError) return reply.code(400).type('text/plain; charset=utf-8').send(err.toHTTPBody() + '\n');
-        if (err instanceof esErrors.ElasticsearchClientError) {
-          return reply.code(503).type('text/plain; charset=utf-8').send(`flow history is unavailable: Elasticsearch: ${err.message}\n`);
+        if (ctx.elasticsearch?.isClientError(err)) {
+          return reply.code(503).type('text/plain; charset=utf-8').send(`flow history is unavailable: Elasticsearch: ${(err as Error).message}\n`);
         }
         ctx.log(`query ${JSON.stringify(query)} failed: ${(err as Error)?.stack ?? String(err)}`);
         return reply.code(500).type('text/plain; charset=utf-8').send(`the query failed inside the analyzer (a bug, logged): ${(err as Error)?.message}\n`);

@@ -6,7 +6,7 @@
  * Opening does not need Elasticsearch to be up: documents wait (memory, then disk) and the
  * indices are created by the first write that reaches it.
  */
-import type { Client } from '@elastic/elasticsearch';
+import { errors, type Client } from '@elastic/elasticsearch';
 import { createClient } from './client.js';
 import { HistoryQueries } from './history.js';
 import { ensureIndices, IndexNames } from './indices.js';
@@ -27,6 +27,8 @@ export interface ElasticsearchBackend {
   readonly history: HistoryQueries;
   readonly rollover: Rollover;
   stats(): ElasticsearchStats;
+  /** Whether `err` is the Elasticsearch client's (the node is away or refused), not a bug of ours. */
+  isClientError(err: unknown): boolean;
   /** Writes what it can within `drainMs`, keeps the rest on disk for the next start. */
   close(drainMs?: number): Promise<void>;
 }
@@ -65,6 +67,7 @@ export function openElasticsearchBackend(s: ElasticsearchSettings, log: (line: s
   return {
     client, names, writer: w, history, rollover,
     stats: () => ({ ...w.stats(), rollovers: rollover.totals.rollovers, deletedIndices: rollover.totals.deleted }),
+    isClientError: (err) => err instanceof errors.ElasticsearchClientError,
     close: (drainMs = DEFAULT_DRAIN_MS) => (closing ??= (async () => {
       await rollover.stop();
       await w.close(drainMs);

@@ -17,7 +17,7 @@ import { Client } from '@elastic/elasticsearch';
 import { encodeMessage } from '../../../src/format/protobuf.js';
 import type { Flow } from '../../../src/flow/types.js';
 import { makeFlows, metric } from '../../query/flow-fixture.js';
-import { openSocket, testAnalyzer, until } from '../../helpers/analyzer.js';
+import { openSocket, postQuery, testAnalyzer, until } from '../../helpers/analyzer.js';
 import { testElasticsearchURL, testSettings } from '../../helpers/elasticsearch.js';
 
 const run = promisify(execFile);
@@ -74,6 +74,10 @@ if ((await testElasticsearchURL(t)) !== undefined) {
       const stoppedAt = Date.now();
       await until(() => Date.now() - stoppedAt >= 30_000, '30 s of stream without Elasticsearch', 60_000);
       t.equal(analyzer.elasticsearch!.stats().connected, false, 'the writer saw Elasticsearch go');
+      // A history query meanwhile: a 503 saying why, not a 500 "bug" reply.
+      const history = await postQuery(analyzer.base, JSON.stringify({ GremlinQuery: "G.At('-1s', 300).Flows().Count()" }));
+      t.equal(history.status, 503, 'history query without Elasticsearch');
+      t.match(history.text, /^flow history is unavailable: Elasticsearch: /);
       await esScript('start');
       await until(() => analyzer.elasticsearch!.stats().connected, 'the writer to reconnect', 120_000);
     } finally {
