@@ -165,8 +165,8 @@ function processTask(t: Omit<Task, 'run'>, json = false): Task {
 }
 
 /** A task measured inside a dedicated child process (bench/inproc.ts). */
-function inprocTask(t: Omit<Task, 'run' | 'argv'>, mode: 'decode' | 'flows'): Task {
-  const argv = [process.execPath, join(BENCH_DIST, 'inproc.js'), mode, t.file, '--mpls-udp-port', String(MPLS_UDP_PORT)];
+function inprocTask(t: Omit<Task, 'run' | 'argv'>, mode: 'decode' | 'flows', warm = false): Task {
+  const argv = [process.execPath, join(BENCH_DIST, 'inproc.js'), mode, t.file, '--mpls-udp-port', String(MPLS_UDP_PORT), ...(warm ? ['--warm'] : [])];
   return {
     ...t,
     argv,
@@ -185,7 +185,10 @@ function tasks(opts: Options, main: { file: string; packets: number }, longer: {
   const { file, packets } = main;
   const want = (g: Group): boolean => opts.only.has(g);
   if (want('a')) out.push(inprocTask({ id: 'decode', group: 'a', tool: 'skydive-ts decode', what: 'WASM core: decoding only, one thread, packets preloaded in memory (counted in RSS)', file, packets }, 'decode'));
-  if (want('b')) out.push(inprocTask({ id: 'flows', group: 'b', tool: 'skydive-ts flow table', what: 'WASM core: decoding + flow table, one thread, packets preloaded in memory (counted in RSS)', file, packets }, 'flows'));
+  if (want('b')) {
+    out.push(inprocTask({ id: 'flows', group: 'b', tool: 'skydive-ts flow table', what: 'WASM core: decoding + flow table, one thread, packets preloaded in memory (counted in RSS)', file, packets }, 'flows'));
+    out.push(inprocTask({ id: 'flows-warm', group: 'b', tool: 'skydive-ts flow table, warm', what: 'the same on a fresh table, after one untimed pass (code already optimized, as in a running worker)', file, packets }, 'flows', true));
+  }
   if (want('c')) {
     const workers = supportsWorkers() ? [1, 2] : [undefined];
     for (const f of longer ? [main, longer] : [main]) {
