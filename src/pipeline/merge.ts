@@ -22,7 +22,8 @@ export function stopSource(next: (recycle: ArrayBuffer[]) => Promise<{ group: Fl
   return async () => {
     if (done) return undefined;
     // Of the groups given, all but the last are written (see GroupSource).
-    const recycle = given.length === 2 ? [given.shift()!.data.buffer as ArrayBuffer] : [];
+    const written = given.length === 2 ? given.shift()!.data.buffer as ArrayBuffer : undefined;
+    const recycle = written === undefined || written.byteLength === 0 ? [] : [written];
     const r = await next(recycle);
     done = r.done;
     given.push(r.group);

@@ -206,8 +206,15 @@ export function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
   for (const b of buffers) if (spareData.length < SPARE_DATA_MAX) spareData.push(b);
 }
 
+/**
+ * The data of every empty group (most replies to a chunk of frames are empty): neither
+ * allocated nor transferred per reply.
+ */
+const NO_DATA = Buffer.from(new ArrayBuffer(0));
+
 /** A buffer of `size` bytes for a group: a recycled one when one is large enough. */
 function groupData(size: number): Buffer {
+  if (size === 0) return NO_DATA;
   const i = spareData.findIndex((b) => b.byteLength >= size);
   // Not from the shared pool (Buffer.allocUnsafe): this buffer may be transferred to another thread.
   // Large ones are rounded up to a power of two, so that the next group, of a similar size, fits.

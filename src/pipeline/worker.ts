@@ -18,5 +18,7 @@ export default function handle(task: WorkerTask): unknown {
   const status = shard.handle(task, out);
   const reply: ShardReply = { groups: out.finish(), ...status };
   // A Transferable marked by move(): the encoded flows are transferred, not copied.
-  return move({ [transferableSymbol]: reply.groups.map((g) => g.data.buffer), [valueSymbol]: reply } as never);
+  // Empty groups share one empty buffer, which is copied (nothing) rather than transferred.
+  const transfer = reply.groups.filter((g) => g.data.byteLength > 0).map((g) => g.data.buffer);
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: reply } as never);
 }
