@@ -36,7 +36,8 @@ const STOP_DELIVERY_MS = 5000;
 export function standaloneOutput(config: Config, out: Writable): FlowOutput {
   const output = config.get<string>('agent.flow.output');
   const stream = output === '-' ? out : createWriteStream(output, { flags: 'a' });
-  const writer = new FlowWriter(stream, 'jsonl', { end: output !== '-' });
+  // A file stream, and process.stdout, are done with a chunk when they call back.
+  const writer = new FlowWriter(stream, 'jsonl', { end: output !== '-', reuseBlocks: stream !== out || out === process.stdout });
   // Writes are chained: one record at a time, in the order the tables gave them.
   let writing = Promise.resolve();
   const flusher = setInterval(() => { writing = writing.then(() => writer.flush()); }, 1000);

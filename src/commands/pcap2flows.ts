@@ -138,7 +138,8 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
 
 /** Runs pcap2flows, writing to `out` (left open); returns the summed core counters. */
 export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promise<Record<string, bigint>> {
-  const writer = new FlowWriter(out, opts.format, { end: false });
+  // process.stdout (a file, a pipe or a terminal) is done with a chunk when it calls back.
+  const writer = new FlowWriter(out, opts.format, { end: false, reuseBlocks: out === process.stdout });
   let result;
   try {
     result = await replayCapture({

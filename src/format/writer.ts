@@ -23,6 +23,12 @@ export const FLOW_FORMATS: readonly FlowFormat[] = ['jsonl', 'json', 'protobuf']
 export interface FlowWriterOptions {
   /** End the stream in `end()` (default true). Pass false for process.stdout or a shared socket. */
   end?: boolean;
+  /**
+   * Fill a block again once the stream's write callback for it has run (default false). Only
+   * for streams that are done with a chunk by then: files, sockets, process.stdout. Never for a
+   * Transform (a PassThrough hands the chunk itself on) or a stream that keeps its chunks.
+   */
+  reuseBlocks?: boolean;
 }
 
 const utf8 = new TextEncoder();
@@ -39,7 +45,7 @@ export function encodeRecord(flow: Flow, format: FlowFormat): Uint8Array | strin
 
 /** Output is gathered into blocks of this size: one stream write per block, not two per flow. */
 const BLOCK = 256 << 10;
-/** Written blocks kept for reuse. */
+/** Blocks the stream may hold at once (written blocks kept for reuse, with reuseBlocks). */
 const SPARE_BLOCKS = 4;
 
 export class FlowWriter {
@@ -48,6 +54,9 @@ export class FlowWriter {
   private block: Buffer = Buffer.allocUnsafeSlow(BLOCK);
   private used = 0;
   private readonly spare: Buffer[] = [];
+  /** Blocks handed to the stream whose write callback has not run yet. */
+  private inStream = 0;
+  private onWritten: (() => void) | undefined;
 
   constructor(
     private readonly out: Writable,
@@ -69,11 +78,42 @@ export class FlowWriter {
    * Writes one record made by `encodeRecord` with this writer's format
    * (separators added here). Records are gathered into blocks: call flush()
    * when what was written must reach the stream now (end() does).
+   *
+   * A promise comes back only when a full block went to the stream: wait for
+   * it before the next record. Most records are only copied, and return
+   * nothing, so that writing a table out does not await once per flow.
    */
-  async writeRecord(record: Uint8Array): Promise<void> {
+  writeRecord(record: Uint8Array): Promise<void> | undefined {
     if (this.ended) throw new Error('FlowWriter: write after end');
-    if (this.format === 'json') await this.put(this.count === 0 ? '[' : ',');
-    await this.put(record);
+    // One separator at most: "[" or "," before a json record, "\n" after a jsonl one.
+    if (this.used + record.length + 1 <= BLOCK) {
+      this.append(record);
+      return undefined;
+    }
+    return this.flushThenWrite(record);
+  }
+
+  private append(record: Uint8Array): void {
+    const block = this.block;
+    if (this.format === 'json') block[this.used++] = this.count === 0 ? 0x5b : 0x2c;
+    block.set(record, this.used);
+    this.used += record.length;
+    if (this.format === 'jsonl') block[this.used++] = 0x0a;
+    this.count++;
+  }
+
+  private async flushThenWrite(record: Uint8Array): Promise<void> {
+    await this.flush();
+    if (record.length + 1 <= BLOCK) {
+      this.append(record);
+      return;
+    }
+    // Larger than a block: to the stream on its own, after the block with its separator.
+    if (this.format === 'json') {
+      await this.put(this.count === 0 ? '[' : ',');
+      await this.flush();
+    }
+    if (!this.out.write(record)) await once(this.out, 'drain');
     if (this.format === 'jsonl') await this.put('\n');
     this.count++;
   }
@@ -83,13 +123,23 @@ export class FlowWriter {
     if (this.used === 0) return;
     const block = this.block;
     const chunk = block.subarray(0, this.used);
-    // The stream keeps the chunk until written: the next records go to another block, and this
-    // one is used again once written (a new block per flush was garbage collected late: tens of
-    // MB of RSS while a large table is written out).
-    this.block = this.spare.pop() ?? Buffer.allocUnsafeSlow(BLOCK);
+    // The stream keeps the chunk until written: the next records go to another block.
+    this.block = (this.options.reuseBlocks ? this.spare.pop() : undefined) ?? Buffer.allocUnsafeSlow(BLOCK);
     this.used = 0;
-    const written = (err?: Error | null): void => { if (!err && this.spare.length < SPARE_BLOCKS) this.spare.push(block); };
+    this.inStream++;
+    const written = (err?: Error | null): void => {
+      this.inStream--;
+      if (!err && this.options.reuseBlocks && this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+      this.onWritten?.();
+    };
     if (!this.out.write(chunk, written)) await once(this.out, 'drain');
+    // A stream that writes at once (process.stdout on a file) calls back on the next tick, which
+    // a long run of records written without a pause never reaches: the blocks it held piled up,
+    // over 100 MB while a large table was written out. Wait for it past a few blocks.
+    while (this.inStream > SPARE_BLOCKS) {
+      await new Promise<void>((resolve) => { this.onWritten = resolve; });
+      this.onWritten = undefined;
+    }
   }
 
   /** Closes the output format (the `]` of `json`), flushes, then ends the stream unless told not to. */
@@ -104,16 +154,9 @@ export class FlowWriter {
     }
   }
 
-  private async put(chunk: string | Uint8Array): Promise<void> {
-    const size = typeof chunk === 'string' ? chunk.length : chunk.length; // separators are ASCII
-    if (this.used + size > BLOCK) {
-      await this.flush();
-      if (size > BLOCK) {
-        if (!this.out.write(chunk)) await once(this.out, 'drain');
-        return;
-      }
-    }
-    if (typeof chunk === 'string') this.used += this.block.write(chunk, this.used, 'latin1');
-    else { this.block.set(chunk, this.used); this.used += size; }
+  /** Appends ASCII text (separators), flushing first when the block is full. */
+  private async put(text: string): Promise<void> {
+    if (this.used + text.length > BLOCK) await this.flush();
+    this.used += this.block.write(text, this.used, 'latin1');
   }
 }

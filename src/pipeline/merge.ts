@@ -41,7 +41,7 @@ interface Cursor {
 }
 
 /** Writes the records of every source in key order; returns how many. */
-export async function mergeSorted(sources: GroupSource[], write: (record: Uint8Array) => Promise<void>): Promise<number> {
+export async function mergeSorted(sources: GroupSource[], write: (record: Uint8Array) => Promise<void> | undefined): Promise<number> {
   const cursors: Cursor[] = [];
   for (const source of sources) {
     const group = await nonEmpty(source, source());
@@ -55,7 +55,8 @@ export async function mergeSorted(sources: GroupSource[], write: (record: Uint8A
     }
     const c = cursors[best];
     const end = c.group.ends[c.i];
-    await write(c.group.data.subarray(c.start, end));
+    const writing = write(c.group.data.subarray(c.start, end));
+    if (writing) await writing;
     n++;
     c.start = end;
     if (++c.i < c.group.keys.length) continue;

@@ -63,7 +63,7 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
   const counters: Record<string, bigint> = {};
   const sink = new SortedFlowSink();
   const afterTick = async (): Promise<void> => { await sink.writeTo(writer); };
-  const write = (record: Uint8Array): Promise<void> => writer.writeRecord(record);
+  const write = (record: Uint8Array): Promise<void> | undefined => writer.writeRecord(record);
   const addCounters = (c: Record<string, string> | undefined): void => {
     for (const [k, v] of Object.entries(c ?? {})) counters[k] = (counters[k] ?? 0n) + BigInt(v);
   };

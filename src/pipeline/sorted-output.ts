@@ -97,7 +97,10 @@ export class SortedFlowSink implements FlowOut {
     let start = 0;
     for (const end of this.groupEnds) {
       const group = this.entries.slice(start, end).sort(byKey);
-      for (const e of group) await writer.writeRecord(this.chunks[e.chunk]!.subarray(e.start, e.end));
+      for (const e of group) {
+        const writing = writer.writeRecord(this.chunks[e.chunk]!.subarray(e.start, e.end));
+        if (writing) await writing;
+      }
       start = end;
     }
     this.groupEnds = [];

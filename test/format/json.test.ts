@@ -1,5 +1,5 @@
 import t from 'tap';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import type { Flow } from '../../src/flow/types.js';
 import {
   bytesToGoString, flowsToJSONArray, flowToJSON, goStringToBytes, quoteGo,
@@ -252,4 +252,70 @@ t.test('FlowWriter gathers records until flush, then waits for drain and reports
   const pending = w.flush();
   stream.destroy(new Error('boom'));
   await t.rejects(pending, /boom/);
+});
+
+/** Many distinct records, several blocks' worth (blocks are 256 KiB). */
+function manyRecords(n: number): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => Buffer.from(`{"n":${i},"pad":"${'x'.repeat(i % 900)}"}`));
+}
+
+t.test('FlowWriter: a stream that calls back on the next tick holds a few blocks at once, whatever the records', async (t) => {
+  // process.stdout on a file behaves so; records written without a pause must not pile up.
+  let held = 0;
+  let maxHeld = 0;
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(Buffer.from(chunk));
+      held++;
+      maxHeld = Math.max(maxHeld, held);
+      process.nextTick(() => { held--; cb(); });
+    },
+  });
+  const records = manyRecords(6000);
+  for (const reuseBlocks of [false, true]) {
+    chunks.length = 0;
+    maxHeld = 0;
+    const w = new FlowWriter(stream, 'jsonl', { end: false, reuseBlocks });
+    for (const r of records) {
+      const writing = w.writeRecord(r);
+      if (writing) await writing;
+    }
+    await w.end();
+    t.equal(Buffer.concat(chunks).toString(), records.map((r) => `${Buffer.from(r).toString()}\n`).join(''), `output exact (reuseBlocks ${reuseBlocks})`);
+    t.ok(chunks.length > 10, `${chunks.length} blocks`);
+    t.ok(maxHeld <= 5, `at most 5 blocks in the stream at once (saw ${maxHeld})`);
+  }
+});
+
+t.test('FlowWriter: without reuseBlocks, a stream may keep the chunks it was given', async (t) => {
+  const kept: Buffer[] = [];
+  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { kept.push(chunk); cb(); } });
+  const records = manyRecords(4000);
+  for (const format of ['json', 'jsonl'] as const) {
+    kept.length = 0;
+    const w = new FlowWriter(stream, format, { end: false });
+    for (const r of records) {
+      const writing = w.writeRecord(r);
+      if (writing) await writing;
+    }
+    await w.end();
+    const text = records.map((r) => Buffer.from(r).toString());
+    t.equal(Buffer.concat(kept).toString(), format === 'json' ? `[${text.join(',')}]\n` : text.map((l) => `${l}\n`).join(''), format);
+  }
+});
+
+t.test('FlowWriter: a record larger than a block is written whole, between its separators', async (t) => {
+  for (const format of ['json', 'jsonl'] as const) {
+    const { stream, data } = sink();
+    const w = new FlowWriter(stream, format);
+    const big = Buffer.from(`{"big":"${'y'.repeat(300 << 10)}"}`);
+    for (const r of [Buffer.from('{"a":1}'), big, Buffer.from('{"b":2}')]) {
+      const writing = w.writeRecord(r);
+      if (writing) await writing;
+    }
+    await w.end();
+    const text = ['{"a":1}', big.toString(), '{"b":2}'];
+    t.equal((await data()).toString(), format === 'json' ? `[${text.join(',')}]\n` : text.map((l) => `${l}\n`).join(''), format);
+  }
 });
