@@ -35,6 +35,8 @@ export interface EngineOptions {
   applicationTimeouts?: Record<string, number>;
   /** Use the debug build (assertions on). */
   debug?: boolean;
+  /** Run in this memory (wasm/module.ts sharedCoreMemory), whose input region others may fill. */
+  memory?: WebAssembly.Memory;
 }
 
 export const SKYDIVE_DEFAULT_APP_TIMEOUTS: Record<string, number> = { ARP: 10, DNS: 10 };
@@ -46,7 +48,7 @@ export class FlowEngine {
 
   constructor(opts: EngineOptions = {}) {
     const maxEntries = opts.maxEntries ?? 500000;
-    this.core = loadCore(opts.debug ?? false, maxEntries);
+    this.core = loadCore(opts.debug ?? false, maxEntries, opts.memory);
     const c = this.core;
     c.setOptions(
       opts.layerKeyMode === 'L3' ? 1 : 0,

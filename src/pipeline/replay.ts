@@ -5,11 +5,11 @@
  * pcap straight from disk into the chunk, as it is (no copy per packet in
  * JS); pcapng converted to batch records. With one shard the chunk is the
  * core's own input region and the table runs in this thread. With more, each
- * chunk is a SharedArrayBuffer given to every shard, each a piscina pool of
- * exactly one thread (its state never moves, its tasks run in order), and
- * each shard keeps the packets that are its own (assembly/shard.ts). A
- * bounded number of chunks is in flight: the reader waits for the oldest to
- * come back (a file never drops packets).
+ * shard is a piscina pool of exactly one thread (its state never moves, its
+ * tasks run in order) whose core runs in a shared memory: every chunk is
+ * written into every shard's input region, and each shard keeps the packets
+ * that are its own (assembly/shard.ts). Two chunks are in flight: the reader
+ * waits for the one before last to come back (a file never drops packets).
  *
  * Timers, when enabled, follow packet time and run inside every shard
  * (shard-task.ts). Replies are taken in chunk order, and the flows each shard
@@ -28,6 +28,7 @@ import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
 import type { ReplayTimers } from './tick-clock.js';
 import { threadShard, type ShardHandle } from './pool.js';
+import { sharedCoreMemory } from '../wasm/module.js';
 
 export type { ReplayTimers } from './tick-clock.js';
 
@@ -50,8 +51,6 @@ export interface ReplayResult {
   truncatedTail: boolean;
 }
 
-const CHUNK_BYTES = 4 << 20;
-const IN_FLIGHT = 3;
 /** Flows per group when the tables empty at the end. */
 const STOP_GROUP = 1024;
 
@@ -114,9 +113,14 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
 }
 
 /**
- * Every chunk to every shard thread, IN_FLIGHT chunks at most; replies taken
- * in chunk order. At the end, `finish` gets each shard's remaining flows as a
- * sorted source (its counters go to `addCounters` with the last group).
+ * Every chunk to every shard thread, replies taken in chunk order. Each
+ * thread's core runs in a shared memory (wasm/module.ts sharedCoreMemory)
+ * whose input region, in two halves, this thread fills: the file is read into
+ * the first shard's half and copied into the others', while every thread works
+ * on its other half. So a thread never copies its input, and the reader waits
+ * for the chunk before last to come back (a file never drops packets). At the
+ * end, `finish` gets each shard's remaining flows as a sorted source (its
+ * counters go to `addCounters` with the last group).
  */
 async function replayThreads(reader: CaptureReader, n: number, config: (i: number) => ShardConfig,
                              frames: (bytes: number, records: number) => FramesTask,
@@ -124,17 +128,24 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
                              finish: (sources: GroupSource[]) => Promise<void>,
                              addCounters: (c: Record<string, string> | undefined) => void): Promise<void> {
   const handles: ShardHandle[] = [];
-  const slots = Array.from({ length: IN_FLIGHT }, () => new SharedArrayBuffer(CHUNK_BYTES));
   const pending: Promise<ShardReply[]>[] = [];
   try {
-    for (let i = 0; i < n; i++) handles.push(threadShard(config(i)));
+    const memories = Array.from({ length: n }, () => sharedCoreMemory());
+    for (let i = 0; i < n; i++) handles.push(threadShard({ ...config(i), engine: { ...config(i).engine, memory: memories[i] } }));
+    // A shared memory grows in place and never shrinks: views of its input region stay valid.
+    const halves = await Promise.all(handles.map(async (h, i) => {
+      const { input } = await h.run({ op: 'input' });
+      const half = Math.floor(input!.capacity / 2);
+      return [0, half].map((at) => new Uint8Array(memories[i].buffer, input!.base + at, half));
+    }));
     for (let c = 0; ; c++) {
-      if (pending.length === IN_FLIGHT) await take(await pending.shift()!);
-      const sab = slots[c % IN_FLIGHT];
-      const r = await reader.readFrames(new Uint8Array(sab), batchPackets);
+      if (pending.length === 2) await take(await pending.shift()!);
+      const half = c % 2;
+      const r = await reader.readFrames(halves[0][half], batchPackets);
       if (r.packets === 0) break;
-      const task = frames(r.bytes, r.packets);
-      pending.push(Promise.all(handles.map((h) => h.run(task, sab))));
+      for (let i = 1; i < n; i++) halves[i][half].set(halves[0][half].subarray(0, r.bytes));
+      const task: FramesTask = { ...frames(r.bytes, r.packets), at: halves[0][half].byteOffset - halves[0][0].byteOffset };
+      pending.push(Promise.all(handles.map((h) => h.run(task))));
     }
     while (pending.length > 0) await take(await pending.shift()!);
     await finish(handles.map((h) => stopSource(async (recycle) => {

@@ -32,6 +32,8 @@ export interface ShardConfig {
 export interface FramesTask {
   op: 'frames';
   data?: Uint8Array;
+  /** Without `data`: where the records start in the engine's input region (default 0). */
+  at?: number;
   format: FramesFormat;
   bytes: number;
   records: number;
@@ -53,7 +55,10 @@ export interface TickTask extends Tick { op: 'tick' }
 /** A live capture's periodic stats: the core's counters and the table size, nothing else changes. */
 export interface CountersTask { op: 'counters' }
 
-export type ShardTask = FramesTask | TickTask | StopTask | CountersTask;
+/** Where the shard's input region is in its memory (when the reader fills it: ShardConfig.engine.memory). */
+export interface InputTask { op: 'input' }
+
+export type ShardTask = FramesTask | TickTask | StopTask | CountersTask | InputTask;
 
 /** How a task ended: a stop is done once the table is empty, and then gives the core's counters. */
 export interface ShardStatus {
@@ -62,6 +67,8 @@ export interface ShardStatus {
   counters?: Record<string, string>;
   /** Flows in the table (a `counters` task). */
   tableSize?: number;
+  /** The input region's address and size (an `input` task). */
+  input?: { base: number; capacity: number };
 }
 
 /** Encoded flows in bulk: one buffer, record i at [ends[i-1], ends[i]), with its sort key. */
@@ -116,6 +123,7 @@ export class Shard {
         return {};
       case 'stop': return this.stop(task.maxFlows, out);
       case 'counters': return { counters: this.counters(), tableSize: this.engine.tableSize() };
+      case 'input': return { input: { base: this.engine.core.inputBuffer(), capacity: this.engine.core.inputCapacity() } };
     }
   }
 
@@ -133,7 +141,7 @@ export class Shard {
   private frames(task: FramesTask, out: FlowOut): ShardStatus {
     const core = this.engine.core;
     if (task.data) this.engine.inputView().set(task.data.subarray(0, task.bytes));
-    const base = core.inputBuffer();
+    const base = core.inputBuffer() + (task.data ? 0 : task.at ?? 0);
     let off = 0;
     let left = task.records;
     while (left > 0) {

@@ -1,6 +1,8 @@
 /**
  * piscina worker: owns one shard (a WASM flow table) for the life of the
- * thread. Chunks of frames arrive in a SharedArrayBuffer the reader filled;
+ * thread. Chunks of frames arrive in the shard's input region, written by the
+ * reader into the core's shared memory (file replay), or in a SharedArrayBuffer
+ * (live capture);
  * flows go back in bulk, encoded, in transferred buffers.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';

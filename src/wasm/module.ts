@@ -94,31 +94,51 @@ function projectRoot(): string {
 
 const compiled = new Map<string, WebAssembly.Module>();
 
-/** Path of the compiled core; `debug` selects the build with assertions. */
-export function wasmPath(debug = false): string {
-  return join(projectRoot(), 'build', debug ? 'skydive.debug.wasm' : 'skydive.wasm');
+/**
+ * Path of the compiled core; `debug` selects the build with assertions, `shared` the build that
+ * imports a shared memory (asconfig.json target "shared").
+ */
+export function wasmPath(debug = false, shared = false): string {
+  return join(projectRoot(), 'build', debug ? 'skydive.debug.wasm' : shared ? 'skydive.shared.wasm' : 'skydive.wasm');
 }
 
-/** Compiles (once per process) and instantiates the core with a table of `maxEntries` flows. */
-export function loadCore(debug = false, maxEntries = 500000): CoreExports {
-  const path = wasmPath(debug);
+/** Pages of a shared core memory: what the build declares (asconfig.json initialMemory, maximumMemory). */
+const SHARED_INITIAL_PAGES = 256;
+const SHARED_MAXIMUM_PAGES = 65536;
+
+/**
+ * A memory for `loadCore(..., memory)`: shared, so that another thread can write a worker's
+ * input region while the worker runs (it never moves: a shared memory grows in place).
+ */
+export function sharedCoreMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAXIMUM_PAGES, shared: true });
+}
+
+/**
+ * Compiles (once per process) and instantiates the core with a table of `maxEntries` flows; in
+ * `memory` (from sharedCoreMemory, used by this instance only) when given.
+ */
+export function loadCore(debug = false, maxEntries = 500000, memory?: WebAssembly.Memory): CoreExports {
+  if (memory && debug) throw new Error('skydive-ts: the debug core has no shared-memory build');
+  const path = wasmPath(debug, memory !== undefined);
   let mod = compiled.get(path);
   if (!mod) {
     if (!existsSync(path)) throw new Error(`skydive-ts: ${path} is missing; run "npm run build" first`);
     mod = new WebAssembly.Module(readFileSync(path));
     compiled.set(path, mod);
   }
-  let memory: WebAssembly.Memory | undefined;
+  let mem = memory;
   const imports = {
     env: {
+      ...(memory ? { memory } : {}),
       abort(msg: number, file: number, line: number, col: number): void {
-        throw new Error(`wasm assertion failed at ${readAsString(memory, file)}:${line}:${col}: ${readAsString(memory, msg)}`);
+        throw new Error(`wasm assertion failed at ${readAsString(mem, file)}:${line}:${col}: ${readAsString(mem, msg)}`);
       },
     },
   };
   const instance = new WebAssembly.Instance(mod, imports);
   const ex = instance.exports as unknown as CoreExports;
-  memory = ex.memory;
+  mem = ex.memory;
   if (!ex.init(maxEntries)) throw new Error(`skydive-ts: cannot allocate a flow table of ${maxEntries} entries`);
   return ex;
 }
