@@ -10,6 +10,7 @@ import { decodePacket, setStopAtNetwork } from './decode';
 import { L_ETHERNET } from './ids';
 import { layerStart, layerType, linkLayer, networkLayer } from './packet';
 import { netAddr, netAddrLen } from './flow/keys';
+import { plainIPv4, plainSrc, readPlainFrame } from './flow/plain';
 
 /** FNV-1a over bytes, seeded. */
 function fnv(p: usize, n: u32, h: u32): u32 {
@@ -25,6 +26,13 @@ function fnv(p: usize, n: u32, h: u32): u32 {
 /** Shard of the frame at [data, data+caplen). Decodes it down to its first network layer only. */
 export function shardOf(data: usize, caplen: u32, linkType: u32, shards: u32): u32 {
   if (shards <= 1) return 0;
+  // A plain frame (flow/plain.ts: most of a capture) decodes to that IP header as its first
+  // network layer, so its addresses are read where readPlainFrame found them, without the
+  // decoder: every worker looks at every packet, and this was most of that look.
+  if (readPlainFrame(data, caplen, linkType)) {
+    const al: u32 = plainIPv4 ? 4 : 16;
+    return (pairHash(plainSrc, plainSrc + al, al) >>> 8) % shards;
+  }
   setStopAtNetwork(true);
   decodePacket(data, caplen, linkType);
   setStopAtNetwork(false);
