@@ -6,7 +6,7 @@ import { L_MPLS } from './ids';
 export { layerNameInto, layerCount } from './ids';
 export { counterValue, resetCounters } from './counters';
 export { decodePacket } from './decode';
-export { inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
+export { inputAlloc, inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
 export * from './testing';
 export { feedRecords, feedRecordCount, processBatch } from './flow/feed';
 export { updateTick, expireTick, connectionTick, stopTable, stopBegin, stopFlow } from './flow/process';

@@ -7,9 +7,9 @@
  * core's own input region and the table runs in this thread. With more, each
  * shard is a piscina pool of exactly one thread (its state never moves, its
  * tasks run in order) whose core runs in a shared memory: every chunk is
- * written into every shard's input region, and each shard keeps the packets
- * that are its own (assembly/shard.ts). Two chunks are in flight: the reader
- * waits for the one before last to come back (a file never drops packets).
+ * written into every shard's memory, and each shard keeps the packets that
+ * are its own (assembly/shard.ts). A bounded number of chunks is in flight:
+ * the reader waits for the oldest to come back (a file never drops packets).
  *
  * Timers, when enabled, follow packet time and run inside every shard
  * (shard-task.ts). Replies are taken in chunk order, and the flows each shard
@@ -51,6 +51,9 @@ export interface ReplayResult {
   truncatedTail: boolean;
 }
 
+/** Chunks in flight with worker threads, and their size (the pipeline's input memory: both, per thread). */
+const SLOTS = 4;
+const SLOT_BYTES = 2 << 20;
 /** Flows per group when the tables empty at the end. */
 const STOP_GROUP = 1024;
 
@@ -114,13 +117,14 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
 
 /**
  * Every chunk to every shard thread, replies taken in chunk order. Each
- * thread's core runs in a shared memory (wasm/module.ts sharedCoreMemory)
- * whose input region, in two halves, this thread fills: the file is read into
- * the first shard's half and copied into the others', while every thread works
- * on its other half. So a thread never copies its input, and the reader waits
- * for the chunk before last to come back (a file never drops packets). At the
- * end, `finish` gets each shard's remaining flows as a sorted source (its
- * counters go to `addCounters` with the last group).
+ * thread's core runs in a shared memory (wasm/module.ts sharedCoreMemory) in
+ * which this thread fills SLOTS chunk slots: the file is read into the first
+ * shard's slot and copied into the others', while the threads work on the
+ * chunks before it. So a thread never copies its input, the next read runs
+ * while this thread copies, and the reader waits for the chunk that last used
+ * a slot to come back before it reads into it (a file never drops packets).
+ * At the end, `finish` gets each shard's remaining flows as a sorted source
+ * (its counters go to `addCounters` with the last group).
  */
 async function replayThreads(reader: CaptureReader, n: number, config: (i: number) => ShardConfig,
                              frames: (bytes: number, records: number) => FramesTask,
@@ -129,23 +133,27 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
                              addCounters: (c: Record<string, string> | undefined) => void): Promise<void> {
   const handles: ShardHandle[] = [];
   const pending: Promise<ShardReply[]>[] = [];
+  let reading: Promise<unknown> | undefined;
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
     for (let i = 0; i < n; i++) handles.push(threadShard({ ...config(i), engine: { ...config(i).engine, memory: memories[i] } }));
-    // A shared memory grows in place and never shrinks: views of its input region stay valid.
-    const halves = await Promise.all(handles.map(async (h, i) => {
-      const { input } = await h.run({ op: 'input' });
-      const half = Math.floor(input!.capacity / 2);
-      return [0, half].map((at) => new Uint8Array(memories[i].buffer, input!.base + at, half));
+    // A shared memory grows in place and never shrinks: views of the slots stay valid.
+    const slots = await Promise.all(handles.map(async (h, i) => {
+      const { input } = await h.run({ op: 'input', bytes: SLOTS * SLOT_BYTES });
+      return Array.from({ length: SLOTS }, (_, s) => new Uint8Array(memories[i].buffer, input! + s * SLOT_BYTES, SLOT_BYTES));
     }));
+    let next = reader.readFrames(slots[0][0], batchPackets);
+    reading = next;
     for (let c = 0; ; c++) {
-      if (pending.length === 2) await take(await pending.shift()!);
-      const half = c % 2;
-      const r = await reader.readFrames(halves[0][half], batchPackets);
+      const r = await next;
       if (r.packets === 0) break;
-      for (let i = 1; i < n; i++) halves[i][half].set(halves[0][half].subarray(0, r.bytes));
-      const task: FramesTask = { ...frames(r.bytes, r.packets), at: halves[0][half].byteOffset - halves[0][0].byteOffset };
-      pending.push(Promise.all(handles.map((h) => h.run(task))));
+      const s = c % SLOTS;
+      // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
+      while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
+      next = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
+      reading = next;
+      for (let i = 1; i < n; i++) slots[i][s].set(slots[0][s].subarray(0, r.bytes));
+      pending.push(Promise.all(handles.map((h, i) => h.run({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset }))));
     }
     while (pending.length > 0) await take(await pending.shift()!);
     await finish(handles.map((h) => stopSource(async (recycle) => {
@@ -155,7 +163,7 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
     })));
   } finally {
     // A failed chunk leaves the others running: let them settle before the pools go.
-    await Promise.allSettled(pending);
+    await Promise.allSettled([...pending, reading]);
     await Promise.all(handles.map((h) => h.close()));
   }
 }

@@ -32,8 +32,8 @@ export interface ShardConfig {
 export interface FramesTask {
   op: 'frames';
   data?: Uint8Array;
-  /** Without `data`: where the records start in the engine's input region (default 0). */
-  at?: number;
+  /** Without `data`: the records' address in the core's memory (default: its input region). */
+  address?: number;
   format: FramesFormat;
   bytes: number;
   records: number;
@@ -55,8 +55,8 @@ export interface TickTask extends Tick { op: 'tick' }
 /** A live capture's periodic stats: the core's counters and the table size, nothing else changes. */
 export interface CountersTask { op: 'counters' }
 
-/** Where the shard's input region is in its memory (when the reader fills it: ShardConfig.engine.memory). */
-export interface InputTask { op: 'input' }
+/** Room of `bytes` in the shard's memory for the reader to fill (when it can: ShardConfig.engine.memory). */
+export interface InputTask { op: 'input'; bytes: number }
 
 export type ShardTask = FramesTask | TickTask | StopTask | CountersTask | InputTask;
 
@@ -67,8 +67,8 @@ export interface ShardStatus {
   counters?: Record<string, string>;
   /** Flows in the table (a `counters` task). */
   tableSize?: number;
-  /** The input region's address and size (an `input` task). */
-  input?: { base: number; capacity: number };
+  /** The address of the room an `input` task asked for. */
+  input?: number;
 }
 
 /** Encoded flows in bulk: one buffer, record i at [ends[i-1], ends[i]), with its sort key. */
@@ -123,7 +123,11 @@ export class Shard {
         return {};
       case 'stop': return this.stop(task.maxFlows, out);
       case 'counters': return { counters: this.counters(), tableSize: this.engine.tableSize() };
-      case 'input': return { input: { base: this.engine.core.inputBuffer(), capacity: this.engine.core.inputCapacity() } };
+      case 'input': {
+        const input = this.engine.core.inputAlloc(task.bytes);
+        if (input === 0) throw new Error(`flow table: no memory for ${task.bytes} bytes of input`);
+        return { input };
+      }
     }
   }
 
@@ -141,7 +145,7 @@ export class Shard {
   private frames(task: FramesTask, out: FlowOut): ShardStatus {
     const core = this.engine.core;
     if (task.data) this.engine.inputView().set(task.data.subarray(0, task.bytes));
-    const base = core.inputBuffer() + (task.data ? 0 : task.at ?? 0);
+    const base = task.data ? core.inputBuffer() : task.address ?? core.inputBuffer();
     let off = 0;
     let left = task.records;
     while (left > 0) {

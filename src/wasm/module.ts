@@ -18,6 +18,8 @@ export interface CoreExports {
   decodePacket(ptr: number, caplen: number, linkType: number): void;
   inputBuffer(): number;
   inputCapacity(): number;
+  /** assembly/io.ts: `bytes` more of input room from the heap; its address, 0 when memory cannot grow. */
+  inputAlloc(bytes: number): number;
   outputBuffer(): number;
   outputCapacity(): number;
   testLayerCount(): number;
