@@ -15,96 +15,12 @@ import type {
   FlowLayer, Flow, FlowMetric, ICMPLayer, ICMPTypeName, Int64, IPMetric, Stats, TCPMetric, TransportLayer,
 } from '../flow/types.js';
 import { decodeFlow } from './protobuf.js';
+import {
+  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, RARE_FLOW_FIELDS, skip, sub,
+  varint32, WIRE_LEN, WIRE_VARINT,
+} from './proto-cursor.js';
 
-export class MessageFormatError extends Error {
-  override readonly name = 'MessageFormatError';
-}
-
-/** FlowProtocol and ICMPType names by number (proto/flow.proto). */
-const FLOW_PROTOCOLS = ['ETHERNET', 'IPV4', 'TCP', 'UDP', 'SCTP', 'IPV6', 'ICMPV4', 'ICMPV6'] as const;
-const ICMP_TYPES: readonly ICMPTypeName[] = [
-  'UNKNOWN', 'DESTINATION_UNREACHABLE', 'ECHO', 'NEIGHBOR', 'ADDRESS_MASK', 'INFO', 'PARAMETER_PROBLEM',
-  'REDIRECT', 'ROUTER', 'SOURCE_QUENCH', 'TIME_EXCEEDED', 'TIMESTAMP', 'PACKET_TOO_BIG',
-];
-
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_I32 = 5;
-
-/** Flow fields that send the whole flow to the reference decoder. */
-const RARE_FLOW_FIELDS = new Set([36, 1000, 1001, 1002]);
-
-/** A read position over one buffer; `end` bounds the current (sub-)message. */
-class Cursor {
-  pos: number;
-  end: number;
-  constructor(readonly buf: Buffer, pos: number, end: number) {
-    this.pos = pos;
-    this.end = end;
-  }
-}
-
-function truncated(): never {
-  throw new MessageFormatError('truncated message');
-}
-
-/** A varint's low 32 bits, unsigned (uint32 fields; protobufjs does the same for longer input). */
-function varint32(c: Cursor): number {
-  const b = c.buf;
-  let pos = c.pos;
-  let value = 0;
-  for (let shift = 0; shift < 70; shift += 7) {
-    if (pos >= c.end) truncated();
-    const byte = b[pos++];
-    if (shift < 32) value |= (byte & 0x7f) << shift;
-    if (byte < 0x80) {
-      c.pos = pos;
-      return value >>> 0;
-    }
-  }
-  throw new MessageFormatError('varint longer than 10 bytes');
-}
-
-/** An int64 varint: a number when it is a safe integer, else a bigint (the model's Int64). */
-function int64(c: Cursor): Int64 {
-  const b = c.buf;
-  const start = c.pos;
-  let pos = start;
-  let value = 0;
-  let mul = 1;
-  // Up to 7 bytes (49 bits) adds up exactly in a double: timestamps and counters.
-  for (let i = 0; i < 7; i++) {
-    if (pos >= c.end) truncated();
-    const byte = b[pos++];
-    value += (byte & 0x7f) * mul;
-    if (byte < 0x80) {
-      c.pos = pos;
-      return value;
-    }
-    mul *= 128;
-  }
-  pos = start;
-  let big = 0n;
-  for (let shift = 0n; shift < 70n; shift += 7n) {
-    if (pos >= c.end) truncated();
-    const byte = b[pos++];
-    big |= BigInt(byte & 0x7f) << shift;
-    if (byte < 0x80) {
-      c.pos = pos;
-      const signed = BigInt.asIntN(64, big);
-      return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(signed) : signed;
-    }
-  }
-  throw new MessageFormatError('varint longer than 10 bytes');
-}
-
-/** The length of a length-delimited field, checked against what is left. */
-function length(c: Cursor): number {
-  const n = varint32(c);
-  if (n > c.end - c.pos) truncated();
-  return n;
-}
+export { MessageFormatError } from './proto-cursor.js';
 
 function string(c: Cursor): string {
   const n = length(c);
@@ -146,35 +62,6 @@ function sharedString(c: Cursor): string {
   const s = b.toString('utf8', start, end);
   if (s.length === n) shared[slot] = s;
   return s;
-}
-
-function skip(c: Cursor, wire: number): void {
-  switch (wire) {
-    case WIRE_VARINT: varint32(c); return;
-    case WIRE_I64: if (c.end - c.pos < 8) truncated(); c.pos += 8; return;
-    case WIRE_LEN: c.pos += length(c); return;
-    case WIRE_I32: if (c.end - c.pos < 4) truncated(); c.pos += 4; return;
-    default: throw new MessageFormatError(`unsupported wire type ${wire}`);
-  }
-}
-
-/** Reads a field key; 0 means the end of the (sub-)message. */
-function key(c: Cursor): number {
-  if (c.pos >= c.end) return 0;
-  const k = varint32(c);
-  if (k >>> 3 === 0) throw new MessageFormatError('field number 0');
-  return k;
-}
-
-/** Runs `read` over the length-delimited sub-message at the cursor. */
-function sub<T>(c: Cursor, read: (c: Cursor) => T): T {
-  const n = length(c);
-  const end = c.end;
-  c.end = c.pos + n;
-  const v = read(c);
-  c.pos = c.end;
-  c.end = end;
-  return v;
 }
 
 function enumName<T extends string>(names: readonly T[], value: number, what: string): T {
@@ -366,6 +253,11 @@ function rareFlow(c: Cursor, start: number): Flow {
   }
 }
 
+/** Reads the Stats sub-message at the cursor (Message field 2). */
+export function readStats(c: Cursor): Stats {
+  return sub(c, stats);
+}
+
 function stats(c: Cursor): Stats {
   let captureID = '';
   let flowCount: Int64 = 0, flowDropped: Int64 = 0, kernelFlowDropped: Int64 = 0, received: Int64 = 0, dropped: Int64 = 0;
@@ -402,7 +294,7 @@ export interface FlowMessage {
 
 /** Reads one `flow.Message` (a UDP datagram, a WebSocket frame). Throws MessageFormatError. */
 export function readFlowMessage(bytes: Uint8Array): FlowMessage {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = asBuffer(bytes);
   const c = new Cursor(buf, 0, buf.length);
   const flows: Flow[] = [];
   let st: Stats | undefined;
@@ -414,4 +306,9 @@ export function readFlowMessage(bytes: Uint8Array): FlowMessage {
     else skip(c, wire);
   }
   return st ? { flows, stats: st } : { flows };
+}
+
+/** One Flow record, the bytes [start, end) of `buf` (a record the store kept). Throws MessageFormatError. */
+export function readFlowRecord(buf: Buffer, start: number, end: number): Flow {
+  return flow(new Cursor(buf, start, end));
 }

@@ -124,10 +124,11 @@ class Executor {
     const seeds = best.seeds ?? [];
     // One lookup is already in insertion order, and lazy, so Limit can stop early.
     if (seeds.length === 1) return this.source.lookup(seeds[0].field, seeds[0].key);
-    // A flow can sit in two postings (Network A and B both equal to the address).
-    const union = new Set<StoredFlow>();
-    for (const s of seeds) for (const f of this.source.lookup(s.field, s.key)) union.add(f);
-    return [...union].sort((a, b) => a.seq - b.seq);
+    // A flow can sit in two postings (Network A and B both equal to the address); seq names a
+    // flow, whereas a source may hand out a new StoredFlow object for it at each lookup.
+    const union = new Map<number, StoredFlow>();
+    for (const s of seeds) for (const f of this.source.lookup(s.field, s.key)) union.set(f.seq, f);
+    return [...union.values()].sort((a, b) => a.seq - b.seq);
   }
 
   private testOf(): ((f: Flow) => boolean) | undefined {

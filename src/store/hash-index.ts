@@ -5,15 +5,15 @@
  * Why not a Map of arrays: at a million flows an insert touched thirteen JavaScript Maps, and
  * their probes (two or three cache misses each) were 80% of the insert time. Here the table is
  * open addressing with linear probing in one Int32Array of [hash, head, tail, count] per slot,
- * so a probe and an append read one cache line; the slot's key sits in a parallel array (the
- * reader shares the strings many flows hold, so most comparisons are by identity). The records
- * holding a value form a doubly linked list threaded through two Int32Arrays (next, prev)
- * indexed by record id, so adding or removing a record is O(1) and costs 8 bytes per record,
- * with no allocation.
+ * so a probe and an append read one cache line. The records holding a value form a doubly
+ * linked list threaded through two Int32Arrays (next, prev) indexed by record id, so adding or
+ * removing a record is O(1) and costs 8 bytes per record, with no allocation.
  *
- * An earlier version stored no keys and read a slot's key from its head record; that chased
- * four pointers (entry, flow, layer, string) per probe and made the indexes two thirds of an
- * insert. The keys cost 4 bytes a slot.
+ * The index holds no keys: the store keeps values in its own columns (text as bytes of the
+ * records it holds), and a probe whose hash matches asks the store, through `same(id)`, whether
+ * record `id` (the slot's head) holds the value being looked for. The caller hashes that value
+ * with `hashBytes` or `hashNumber` and tells the store what it is before each call. A string
+ * key per slot was a string per flow for UUID and the tracking IDs: a million objects more.
  *
  * Sizes: the store gives the record capacity and the initial table size up front (from its
  * maxFlows). Growing a big typed array means allocating a new one outside the JavaScript heap,
@@ -26,23 +26,25 @@
  * insertion order, so lists stay in that order; `move` (a record whose value changed) appends
  * an old record and marks the index `unordered`, for readers that need the order to sort.
  */
-import type { IndexKey } from './types.js';
-
 /** No record: the end of a list, or a value nobody holds. */
 export const EMPTY = -1;
 const MIN_SLOTS = 1024;
 
-/** 32-bit hash of a key: FNV-1a over UTF-16 units for text, a multiplicative mix for numbers. */
-export function hashKey(key: IndexKey): number {
-  if (typeof key === 'number') {
-    // Ports and other small integers; the mix spreads consecutive values over the table.
-    const h = Math.imul((key | 0) ^ ((key / 4294967296) | 0), 0x9e3779b1);
-    return h ^ (h >>> 15);
-  }
+/** 32-bit hash of a number key: a multiplicative mix that spreads consecutive ports over the table. */
+export function hashNumber(key: number): number {
+  const h = Math.imul((key | 0) ^ ((key / 4294967296) | 0), 0x9e3779b1);
+  return h ^ (h >>> 15);
+}
+
+/** 32-bit hash of a text key, its UTF-8 bytes [start, end) of `b`: FNV-1a. */
+export function hashBytes(b: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i], 16777619);
   return h ^ (h >>> 13);
 }
+
+/** Whether record `id` holds the value the caller is looking for (see the file comment). */
+export type SameKey = (id: number) => boolean;
 
 /** Int32s per slot: hash, head id + 1 (0: a free slot), tail id, records. */
 const STRIDE = 4;
@@ -55,8 +57,6 @@ export class HashIndex {
   private slots: number;
   private mask: number;
   private table: Int32Array;
-  /** The value of each used slot. */
-  private keys: Array<IndexKey | undefined>;
   private used = 0;
   /** Whether a list may be out of insertion order (see `move`). */
   unordered = false;
@@ -64,11 +64,10 @@ export class HashIndex {
   private prev: Int32Array;
 
   /** `slots`: initial table size (a power of two, at least twice the distinct values expected). */
-  constructor(recordCapacity: number, slots = MIN_SLOTS) {
+  constructor(private readonly same: SameKey, recordCapacity: number, slots = MIN_SLOTS) {
     this.slots = Math.max(MIN_SLOTS, slots);
     this.mask = this.slots - 1;
     this.table = new Int32Array(STRIDE * this.slots);
-    this.keys = new Array<IndexKey | undefined>(this.slots).fill(undefined);
     this.next = new Int32Array(recordCapacity);
     this.prev = new Int32Array(recordCapacity);
   }
@@ -89,10 +88,9 @@ export class HashIndex {
     this.prev = prev;
   }
 
-  /** Adds a record just inserted in the store. */
-  add(key: IndexKey, id: number): void {
-    const h = hashKey(key);
-    const p = this.find(key, h);
+  /** Adds a record just inserted in the store; its value hashes to `h`. */
+  add(h: number, id: number): void {
+    const p = this.find(h);
     const t = this.table;
     if (p >= 0) {
       const at = STRIDE * p;
@@ -106,21 +104,21 @@ export class HashIndex {
     }
     if (2 * (this.used + 1) > this.slots) {
       this.resize(this.slots * 2);
-      this.insertSlot(key, h, id, this.freeSlot(h));
+      this.insertSlot(h, id, this.freeSlot(h));
     } else {
-      this.insertSlot(key, h, id, -p - 1);
+      this.insertSlot(h, id, -p - 1);
     }
   }
 
-  /** Adds an older record that now holds `key` (its value changed). */
-  move(key: IndexKey, id: number): void {
+  /** Adds an older record whose value (hashing to `h`) changed. */
+  move(h: number, id: number): void {
     this.unordered = true;
-    this.add(key, id);
+    this.add(h, id);
   }
 
-  /** Removes `id`, which was added under `key`. */
-  remove(key: IndexKey, id: number): void {
-    const p = this.find(key, hashKey(key));
+  /** Removes `id`, which was added with a value hashing to `h`. */
+  remove(h: number, id: number): void {
+    const p = this.find(h);
     if (p < 0) return;
     const t = this.table;
     const at = STRIDE * p;
@@ -134,9 +132,9 @@ export class HashIndex {
     if (--t[at + COUNT] === 0) this.deleteSlot(p);
   }
 
-  /** The first record holding `key` (EMPTY if none); follow with `after`. */
-  first(key: IndexKey): number {
-    const p = this.find(key, hashKey(key));
+  /** The first record holding the value (EMPTY if none); follow with `after`. */
+  first(h: number): number {
+    const p = this.find(h);
     return p < 0 ? EMPTY : this.table[STRIDE * p + HEAD] - 1;
   }
 
@@ -145,26 +143,25 @@ export class HashIndex {
     return this.next[id];
   }
 
-  count(key: IndexKey): number {
-    const p = this.find(key, hashKey(key));
+  count(h: number): number {
+    const p = this.find(h);
     return p < 0 ? 0 : this.table[STRIDE * p + COUNT];
   }
 
   clear(): void {
     this.table.fill(0);
-    this.keys.fill(undefined);
     this.used = 0;
     this.unordered = false;
   }
 
-  /** The slot holding `key`, or -(free slot + 1) where it would go. */
-  private find(key: IndexKey, h: number): number {
+  /** The slot holding the value, or -(free slot + 1) where it would go. */
+  private find(h: number): number {
     const t = this.table;
-    const keys = this.keys;
     for (let p = h & this.mask; ; p = (p + 1) & this.mask) {
       const at = STRIDE * p;
-      if (t[at + HEAD] === 0) return -p - 1;
-      if (t[at + HASH] === h && keys[p] === key) return p;
+      const head = t[at + HEAD];
+      if (head === 0) return -p - 1;
+      if (t[at + HASH] === h && this.same(head - 1)) return p;
     }
   }
 
@@ -174,13 +171,12 @@ export class HashIndex {
     return p;
   }
 
-  private insertSlot(key: IndexKey, h: number, id: number, p: number): void {
+  private insertSlot(h: number, id: number, p: number): void {
     const at = STRIDE * p;
     this.table[at + HASH] = h;
     this.table[at + HEAD] = id + 1;
     this.table[at + TAIL] = id;
     this.table[at + COUNT] = 1;
-    this.keys[p] = key;
     this.next[id] = EMPTY;
     this.prev[id] = EMPTY;
     this.used++;
@@ -189,9 +185,7 @@ export class HashIndex {
   /** Frees slot p, moving later slots of its probe run back so no lookup stops short. */
   private deleteSlot(p: number): void {
     const t = this.table;
-    const keys = this.keys;
     t[STRIDE * p + HEAD] = 0;
-    keys[p] = undefined;
     this.used--;
     let hole = p;
     for (let q = (p + 1) & this.mask; t[STRIDE * q + HEAD] !== 0; q = (q + 1) & this.mask) {
@@ -200,26 +194,21 @@ export class HashIndex {
       const stays = hole <= q ? home > hole && home <= q : home > hole || home <= q;
       if (stays) continue;
       t.copyWithin(STRIDE * hole, STRIDE * q, STRIDE * q + STRIDE);
-      keys[hole] = keys[q];
       t[STRIDE * q + HEAD] = 0;
-      keys[q] = undefined;
       hole = q;
     }
   }
 
   private resize(slots: number): void {
     const old = this.table;
-    const oldKeys = this.keys;
     const oldSlots = this.slots;
     this.slots = slots;
     this.mask = slots - 1;
     this.table = new Int32Array(STRIDE * slots);
-    this.keys = new Array<IndexKey | undefined>(slots).fill(undefined);
     for (let p = 0; p < oldSlots; p++) {
       if (old[STRIDE * p + HEAD] === 0) continue;
       const q = this.freeSlot(old[STRIDE * p + HASH]);
       this.table.set(old.subarray(STRIDE * p, STRIDE * p + STRIDE), STRIDE * q);
-      this.keys[q] = oldKeys[p];
     }
   }
 }

@@ -21,7 +21,10 @@ export interface MetricDelta {
 
 /** A flow as the store holds it: its latest state and its retained metric deltas. */
 export interface StoredFlow {
-  /** The latest state received for this UUID (the object given to `upsert`, not a copy). */
+  /**
+   * The latest state received for this UUID. The memory store decodes it from the record it
+   * holds when first read: read it while the store has not changed since the handle was taken.
+   */
   readonly flow: Flow;
   /** Rank of the first insertion; queries list flows in this order before any Sort. */
   readonly seq: number;
@@ -40,6 +43,12 @@ export const INDEXED_FIELDS = [
 ] as const;
 
 export type IndexedField = (typeof INDEXED_FIELDS)[number];
+
+/** The indexed fields other than UUID (the store's primary key), in the order of the store's indexes. */
+export const SECONDARY_FIELDS = [
+  'TrackingID', 'L3TrackingID', 'ParentUUID', 'NodeTID', 'CaptureID', 'Link.A', 'Link.B',
+  'Network.A', 'Network.B', 'Transport.A', 'Transport.B', 'LayersPath', 'Application',
+] as const satisfies readonly IndexedField[];
 
 /** An indexed value: text for string fields, a number for ports. */
 export type IndexKey = string | number;

@@ -1,0 +1,311 @@
+/**
+ * What the flow store needs from a `flow.Message`, read in one pass over its bytes without
+ * building Flow objects: where each Flow record lies, where its indexed strings lie, its ports,
+ * Start, Last and LastUpdateMetric. The store keeps the record bytes as they came and decodes a
+ * Flow only when a query or a subscriber asks for it (format/message-reader.ts).
+ *
+ * The scan accepts exactly what `readFlowMessage` accepts: it walks every field with the same
+ * wire primitives and checks the same enum ranges, so a message is refused whole (throws
+ * MessageFormatError) before the store is touched, and a record it kept always decodes later.
+ * Flows with the rare parts (LastRawPackets, DHCPv4, DNS, VRRPv2) are checked, as by the reader,
+ * with the reference decoder.
+ */
+import type { Stats } from '../flow/types.js';
+import { readStats } from '../format/message-reader.js';
+import { decodeFlow } from '../format/protobuf.js';
+import {
+  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, RARE_FLOW_FIELDS, skip,
+  varint32, WIRE_LEN, WIRE_VARINT,
+} from '../format/proto-cursor.js';
+
+/**
+ * The indexed text fields, in the order of the store's key columns. UUID first; the others in
+ * SECONDARY_FIELDS order (index-keys.ts) minus the two ports.
+ */
+export const TEXT_KEYS = [
+  'UUID', 'TrackingID', 'L3TrackingID', 'ParentUUID', 'NodeTID', 'CaptureID', 'Link.A', 'Link.B',
+  'Network.A', 'Network.B', 'LayersPath', 'Application',
+] as const;
+export const K_UUID = 0;
+const K_TRACKING = 1, K_L3 = 2, K_PARENT = 3, K_NODE = 4, K_CAPTURE = 5, K_LINK_A = 6, K_LINK_B = 7;
+const K_NET_A = 8, K_NET_B = 9, K_LAYERS = 10, K_APP = 11;
+export const TEXT_KEY_COUNT = TEXT_KEYS.length;
+
+/** The scan of one message: a row per Flow record, in message order. Reused from message to message. */
+export class MessageScan {
+  buf: Buffer = Buffer.alloc(0);
+  count = 0;
+  stats: Stats | undefined = undefined;
+  private capacity = 0;
+  /** Record bytes [recStart, recEnd) in `buf`. */
+  recStart = new Int32Array(0);
+  recEnd = new Int32Array(0);
+  /** Text keys: TEXT_KEY_COUNT per record, absolute offsets in `buf`; length 0 for "" or absent. */
+  keyStart = new Int32Array(0);
+  keyLen = new Int32Array(0);
+  /** Transport.A and .B; NaN when the flow has no Transport. */
+  portA = new Float64Array(0);
+  portB = new Float64Array(0);
+  start = new Float64Array(0);
+  last = new Float64Array(0);
+  /** LastUpdateMetric sub-message [lumStart, lumEnd) in `buf`; lumStart -1 when absent. */
+  lumStart = new Int32Array(0);
+  lumEnd = new Int32Array(0);
+
+  /** Scans `bytes` (a whole flow.Message). Throws MessageFormatError on malformed input. */
+  read(bytes: Uint8Array): void {
+    const buf = asBuffer(bytes);
+    this.buf = buf;
+    this.count = 0;
+    this.stats = undefined;
+    const c = new Cursor(buf, 0, buf.length);
+    for (let k = key(c); k !== 0; k = key(c)) {
+      const wire = k & 7;
+      const field = k >>> 3;
+      if (wire === WIRE_LEN && field === 1) {
+        const n = length(c);
+        const end = c.end;
+        c.end = c.pos + n;
+        this.record(c);
+        c.pos = c.end;
+        c.end = end;
+      } else if (wire === WIRE_LEN && field === 2) {
+        this.stats = readStats(c);
+      } else {
+        skip(c, wire);
+      }
+    }
+  }
+
+  private row(): number {
+    if (this.count === this.capacity) this.grow(Math.max(128, 2 * this.capacity));
+    return this.count++;
+  }
+
+  private grow(capacity: number): void {
+    const g32 = (a: Int32Array, per = 1): Int32Array<ArrayBuffer> => { const b = new Int32Array(capacity * per); b.set(a); return b; };
+    const g64 = (a: Float64Array): Float64Array<ArrayBuffer> => { const b = new Float64Array(capacity); b.set(a); return b; };
+    this.recStart = g32(this.recStart);
+    this.recEnd = g32(this.recEnd);
+    this.keyStart = g32(this.keyStart, TEXT_KEY_COUNT);
+    this.keyLen = g32(this.keyLen, TEXT_KEY_COUNT);
+    this.portA = g64(this.portA);
+    this.portB = g64(this.portB);
+    this.start = g64(this.start);
+    this.last = g64(this.last);
+    this.lumStart = g32(this.lumStart);
+    this.lumEnd = g32(this.lumEnd);
+    this.capacity = capacity;
+  }
+
+  /** One Flow record, its bytes at [c.pos, c.end): the checks of message-reader.ts' `flow`. */
+  private record(c: Cursor): void {
+    const r = this.row();
+    const begin = c.pos;
+    this.recStart[r] = begin;
+    this.recEnd[r] = c.end;
+    const kb = r * TEXT_KEY_COUNT;
+    const ks = this.keyStart;
+    const kl = this.keyLen;
+    ks.fill(0, kb, kb + TEXT_KEY_COUNT);
+    kl.fill(0, kb, kb + TEXT_KEY_COUNT);
+    this.portA[r] = NaN;
+    this.portB[r] = NaN;
+    let fStart = 0, fLast = 0;
+    let lum = -1, lumEnd = 0;
+    let rare = false;
+    for (let k = key(c); k !== 0; k = key(c)) {
+      const wire = k & 7;
+      const field = k >>> 3;
+      if (wire === WIRE_LEN) {
+        let slot = -1;
+        switch (field) {
+          case 1: slot = K_UUID; break;
+          case 2: slot = K_LAYERS; break;
+          case 3: slot = K_APP; break;
+          case 6: slot = K_PARENT; break;
+          case 33: slot = K_NODE; break;
+          case 34: slot = K_CAPTURE; break;
+          case 50: slot = K_TRACKING; break;
+          case 51: slot = K_L3; break;
+          case 20: this.layer(c, kb + K_LINK_A, kb + K_LINK_B); continue;
+          case 21: this.layer(c, kb + K_NET_A, kb + K_NET_B); continue;
+          case 22: this.transport(c, r); continue;
+          case 23: within(c, icmp); continue;
+          case 31: {
+            const n = length(c);
+            lum = c.pos;
+            lumEnd = c.pos + n;
+            c.pos = lum;
+            const end = c.end;
+            c.end = lumEnd;
+            metric(c);
+            c.pos = lumEnd;
+            c.end = end;
+            continue;
+          }
+          case 32: within(c, metric); continue;
+          case 38: within(c, tcpMetric); continue;
+          case 39: within(c, ipMetric); continue;
+        }
+        if (slot >= 0) {
+          const n = length(c);
+          ks[kb + slot] = c.pos;
+          kl[kb + slot] = n;
+          c.pos += n;
+          continue;
+        }
+      } else if (wire === WIRE_VARINT) {
+        switch (field) {
+          case 10: fStart = Number(int64(c)); continue;
+          case 11: fLast = Number(int64(c)); continue;
+          case 37: int64(c); continue;
+          case 60: varint32(c); continue;
+        }
+      }
+      if (RARE_FLOW_FIELDS.has(field)) rare = true;
+      skip(c, wire);
+    }
+    if (rare) {
+      try {
+        decodeFlow(c.buf.subarray(begin, c.end));
+      } catch (err) {
+        throw new MessageFormatError(`bad flow: ${(err as Error).message}`);
+      }
+    }
+    this.start[r] = fStart;
+    this.last[r] = fLast;
+    this.lumStart[r] = lum;
+    this.lumEnd[r] = lumEnd;
+  }
+
+  /** A FlowLayer (Link, Network): A and B located, the protocol checked. */
+  private layer(c: Cursor, at: number, bt: number): void {
+    const n = length(c);
+    const end = c.end;
+    c.end = c.pos + n;
+    let protocol = 0;
+    let aPos = 0, aLen = 0, bPos = 0, bLen = 0;
+    for (let k = key(c); k !== 0; k = key(c)) {
+      const wire = k & 7;
+      switch (k >>> 3) {
+        case 1: if (wire === WIRE_VARINT) { protocol = varint32(c) | 0; continue; } break;
+        case 3: if (wire === WIRE_LEN) { aLen = length(c); aPos = c.pos; c.pos += aLen; continue; } break;
+        case 4: if (wire === WIRE_LEN) { bLen = length(c); bPos = c.pos; c.pos += bLen; continue; } break;
+        case 5: if (wire === WIRE_VARINT) { int64(c); continue; } break;
+      }
+      skip(c, wire);
+    }
+    checkEnum(FLOW_PROTOCOLS.length, protocol, 'FlowProtocol');
+    this.keyStart[at] = aPos;
+    this.keyLen[at] = aLen;
+    this.keyStart[bt] = bPos;
+    this.keyLen[bt] = bLen;
+    c.pos = c.end;
+    c.end = end;
+  }
+
+  private transport(c: Cursor, r: number): void {
+    const n = length(c);
+    const end = c.end;
+    c.end = c.pos + n;
+    let protocol = 0, a = 0, b = 0;
+    for (let k = key(c); k !== 0; k = key(c)) {
+      const wire = k & 7;
+      if (wire === WIRE_VARINT) {
+        switch (k >>> 3) {
+          case 1: protocol = varint32(c) | 0; continue;
+          case 2: a = Number(int64(c)); continue;
+          case 3: b = Number(int64(c)); continue;
+          case 4: int64(c); continue;
+        }
+      }
+      skip(c, wire);
+    }
+    checkEnum(FLOW_PROTOCOLS.length, protocol, 'FlowProtocol');
+    this.portA[r] = a;
+    this.portB[r] = b;
+    c.pos = c.end;
+    c.end = end;
+  }
+}
+
+function checkEnum(size: number, value: number, what: string): void {
+  if (value < 0 || value >= size) throw new MessageFormatError(`${what} has no value ${value}`);
+}
+
+/** Checks the length-delimited sub-message at the cursor with `check`. */
+function within(c: Cursor, check: (c: Cursor) => void): void {
+  const n = length(c);
+  const end = c.end;
+  c.end = c.pos + n;
+  check(c);
+  c.pos = c.end;
+  c.end = end;
+}
+
+function icmp(c: Cursor): void {
+  let type = 0;
+  for (let k = key(c); k !== 0; k = key(c)) {
+    const wire = k & 7;
+    if (wire === WIRE_VARINT) {
+      switch (k >>> 3) {
+        case 1: type = varint32(c) | 0; continue;
+        case 2: case 3: varint32(c); continue;
+      }
+    }
+    skip(c, wire);
+  }
+  checkEnum(ICMP_TYPES.length, type, 'ICMPType');
+}
+
+/** FlowMetric: fields 2..8, int64. */
+function metric(c: Cursor): void {
+  for (let k = key(c); k !== 0; k = key(c)) {
+    const wire = k & 7;
+    const field = k >>> 3;
+    if (wire === WIRE_VARINT && field >= 2 && field <= 8) int64(c);
+    else skip(c, wire);
+  }
+}
+
+/** TCPMetric: fields 1..22, the TTLs (3, 4) uint32, the rest int64. */
+function tcpMetric(c: Cursor): void {
+  for (let k = key(c); k !== 0; k = key(c)) {
+    const wire = k & 7;
+    const field = k >>> 3;
+    if (wire === WIRE_VARINT && field >= 1 && field <= 22) {
+      if (field === 3 || field === 4) varint32(c);
+      else int64(c);
+    } else {
+      skip(c, wire);
+    }
+  }
+}
+
+function ipMetric(c: Cursor): void {
+  for (let k = key(c); k !== 0; k = key(c)) {
+    const wire = k & 7;
+    const field = k >>> 3;
+    if (wire === WIRE_VARINT && (field === 1 || field === 2)) int64(c);
+    else skip(c, wire);
+  }
+}
+
+/** Order of a metric's numbers in `readMetricInto`'s output (FlowMetric fields 2..8). */
+export const M_AB_PACKETS = 0, M_AB_BYTES = 1, M_BA_PACKETS = 2, M_BA_BYTES = 3, M_START = 4, M_LAST = 5, M_RTT = 6;
+
+/**
+ * The FlowMetric at [start, end) of `buf` (a LastUpdateMetric the scan located, so well-formed)
+ * into `out` as numbers, without an object: the store compares and keeps deltas as numbers.
+ */
+export function readMetricInto(buf: Buffer, start: number, end: number, out: Float64Array): void {
+  out.fill(0);
+  const c = new Cursor(buf, start, end);
+  for (let k = key(c); k !== 0; k = key(c)) {
+    const wire = k & 7;
+    const field = k >>> 3;
+    if (wire === WIRE_VARINT && field >= 2 && field <= 8) out[field - 2] = Number(int64(c));
+    else skip(c, wire);
+  }
+}
