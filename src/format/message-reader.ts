@@ -185,8 +185,11 @@ function ipMetric(c: Cursor): IPMetric {
   return { Fragments: fragments, FragmentErrors: errors };
 }
 
-/** One Flow, its bytes at [c.pos, c.end). */
-function flow(c: Cursor): Flow {
+/**
+ * One Flow, its bytes at [c.pos, c.end). With `only` (a Flow field number), that field alone is
+ * read: the others keep their defaults, which is all a reader of one field needs.
+ */
+function flow(c: Cursor, only = 0): Flow {
   const start = c.pos;
   let uuid = '', layersPath = '', application = '', parentUUID = '', nodeTID = '', captureID = '';
   let trackingID = '', l3TrackingID = '';
@@ -198,6 +201,10 @@ function flow(c: Cursor): Flow {
   for (let k = key(c); k !== 0; k = key(c)) {
     const wire = k & 7;
     const field = k >>> 3;
+    if (only !== 0 && field !== only && !RARE_FLOW_FIELDS.has(field)) {
+      skip(c, wire);
+      continue;
+    }
     if (wire === WIRE_LEN) {
       switch (field) {
         case 1: uuid = string(c); continue;
@@ -308,7 +315,10 @@ export function readFlowMessage(bytes: Uint8Array): FlowMessage {
   return st ? { flows, stats: st } : { flows };
 }
 
-/** One Flow record, the bytes [start, end) of `buf` (a record the store kept). Throws MessageFormatError. */
-export function readFlowRecord(buf: Buffer, start: number, end: number): Flow {
-  return flow(new Cursor(buf, start, end));
+/**
+ * One Flow record, the bytes [start, end) of `buf` (a record the store kept); with `only`, just
+ * that Flow field number (and the defaults of the others). Throws MessageFormatError.
+ */
+export function readFlowRecord(buf: Buffer, start: number, end: number, only = 0): Flow {
+  return flow(new Cursor(buf, start, end), only);
 }

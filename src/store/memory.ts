@@ -27,10 +27,11 @@ import { encodeMessage } from '../format/protobuf.js';
 import {
   addDelta, dropBefore, historyLength, isZeroNumbers, readHistory, sameWindow, type HistoryArray,
 } from './history.js';
-import { EMPTY, hashBytes, hashNumber, HashIndex } from './hash-index.js';
+import { EMPTY, hashBytes, hashNumber, HashIndex, type SameKey } from './hash-index.js';
 import { LastHeap } from './last-heap.js';
 import { RecordArena } from './record-arena.js';
-import { K_UUID, MessageScan, readMetricInto, TEXT_KEY_COUNT, TEXT_KEYS } from './record-scan.js';
+import { RecordView } from './record-view.js';
+import { K_UUID, MessageScan, METRIC_NUMBERS, readMetricInto, TEXT_KEY_COUNT, TEXT_KEYS } from './record-scan.js';
 import {
   SECONDARY_FIELDS, type FlowSource, type IndexedField, type IndexKey, type MemoryStoreOptions, type MemoryStoreStats,
   type MetricDelta, type StoredFlow,
@@ -68,6 +69,10 @@ export interface IngestResult {
  */
 const PRESIZED_IDS = 1 << 20;
 
+function nextPowerOfTwo(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
+}
+
 function checkOption(name: keyof MemoryStoreOptions, value: number, min: number, allowInfinity: boolean): void {
   const ok = allowInfinity
     ? (Number.isInteger(value) || value === Infinity) && value >= min
@@ -77,6 +82,9 @@ function checkOption(name: keyof MemoryStoreOptions, value: number, min: number,
   }
 }
 
+/** Hashes kept per record of a message: UUID's, then one per secondary index. */
+const HASHES_PER_RECORD = 1 + SECONDARY_FIELDS.length;
+
 /** What each secondary index reads: a text key column (TEXT_KEYS), or a port column. */
 const PORT_A = -1;
 const PORT_B = -2;
@@ -84,6 +92,12 @@ const SOURCE_OF: readonly number[] = SECONDARY_FIELDS.map((f) =>
   f === 'Transport.A' ? PORT_A : f === 'Transport.B' ? PORT_B : TEXT_KEYS.indexOf(f));
 
 const TEXT_ENCODER = new TextEncoder();
+
+/**
+ * Fields whose values are nearly all distinct: their indexes check a matching slot against the
+ * record (hash-index.ts' 'record' keys) rather than keep a copy of every value.
+ */
+const NEARLY_UNIQUE: ReadonlySet<string> = new Set(['TrackingID', 'L3TrackingID']);
 
 /** A flow handed to readers: its id and seq; the Flow object is decoded on first use. */
 class StoredRecord implements StoredFlow {
@@ -93,6 +107,10 @@ class StoredRecord implements StoredFlow {
 
   get flow(): Flow {
     return (this.decoded ??= this.store.decode(this.id, this.seq));
+  }
+
+  get fields(): Flow {
+    return this.decoded ?? this.store.view(this.id, this.seq);
   }
 
   history(): readonly MetricDelta[] {
@@ -143,14 +161,15 @@ export class MemoryFlowStore implements FlowSource {
   private readonly indexes: readonly HashIndex[];
   private readonly indexByField: ReadonlyMap<IndexedField, HashIndex>;
   private readonly byLast: LastHeap;
-  /** The value indexes look for (see hash-index.ts): text bytes, or a number. */
-  private probeBuf: Uint8Array = new Uint8Array(0);
-  private probeStart = 0;
-  private probeLen = 0;
-  private probeNum = 0;
   /** Scratch deltas: an incoming one, a held one. */
-  private readonly deltaIn = new Float64Array(7);
-  private readonly deltaHeld = new Float64Array(7);
+  private readonly deltaIn = new Float64Array(METRIC_NUMBERS);
+  private readonly deltaHeld = new Float64Array(METRIC_NUMBERS);
+  /** Per record of the message being ingested: the hash of its UUID, then of each secondary value. */
+  private hashes = new Int32Array(0);
+  /** Per record of the message: whether hashAll hashed its secondary values (a flow not held). */
+  private hashed = new Uint8Array(0);
+  /** What the prefetching loads added up to (kept, so that they are not optimised away). */
+  private touched = 0;
   private nextSeq = 0;
   private deltas = 0;
   private readonly counters = { inserted: 0, updated: 0, evicted: 0, expired: 0, rejected: 0, historyDropped: 0 };
@@ -179,12 +198,13 @@ export class MemoryFlowStore implements FlowSource {
     this.hasDelta = new Uint8Array(n);
     this.seqNext = new Int32Array(n);
     this.seqPrev = new Int32Array(n);
-    this.uuids = new HashIndex(this.sameText(K_UUID), n);
-    this.indexes = SOURCE_OF.map((src) => new HashIndex(
-      src === PORT_A ? (id) => this.portA[id] === this.probeNum
-        : src === PORT_B ? (id) => this.portB[id] === this.probeNum
-          : this.sameText(src),
-      n));
+    // Indexes of nearly unique values grow to twice the flows held: sized so once, they are
+    // never rebuilt (each doubling moved every slot to a random place: a cache miss per slot).
+    const slots = nextPowerOfTwo(2 * n);
+    this.uuids = new HashIndex('record', n, this.sameText(K_UUID), slots);
+    this.indexes = SOURCE_OF.map((src) => (src < 0 ? new HashIndex('number', n)
+      : NEARLY_UNIQUE.has(TEXT_KEYS[src]) ? new HashIndex('record', n, this.sameText(src), slots)
+        : new HashIndex('text', n)));
     this.indexByField = new Map(SECONDARY_FIELDS.map((field, i) => [field, this.indexes[i]]));
     this.byLast = new LastHeap({
       holds: (id, seq) => this.live[id] === 1 && this.seqById[id] === seq,
@@ -206,6 +226,8 @@ export class MemoryFlowStore implements FlowSource {
   ingest(message: Uint8Array, receivedAtMs?: number): IngestResult {
     const scan = this.scanner;
     scan.read(message);
+    this.hashAll(scan);
+    const hashes = this.hashes;
     for (let r = 0; r < scan.count; r++) {
       const kb = r * TEXT_KEY_COUNT;
       const uuidLen = scan.keyLen[kb + K_UUID];
@@ -213,10 +235,9 @@ export class MemoryFlowStore implements FlowSource {
         this.counters.rejected++;
         continue;
       }
-      this.probeText(scan.buf, scan.keyStart[kb + K_UUID], uuidLen);
-      const h = hashBytes(scan.buf, this.probeStart, this.probeStart + uuidLen);
-      const id = this.uuids.first(h);
-      if (id === EMPTY) this.insert(scan, r, h);
+      this.uuids.probeText(scan.buf, scan.keyStart[kb + K_UUID], uuidLen);
+      const id = this.uuids.first(hashes[r * HASHES_PER_RECORD]);
+      if (id === EMPTY) this.insert(scan, r);
       else this.update(id, scan, r, receivedAtMs);
     }
     this.byLast.compactIfNeeded(() => this.ids(), this.count);
@@ -263,7 +284,7 @@ export class MemoryFlowStore implements FlowSource {
       return id === EMPTY ? [] : [this.handle(id)];
     }
     const index = this.indexByField.get(field) as HashIndex;
-    const h = this.probeKey(field, key);
+    const h = this.probeKey(field, index, key);
     if (h === undefined) return [];
     const first = index.first(h);
     if (index.unordered) {
@@ -275,8 +296,9 @@ export class MemoryFlowStore implements FlowSource {
 
   lookupSize(field: IndexedField, key: IndexKey): number {
     if (field === 'UUID') return typeof key === 'string' && this.findUUID(key) !== EMPTY ? 1 : 0;
-    const h = this.probeKey(field, key);
-    return h === undefined ? 0 : (this.indexByField.get(field) as HashIndex).count(h);
+    const index = this.indexByField.get(field) as HashIndex;
+    const h = this.probeKey(field, index, key);
+    return h === undefined ? 0 : index.count(h);
   }
 
   topByTime(field: 'Start' | 'Last', k: number, descending: boolean): StoredFlow[] {
@@ -331,6 +353,13 @@ export class MemoryFlowStore implements FlowSource {
     return readFlowRecord(this.arena.buffer(this.slabOf[id]), off, off + this.lenOf[id]);
   }
 
+  /** Record `id` (holding the flow numbered `seq`) read field by field (record-view.ts). */
+  view(id: number, seq: number): Flow {
+    this.checkHeld(id, seq);
+    const off = this.offOf[id];
+    return new RecordView(this.arena.buffer(this.slabOf[id]), off, off + this.lenOf[id], this.startById[id], this.lastById[id]);
+  }
+
   /** The metric deltas of record `id` (holding the flow numbered `seq`), oldest first. */
   historyOf(id: number, seq: number): MetricDelta[] {
     this.checkHeld(id, seq);
@@ -357,40 +386,37 @@ export class MemoryFlowStore implements FlowSource {
   private findUUID(uuid: string): number {
     if (uuid === '') return EMPTY;
     const bytes = TEXT_ENCODER.encode(uuid);
-    this.probeText(bytes, 0, bytes.length);
+    this.uuids.probeText(bytes, 0, bytes.length);
     return this.uuids.first(hashBytes(bytes, 0, bytes.length));
   }
 
-  /** Sets the probe to a query's key for `field`; its hash, or undefined when nothing can hold it. */
-  private probeKey(field: IndexedField, key: IndexKey): number | undefined {
+  /**
+   * Sets `index`'s probe to a query's key for `field`; returns its hash, or undefined when no
+   * flow can hold it.
+   */
+  private probeKey(field: IndexedField, index: HashIndex, key: IndexKey): number | undefined {
     const port = field === 'Transport.A' || field === 'Transport.B';
     if (port) {
       if (typeof key !== 'number') return undefined;
-      this.probeNum = key;
+      index.probeNumber(key);
       return hashNumber(key);
     }
     if (typeof key !== 'string' || key === '') return undefined;
     const bytes = TEXT_ENCODER.encode(key);
-    this.probeText(bytes, 0, bytes.length);
+    index.probeText(bytes, 0, bytes.length);
     return hashBytes(bytes, 0, bytes.length);
   }
 
-  private probeText(buf: Uint8Array, start: number, len: number): void {
-    this.probeBuf = buf;
-    this.probeStart = start;
-    this.probeLen = len;
-  }
-
-  /** Whether record `id`'s text key `slot` has the probe's bytes. */
-  private sameText(slot: number): (id: number) => boolean {
-    return (id) => {
+  /** Whether record `id`'s text key `slot` has the bytes of the index's probe. */
+  private sameText(slot: number): SameKey {
+    return (id, index) => {
       const k = id * TEXT_KEY_COUNT + slot;
       const n = this.keyLen[k];
-      if (n !== this.probeLen) return false;
+      if (n !== index.probeLen) return false;
       const b = this.arena.buffer(this.slabOf[id]);
       const at = this.offOf[id] + this.keyOff[k];
-      const p = this.probeBuf;
-      const ps = this.probeStart;
+      const p = index.probeBuf;
+      const ps = index.probeStart;
       for (let i = 0; i < n; i++) if (b[at + i] !== p[ps + i]) return false;
       return true;
     };
@@ -401,20 +427,81 @@ export class MemoryFlowStore implements FlowSource {
    * when the record is not in that index ("" or absent).
    */
   private probeHeld(id: number, i: number): number | undefined {
+    return this.setProbe(id, i) ? this.probeHash(i) : undefined;
+  }
+
+  /** The hash of index `i`'s probe. */
+  private probeHash(i: number): number {
+    const index = this.indexes[i];
+    if (SOURCE_OF[i] < 0) return hashNumber(index.probeNum);
+    return hashBytes(index.probeBuf, index.probeStart, index.probeStart + index.probeLen);
+  }
+
+  /** Sets index `i`'s probe to record `id`'s value; false when the record is not in that index. */
+  private setProbe(id: number, i: number): boolean {
     const src = SOURCE_OF[i];
+    const index = this.indexes[i];
     if (src < 0) {
       const v = src === PORT_A ? this.portA[id] : this.portB[id];
-      if (Number.isNaN(v)) return undefined;
-      this.probeNum = v;
-      return hashNumber(v);
+      if (Number.isNaN(v)) return false;
+      index.probeNumber(v);
+      return true;
     }
     const k = id * TEXT_KEY_COUNT + src;
     const n = this.keyLen[k];
-    if (n === 0) return undefined;
-    const b = this.arena.buffer(this.slabOf[id]);
-    const at = this.offOf[id] + this.keyOff[k];
-    this.probeText(b, at, n);
-    return hashBytes(b, at, at + n);
+    if (n === 0) return false;
+    index.probeText(this.arena.buffer(this.slabOf[id]), this.offOf[id] + this.keyOff[k], n);
+    return true;
+  }
+
+  /**
+   * Hashes every indexed value of the message's records into `hashes`, and reads the index
+   * slots they lead to in passes of independent loads (hash-index.ts' `touch`): at a million
+   * flows those slots are cache misses, and waiting for them one probe at a time was most of
+   * an insert. The UUID slots first; the other indexes only for the flows not held yet (an
+   * update probes them only if a value changed).
+   */
+  private hashAll(scan: MessageScan): void {
+    const n = scan.count;
+    if (this.hashes.length < n * HASHES_PER_RECORD) {
+      this.hashes = new Int32Array(2 * n * HASHES_PER_RECORD);
+      this.hashed = new Uint8Array(2 * n);
+    }
+    const hashes = this.hashes;
+    const buf = scan.buf;
+    let touched = 0;
+    for (let r = 0; r < n; r++) {
+      const k = r * TEXT_KEY_COUNT + K_UUID;
+      const at = scan.keyStart[k];
+      const h = hashBytes(buf, at, at + scan.keyLen[k]);
+      hashes[r * HASHES_PER_RECORD] = h;
+      touched += this.uuids.touch(h);
+    }
+    for (let r = 0; r < n; r++) {
+      const k = r * TEXT_KEY_COUNT + K_UUID;
+      this.uuids.probeText(buf, scan.keyStart[k], scan.keyLen[k]);
+      this.hashed[r] = 0;
+      if (scan.keyLen[k] === 0 || this.uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
+      this.hashed[r] = 1;
+      for (let i = 0; i < this.indexes.length; i++) {
+        const src = SOURCE_OF[i];
+        let h = 0;
+        if (src < 0) {
+          const v = src === PORT_A ? scan.portA[r] : scan.portB[r];
+          if (Number.isNaN(v)) continue;
+          h = hashNumber(v);
+        } else {
+          const kk = r * TEXT_KEY_COUNT + src;
+          const len = scan.keyLen[kk];
+          if (len === 0) continue;
+          const at = scan.keyStart[kk];
+          h = hashBytes(buf, at, at + len);
+        }
+        hashes[r * HASHES_PER_RECORD + 1 + i] = h;
+        touched += this.indexes[i].touch(h);
+      }
+    }
+    this.touched = touched;
   }
 
   /** Whether scan row `r` has the value record `id` holds in secondary index `i`. */
@@ -436,7 +523,7 @@ export class MemoryFlowStore implements FlowSource {
     return true;
   }
 
-  private insert(scan: MessageScan, r: number, uuidHash: number): void {
+  private insert(scan: MessageScan, r: number): void {
     if (this.count >= this.options.maxFlows) {
       const oldest = this.byLast.peek();
       // A flow older than everything held would be the next one evicted: keep the newer ones.
@@ -463,12 +550,14 @@ export class MemoryFlowStore implements FlowSource {
     this.seqTail = id;
     this.count++;
     const kb = id * TEXT_KEY_COUNT + K_UUID;
-    const b = this.arena.buffer(this.slabOf[id]);
-    this.probeText(b, this.offOf[id] + this.keyOff[kb], this.keyLen[kb]);
-    this.uuids.add(uuidHash, id);
+    this.uuids.probeText(this.arena.buffer(this.slabOf[id]), this.offOf[id] + this.keyOff[kb], this.keyLen[kb]);
+    const hashes = this.hashes;
+    this.uuids.add(hashes[r * HASHES_PER_RECORD], id);
+    // Hashed by hashAll unless the flow was held then (and evicted since by this message).
+    const hashed = this.hashed[r] === 1;
     for (let i = 0; i < this.indexes.length; i++) {
-      const h = this.probeHeld(id, i);
-      if (h !== undefined) this.indexes[i].add(h, id);
+      if (!this.setProbe(id, i)) continue;
+      this.indexes[i].add(hashed ? hashes[r * HASHES_PER_RECORD + 1 + i] : this.probeHash(i), id);
     }
     this.byLast.push(id);
     this.deltas += this.deltaCount(id);
@@ -525,7 +614,7 @@ export class MemoryFlowStore implements FlowSource {
     const kb = id * TEXT_KEY_COUNT + K_UUID;
     const b = this.arena.buffer(this.slabOf[id]);
     const at = this.offOf[id] + this.keyOff[kb];
-    this.probeText(b, at, this.keyLen[kb]);
+    this.uuids.probeText(b, at, this.keyLen[kb]);
     this.uuids.remove(hashBytes(b, at, at + this.keyLen[kb]), id);
     const prev = this.seqPrev[id];
     const next = this.seqNext[id];
@@ -577,10 +666,10 @@ export class MemoryFlowStore implements FlowSource {
 
   /** Scan row `r`'s LastUpdateMetric in `deltaIn`, or undefined when absent or zero. */
   private incomingDelta(scan: MessageScan, r: number): Float64Array | undefined {
-    const lum = scan.lumStart[r];
-    if (lum < 0) return undefined;
-    readMetricInto(scan.buf, lum, scan.lumEnd[r], this.deltaIn);
-    return isZeroNumbers(this.deltaIn) ? undefined : this.deltaIn;
+    if (scan.lumStart[r] < 0) return undefined;
+    const d = this.deltaIn;
+    for (let i = 0, at = r * METRIC_NUMBERS; i < METRIC_NUMBERS; i++) d[i] = scan.lum[at + i];
+    return isZeroNumbers(d) ? undefined : d;
   }
 
   /** Record `id`'s LastUpdateMetric (which hasDelta says is there) in `deltaHeld`. */

@@ -31,6 +31,10 @@ const K_TRACKING = 1, K_L3 = 2, K_PARENT = 3, K_NODE = 4, K_CAPTURE = 5, K_LINK_
 const K_NET_A = 8, K_NET_B = 9, K_LAYERS = 10, K_APP = 11;
 export const TEXT_KEY_COUNT = TEXT_KEYS.length;
 
+/** Order of a metric's numbers in the scan's `lum` and `readMetricInto`'s output (FlowMetric fields 2..8). */
+export const M_AB_PACKETS = 0, M_AB_BYTES = 1, M_BA_PACKETS = 2, M_BA_BYTES = 3, M_START = 4, M_LAST = 5, M_RTT = 6;
+export const METRIC_NUMBERS = 7;
+
 /** The scan of one message: a row per Flow record, in message order. Reused from message to message. */
 export class MessageScan {
   buf: Buffer = Buffer.alloc(0);
@@ -51,6 +55,8 @@ export class MessageScan {
   /** LastUpdateMetric sub-message [lumStart, lumEnd) in `buf`; lumStart -1 when absent. */
   lumStart = new Int32Array(0);
   lumEnd = new Int32Array(0);
+  /** LastUpdateMetric's numbers, METRIC_NUMBERS per record (M_* order); zeros when absent. */
+  lum = new Float64Array(0);
 
   /** Scans `bytes` (a whole flow.Message). Throws MessageFormatError on malformed input. */
   read(bytes: Uint8Array): void {
@@ -84,7 +90,7 @@ export class MessageScan {
 
   private grow(capacity: number): void {
     const g32 = (a: Int32Array, per = 1): Int32Array<ArrayBuffer> => { const b = new Int32Array(capacity * per); b.set(a); return b; };
-    const g64 = (a: Float64Array): Float64Array<ArrayBuffer> => { const b = new Float64Array(capacity); b.set(a); return b; };
+    const g64 = (a: Float64Array, per = 1): Float64Array<ArrayBuffer> => { const b = new Float64Array(capacity * per); b.set(a); return b; };
     this.recStart = g32(this.recStart);
     this.recEnd = g32(this.recEnd);
     this.keyStart = g32(this.keyStart, TEXT_KEY_COUNT);
@@ -95,6 +101,7 @@ export class MessageScan {
     this.last = g64(this.last);
     this.lumStart = g32(this.lumStart);
     this.lumEnd = g32(this.lumEnd);
+    this.lum = g64(this.lum, METRIC_NUMBERS);
     this.capacity = capacity;
   }
 
@@ -136,10 +143,9 @@ export class MessageScan {
             const n = length(c);
             lum = c.pos;
             lumEnd = c.pos + n;
-            c.pos = lum;
             const end = c.end;
             c.end = lumEnd;
-            metric(c);
+            metricNumbers(c, this.lum, r * METRIC_NUMBERS);
             c.pos = lumEnd;
             c.end = end;
             continue;
@@ -177,6 +183,7 @@ export class MessageScan {
     this.last[r] = fLast;
     this.lumStart[r] = lum;
     this.lumEnd[r] = lumEnd;
+    if (lum < 0) this.lum.fill(0, r * METRIC_NUMBERS, (r + 1) * METRIC_NUMBERS);
   }
 
   /** A FlowLayer (Link, Network): A and B located, the protocol checked. */
@@ -292,20 +299,21 @@ function ipMetric(c: Cursor): void {
   }
 }
 
-/** Order of a metric's numbers in `readMetricInto`'s output (FlowMetric fields 2..8). */
-export const M_AB_PACKETS = 0, M_AB_BYTES = 1, M_BA_PACKETS = 2, M_BA_BYTES = 3, M_START = 4, M_LAST = 5, M_RTT = 6;
-
 /**
  * The FlowMetric at [start, end) of `buf` (a LastUpdateMetric the scan located, so well-formed)
  * into `out` as numbers, without an object: the store compares and keeps deltas as numbers.
  */
 export function readMetricInto(buf: Buffer, start: number, end: number, out: Float64Array): void {
-  out.fill(0);
-  const c = new Cursor(buf, start, end);
+  metricNumbers(new Cursor(buf, start, end), out, 0);
+}
+
+/** A FlowMetric's numbers (checked as `metric` does) into out[at..at + METRIC_NUMBERS). */
+function metricNumbers(c: Cursor, out: Float64Array, at: number): void {
+  out.fill(0, at, at + METRIC_NUMBERS);
   for (let k = key(c); k !== 0; k = key(c)) {
     const wire = k & 7;
     const field = k >>> 3;
-    if (wire === WIRE_VARINT && field >= 2 && field <= 8) out[field - 2] = Number(int64(c));
+    if (wire === WIRE_VARINT && field >= 2 && field <= 8) out[at + field - 2] = Number(int64(c));
     else skip(c, wire);
   }
 }

@@ -26,6 +26,11 @@ export interface StoredFlow {
    * holds when first read: read it while the store has not changed since the handle was taken.
    */
   readonly flow: Flow;
+  /**
+   * Optional: the same flow read field by field on demand, cheaper than `flow` when a reader
+   * tests or sorts many flows on a field or two (the memory store's record view).
+   */
+  readonly fields?: Flow;
   /** Rank of the first insertion; queries list flows in this order before any Sort. */
   readonly seq: number;
   /** The LastUpdateMetric deltas received, oldest first, at most `maxHistoryPerFlow`. */

@@ -1,9 +1,10 @@
 /**
  * The typed-array hash index against a plain Map of lists, through random adds, moves and
- * removals (growth, deletion with backward shift, lists of one and of thousands).
+ * removals (growth, deletion with backward shift, lists of one and of thousands), for each way
+ * of keeping keys: text bytes in the index, numbers in the slots, values read from the records.
  */
 import t from 'tap';
-import { EMPTY, hashBytes, hashNumber, HashIndex } from '../../src/store/hash-index.js';
+import { EMPTY, hashBytes, hashNumber, HashIndex, type KeyKind } from '../../src/store/hash-index.js';
 import { INDEXED_FIELDS, SECONDARY_FIELDS, type IndexKey } from '../../src/store/types.js';
 import { rng } from '../query/flow-fixture.js';
 
@@ -14,20 +15,26 @@ function hashOf(key: IndexKey): number {
 }
 
 /**
- * Records' current values, as the store keeps them, and the index over them: each call says
- * which value it is about (the probe), as the store does, and the index compares through `same`.
+ * Records' current values, as the store keeps them, and the index over them: each call sets the
+ * value it is about (the probe), as the store does.
  */
 class Model {
   readonly values: Array<IndexKey | undefined> = [];
   readonly index: HashIndex;
   private probe: IndexKey = '';
 
-  constructor(capacity: number, slots?: number) {
-    this.index = new HashIndex((id) => this.values[id] === this.probe, capacity, slots);
+  constructor(capacity: number, slots?: number, readonly kind: KeyKind = 'record') {
+    this.index = new HashIndex(kind, capacity, (id) => this.values[id] === this.probe, slots);
   }
 
   private at(key: IndexKey): number {
     this.probe = key;
+    if (typeof key === 'number') {
+      this.index.probeNumber(key);
+    } else {
+      const b = Buffer.from(key);
+      this.index.probeText(b, 0, b.length);
+    }
     return hashOf(key);
   }
 
@@ -43,13 +50,16 @@ class Model {
   }
 }
 
-t.test('random adds, moves and removals agree with a Map of lists', (t) => {
+for (const kind of ['record', 'text', 'number'] as const) t.test(`random adds, moves and removals agree with a Map of lists (${kind} keys)`, (t) => {
   const r = rng(99);
   const capacity = 4096;
-  const m = new Model(16);
+  const m = new Model(16, undefined, kind);
   m.index.growRecords(capacity);
   const expected = new Map<IndexKey, number[]>();
-  const keys: IndexKey[] = [...Array.from({ length: 300 }, (_, i) => `k${i}`), ...Array.from({ length: 300 }, (_, i) => i * 7)];
+  const text = Array.from({ length: 300 }, (_, i) => `k${i}`);
+  const numbers = Array.from({ length: 300 }, (_, i) => i * 7);
+  const keys: IndexKey[] = kind === 'text' ? [...text, ...text.map((k) => k + '-long-enough-to-fill-the-key-bytes')]
+    : kind === 'number' ? [...numbers, ...numbers.map((n) => -n - 0.5)] : [...text, ...numbers];
   const pickKey = (): IndexKey => (r() < 0.2 ? keys[Math.floor(r() * 5)] : keys[Math.floor(r() * keys.length)]);
   const free: number[] = Array.from({ length: capacity }, (_, i) => capacity - 1 - i);
   const live = new Set<number>();
@@ -97,7 +107,7 @@ t.test('random adds, moves and removals agree with a Map of lists', (t) => {
 });
 
 t.test('growth: many distinct values, then all removed', (t) => {
-  const m = new Model(1 << 16);
+  const m = new Model(1 << 16, undefined, 'text');
   for (let id = 0; id < 50000; id++) {
     m.values[id] = `v${id}`;
     m.add(`v${id}`, id);
@@ -120,7 +130,7 @@ t.test('colliding hashes: values are told apart by the records, not the hash', (
   // Every value hashes alike: each probe walks one long run and compares through the records.
   const values: string[] = [];
   let probe = '';
-  const index = new HashIndex((id) => values[id] === probe, 64);
+  const index = new HashIndex('record', 64, (id) => values[id] === probe);
   const at = (v: string): number => { probe = v; return 7; };
   for (let id = 0; id < 40; id++) {
     values[id] = `v${id % 10}`;
