@@ -175,18 +175,21 @@ export class HashIndex {
   }
 
   /**
-   * Reads what a probe for `h` will read first: the home slot, and for a value held, its tail's
-   * list entry and its key bytes. For a caller about to probe many values: a loop of these loads
-   * lets the processor wait for their cache misses together, where probes one by one wait for
-   * each in turn. Returns a number to keep the loads from being optimised away.
+   * Reads the home slot of `h`: what a probe for `h` reads first. For a caller about to probe
+   * many values: a loop of nothing but these loads lets the processor wait for their cache
+   * misses together, where probes one by one wait for each in turn. Returns a number to keep
+   * the loads from being optimised away.
    */
-  touch(h: number): number {
+  touchSlot(h: number): number {
+    return this.table[this.stride * (h & this.mask) + HEAD];
+  }
+
+  /** After touchSlot: reads what an add under `h` reads next (its tail's list entry, its key bytes). */
+  touchList(h: number): number {
     const at = this.stride * (h & this.mask);
     const t = this.table;
-    const head = t[at + HEAD];
-    if (head === 0) return 0;
-    const k = this.kind === 'text' ? this.keyBytes[t[at + KEY0]] : 0;
-    return head + this.next[t[at + TAIL]] + k;
+    if (t[at + HEAD] === 0) return 0;
+    return this.next[t[at + TAIL]] + (this.kind === 'text' ? this.keyBytes[t[at + KEY0]] : 0);
   }
 
   /** The record after `id` in its list, or EMPTY. */

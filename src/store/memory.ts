@@ -469,37 +469,43 @@ export class MemoryFlowStore implements FlowSource {
     }
     const hashes = this.hashes;
     const buf = scan.buf;
-    let touched = 0;
+    const uuids = this.uuids;
+    const indexes = this.indexes;
     for (let r = 0; r < n; r++) {
       const k = r * TEXT_KEY_COUNT + K_UUID;
       const at = scan.keyStart[k];
-      const h = hashBytes(buf, at, at + scan.keyLen[k]);
-      hashes[r * HASHES_PER_RECORD] = h;
-      touched += this.uuids.touch(h);
+      hashes[r * HASHES_PER_RECORD] = hashBytes(buf, at, at + scan.keyLen[k]);
     }
+    let touched = 0;
+    for (let r = 0; r < n; r++) touched += uuids.touchSlot(hashes[r * HASHES_PER_RECORD]);
     for (let r = 0; r < n; r++) {
       const k = r * TEXT_KEY_COUNT + K_UUID;
-      this.uuids.probeText(buf, scan.keyStart[k], scan.keyLen[k]);
+      uuids.probeText(buf, scan.keyStart[k], scan.keyLen[k]);
       this.hashed[r] = 0;
-      if (scan.keyLen[k] === 0 || this.uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
+      if (scan.keyLen[k] === 0 || uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
       this.hashed[r] = 1;
-      for (let i = 0; i < this.indexes.length; i++) {
+      for (let i = 0; i < indexes.length; i++) {
         const src = SOURCE_OF[i];
         let h = 0;
         if (src < 0) {
           const v = src === PORT_A ? scan.portA[r] : scan.portB[r];
-          if (Number.isNaN(v)) continue;
-          h = hashNumber(v);
+          if (!Number.isNaN(v)) h = hashNumber(v);
         } else {
           const kk = r * TEXT_KEY_COUNT + src;
-          const len = scan.keyLen[kk];
-          if (len === 0) continue;
           const at = scan.keyStart[kk];
-          h = hashBytes(buf, at, at + len);
+          h = hashBytes(buf, at, at + scan.keyLen[kk]);
         }
         hashes[r * HASHES_PER_RECORD + 1 + i] = h;
-        touched += this.indexes[i].touch(h);
       }
+    }
+    // Absent values got a hash too (of nothing): touching their slots is harmless.
+    for (let r = 0; r < n; r++) {
+      if (this.hashed[r] === 0) continue;
+      for (let i = 0; i < indexes.length; i++) touched += indexes[i].touchSlot(hashes[r * HASHES_PER_RECORD + 1 + i]);
+    }
+    for (let r = 0; r < n; r++) {
+      if (this.hashed[r] === 0) continue;
+      for (let i = 0; i < indexes.length; i++) touched += indexes[i].touchList(hashes[r * HASHES_PER_RECORD + 1 + i]);
     }
     this.touched = touched;
   }

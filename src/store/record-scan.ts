@@ -150,9 +150,7 @@ export class MessageScan {
             c.end = end;
             continue;
           }
-          case 32: within(c, metric); continue;
-          case 38: within(c, tcpMetric); continue;
-          case 39: within(c, ipMetric); continue;
+          case 32: case 38: case 39: within(c, integers); continue;
         }
         if (slot >= 0) {
           const n = length(c);
@@ -165,8 +163,7 @@ export class MessageScan {
         switch (field) {
           case 10: fStart = Number(int64(c)); continue;
           case 11: fLast = Number(int64(c)); continue;
-          case 37: int64(c); continue;
-          case 60: varint32(c); continue;
+          case 37: case 60: varint32(c); continue;
         }
       }
       if (RARE_FLOW_FIELDS.has(field)) rare = true;
@@ -199,7 +196,6 @@ export class MessageScan {
         case 1: if (wire === WIRE_VARINT) { protocol = varint32(c) | 0; continue; } break;
         case 3: if (wire === WIRE_LEN) { aLen = length(c); aPos = c.pos; c.pos += aLen; continue; } break;
         case 4: if (wire === WIRE_LEN) { bLen = length(c); bPos = c.pos; c.pos += bLen; continue; } break;
-        case 5: if (wire === WIRE_VARINT) { int64(c); continue; } break;
       }
       skip(c, wire);
     }
@@ -224,7 +220,6 @@ export class MessageScan {
           case 1: protocol = varint32(c) | 0; continue;
           case 2: a = Number(int64(c)); continue;
           case 3: b = Number(int64(c)); continue;
-          case 4: int64(c); continue;
         }
       }
       skip(c, wire);
@@ -258,7 +253,6 @@ function icmp(c: Cursor): void {
     if (wire === WIRE_VARINT) {
       switch (k >>> 3) {
         case 1: type = varint32(c) | 0; continue;
-        case 2: case 3: varint32(c); continue;
       }
     }
     skip(c, wire);
@@ -266,37 +260,13 @@ function icmp(c: Cursor): void {
   checkEnum(ICMP_TYPES.length, type, 'ICMPType');
 }
 
-/** FlowMetric: fields 2..8, int64. */
-function metric(c: Cursor): void {
-  for (let k = key(c); k !== 0; k = key(c)) {
-    const wire = k & 7;
-    const field = k >>> 3;
-    if (wire === WIRE_VARINT && field >= 2 && field <= 8) int64(c);
-    else skip(c, wire);
-  }
-}
-
-/** TCPMetric: fields 1..22, the TTLs (3, 4) uint32, the rest int64. */
-function tcpMetric(c: Cursor): void {
-  for (let k = key(c); k !== 0; k = key(c)) {
-    const wire = k & 7;
-    const field = k >>> 3;
-    if (wire === WIRE_VARINT && field >= 1 && field <= 22) {
-      if (field === 3 || field === 4) varint32(c);
-      else int64(c);
-    } else {
-      skip(c, wire);
-    }
-  }
-}
-
-function ipMetric(c: Cursor): void {
-  for (let k = key(c); k !== 0; k = key(c)) {
-    const wire = k & 7;
-    const field = k >>> 3;
-    if (wire === WIRE_VARINT && (field === 1 || field === 2)) int64(c);
-    else skip(c, wire);
-  }
+/**
+ * FlowMetric, TCPMetric, IPMetric: messages of integers only, which the reader takes from any
+ * varint of at most 10 bytes (int64 or uint32 alike) and skips with any other wire type; so
+ * checking one is skipping each of its fields.
+ */
+function integers(c: Cursor): void {
+  for (let k = key(c); k !== 0; k = key(c)) skip(c, k & 7);
 }
 
 /**
