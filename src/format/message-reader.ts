@@ -16,7 +16,7 @@ import type {
 } from '../flow/types.js';
 import { decodeFlow } from './protobuf.js';
 import {
-  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, RARE_FLOW_FIELDS, skip, sub,
+  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, isRareFlowField, skip, sub,
   varint32, WIRE_LEN, WIRE_VARINT,
 } from './proto-cursor.js';
 
@@ -201,7 +201,7 @@ function flow(c: Cursor, only = 0): Flow {
   for (let k = key(c); k !== 0; k = key(c)) {
     const wire = k & 7;
     const field = k >>> 3;
-    if (only !== 0 && field !== only && !RARE_FLOW_FIELDS.has(field)) {
+    if (only !== 0 && field !== only && !isRareFlowField(field)) {
       skip(c, wire);
       continue;
     }
@@ -232,7 +232,7 @@ function flow(c: Cursor, only = 0): Flow {
         case 60: finishType = varint32(c) | 0; continue;
       }
     }
-    if (RARE_FLOW_FIELDS.has(field)) return rareFlow(c, start);
+    if (isRareFlowField(field)) return rareFlow(c, start);
     skip(c, wire);
   }
   const f: Flow = {

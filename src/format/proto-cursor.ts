@@ -23,8 +23,13 @@ export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
 export const WIRE_I32 = 5;
 
-/** Flow fields (LastRawPackets, DHCPv4, DNS, VRRPv2) that send the whole flow to the reference decoder. */
-export const RARE_FLOW_FIELDS: ReadonlySet<number> = new Set([36, 1000, 1001, 1002]);
+/**
+ * Flow fields (LastRawPackets 36, DHCPv4 1000, DNS 1001, VRRPv2 1002) that send the whole flow
+ * to the reference decoder. Compared, not looked up in a Set: readers ask for every field.
+ */
+export function isRareFlowField(field: number): boolean {
+  return field === 36 || (field >= 1000 && field <= 1002);
+}
 
 /** A read position over one buffer; `end` bounds the current (sub-)message. */
 export class Cursor {

@@ -14,7 +14,7 @@ import type { Stats } from '../flow/types.js';
 import { readStats } from '../format/message-reader.js';
 import { decodeFlow } from '../format/protobuf.js';
 import {
-  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, RARE_FLOW_FIELDS, skip,
+  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, isRareFlowField, skip,
   varint32, WIRE_LEN, WIRE_VARINT,
 } from '../format/proto-cursor.js';
 
@@ -166,7 +166,7 @@ export class MessageScan {
           case 37: case 60: varint32(c); continue;
         }
       }
-      if (RARE_FLOW_FIELDS.has(field)) rare = true;
+      if (isRareFlowField(field)) rare = true;
       skip(c, wire);
     }
     if (rare) {
