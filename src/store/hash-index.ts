@@ -247,6 +247,9 @@ export class HashIndex {
   }
 
   private insertSlot(h: number, id: number, p: number): void {
+    // The key first: storing it may compact the key bytes, which rewrites every used slot's
+    // offset, and this slot is not used yet.
+    const keyAt = this.kind === 'text' ? this.storeKey() : 0;
     const t = this.table;
     const at = this.stride * p;
     t[at + HASH] = h;
@@ -258,7 +261,7 @@ export class HashIndex {
       t[at + KEY0] = i32[0];
       t[at + KEY1] = i32[1];
     } else if (this.kind === 'text') {
-      t[at + KEY0] = this.storeKey();
+      t[at + KEY0] = keyAt;
       t[at + KEY1] = this.probeLen;
     }
     this.next[id] = EMPTY;

@@ -157,3 +157,21 @@ t.test('hashes: numbers and text bytes, stable', (t) => {
   t.equal(typeof hashNumber(2 ** 40), 'number');
   t.end();
 });
+
+t.test('text keys: values coming and going many times over stay found (key bytes reclaimed)', (t) => {
+  const m = new Model(64, undefined, 'text');
+  let bad = 0;
+  for (let v = 0; v < 20000; v++) {
+    const id = v % 32;
+    const key = `value-number-${v}`;
+    if (v >= 32) m.remove(`value-number-${v - 32}`, id);
+    m.values[id] = key;
+    m.add(key, id);
+    if (m.ids(key)[0] !== id || (v >= 1 && m.ids(`value-number-${v - 1}`)[0] !== (v - 1) % 32)) bad++;
+  }
+  t.equal(bad, 0);
+  t.equal(m.index.distinct, 32);
+  t.equal(m.count('value-number-19999'), 1);
+  t.equal(m.count('value-number-0'), 0);
+  t.end();
+});
