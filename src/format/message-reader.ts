@@ -322,3 +322,12 @@ export function readFlowMessage(bytes: Uint8Array): FlowMessage {
 export function readFlowRecord(buf: Buffer, start: number, end: number, only = 0): Flow {
   return flow(new Cursor(buf, start, end), only);
 }
+
+/**
+ * The Link (20), Network (21), Transport (22) or Metric (32) sub-message whose bytes are
+ * [start, end) of `buf`, as `readFlowRecord` decodes that field. Throws MessageFormatError.
+ */
+export function readFlowPart(buf: Buffer, start: number, end: number, field: 20 | 21 | 22 | 32): FlowLayer | TransportLayer | FlowMetric {
+  const c = new Cursor(buf, start, end);
+  return field === 22 ? transport(c) : field === 32 ? metric(c) : flowLayer(c);
+}

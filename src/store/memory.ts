@@ -31,7 +31,7 @@ import { EMPTY, hashBytes, hashNumber, HashIndex, type SameKey } from './hash-in
 import { LastHeap } from './last-heap.js';
 import { RecordArena } from './record-arena.js';
 import { RecordView } from './record-view.js';
-import { K_UUID, MessageScan, METRIC_NUMBERS, readMetricInto, TEXT_KEY_COUNT, TEXT_KEYS } from './record-scan.js';
+import { K_UUID, MessageScan, METRIC_NUMBERS, PLACED_COUNT, readMetricInto, TEXT_KEY_COUNT, TEXT_KEYS } from './record-scan.js';
 import {
   SECONDARY_FIELDS, type FlowSource, type IndexedField, type IndexKey, type MemoryStoreOptions, type MemoryStoreStats,
   type MetricDelta, type StoredFlow,
@@ -149,6 +149,11 @@ export class MemoryFlowStore implements FlowSource {
   private lumOff: Int32Array<ArrayBuffer>;
   private lumLen: Int32Array<ArrayBuffer>;
   private hasDelta: Uint8Array<ArrayBuffer>;
+  /** PLACED_COUNT per id: where the scan placed Link, Network, Transport, Metric in the record (-1: absent). */
+  private placedOff: Int32Array<ArrayBuffer>;
+  private placedLen: Int32Array<ArrayBuffer>;
+  /** Whether the record has a rare part (record-view.ts reads it whole). */
+  private rare: Uint8Array<ArrayBuffer>;
   /** Deltas older than the flow's own LastUpdateMetric (history.ts); few flows have any. */
   private older: Array<HistoryArray | undefined> = [];
   /** Ids in first-insertion order, a doubly linked list: scans list flows in that order. */
@@ -196,6 +201,9 @@ export class MemoryFlowStore implements FlowSource {
     this.lumOff = new Int32Array(n);
     this.lumLen = new Int32Array(n);
     this.hasDelta = new Uint8Array(n);
+    this.placedOff = new Int32Array(n * PLACED_COUNT);
+    this.placedLen = new Int32Array(n * PLACED_COUNT);
+    this.rare = new Uint8Array(n);
     this.seqNext = new Int32Array(n);
     this.seqPrev = new Int32Array(n);
     // Indexes of nearly unique values grow to twice the flows held: sized so once, they are
@@ -357,7 +365,10 @@ export class MemoryFlowStore implements FlowSource {
   view(id: number, seq: number): Flow {
     this.checkHeld(id, seq);
     const off = this.offOf[id];
-    return new RecordView(this.arena.buffer(this.slabOf[id]), off, off + this.lenOf[id], this.startById[id], this.lastById[id]);
+    return new RecordView(
+      this.arena.buffer(this.slabOf[id]), off, off + this.lenOf[id], this.startById[id], this.lastById[id],
+      this.placedOff, this.placedLen, id * PLACED_COUNT, this.rare[id] === 1,
+    );
   }
 
   /** The metric deltas of record `id` (holding the flow numbered `seq`), oldest first. */
@@ -655,6 +666,12 @@ export class MemoryFlowStore implements FlowSource {
       this.keyLen[kb + k] = n;
       this.keyOff[kb + k] = n === 0 ? 0 : scan.keyStart[sb + k] - start;
     }
+    for (let i = 0, p = id * PLACED_COUNT, q = r * PLACED_COUNT; i < PLACED_COUNT; i++) {
+      const at = scan.placedStart[q + i];
+      this.placedOff[p + i] = at < 0 ? -1 : at - start;
+      this.placedLen[p + i] = scan.placedLen[q + i];
+    }
+    this.rare[id] = scan.rare[r];
     this.portA[id] = scan.portA[r];
     this.portB[id] = scan.portB[r];
     this.startById[id] = scan.start[r];
@@ -737,6 +754,9 @@ export class MemoryFlowStore implements FlowSource {
     this.lumOff = grow(this.lumOff);
     this.lumLen = grow(this.lumLen);
     this.hasDelta = grow(this.hasDelta);
+    this.placedOff = grow(this.placedOff, PLACED_COUNT);
+    this.placedLen = grow(this.placedLen, PLACED_COUNT);
+    this.rare = grow(this.rare);
     this.seqNext = grow(this.seqNext);
     this.seqPrev = grow(this.seqPrev);
   }

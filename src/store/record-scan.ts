@@ -35,6 +35,13 @@ export const TEXT_KEY_COUNT = TEXT_KEYS.length;
 export const M_AB_PACKETS = 0, M_AB_BYTES = 1, M_BA_PACKETS = 2, M_BA_BYTES = 3, M_START = 4, M_LAST = 5, M_RTT = 6;
 export const METRIC_NUMBERS = 7;
 
+/**
+ * Sub-messages whose place the scan notes, for queries that read them from many records
+ * (record-view.ts): Link, Network, Transport, Metric, in this order.
+ */
+export const PLACED_FIELDS = [20, 21, 22, 32] as const;
+export const PLACED_COUNT = PLACED_FIELDS.length;
+
 /** The scan of one message: a row per Flow record, in message order. Reused from message to message. */
 export class MessageScan {
   buf: Buffer = Buffer.alloc(0);
@@ -57,6 +64,11 @@ export class MessageScan {
   lumEnd = new Int32Array(0);
   /** LastUpdateMetric's numbers, METRIC_NUMBERS per record (M_* order); zeros when absent. */
   lum = new Float64Array(0);
+  /** PLACED_COUNT per record: each placed sub-message's bytes (absolute start; -1 when absent) and length. */
+  placedStart = new Int32Array(0);
+  placedLen = new Int32Array(0);
+  /** 1 when the record has a rare part (the reader decodes it whole). */
+  rare = new Uint8Array(0);
 
   /** Scans `bytes` (a whole flow.Message). Throws MessageFormatError on malformed input. */
   read(bytes: Uint8Array): void {
@@ -102,6 +114,11 @@ export class MessageScan {
     this.lumStart = g32(this.lumStart);
     this.lumEnd = g32(this.lumEnd);
     this.lum = g64(this.lum, METRIC_NUMBERS);
+    this.placedStart = g32(this.placedStart, PLACED_COUNT);
+    this.placedLen = g32(this.placedLen, PLACED_COUNT);
+    const rare = new Uint8Array(capacity);
+    rare.set(this.rare);
+    this.rare = rare;
     this.capacity = capacity;
   }
 
@@ -116,6 +133,7 @@ export class MessageScan {
     const kl = this.keyLen;
     ks.fill(0, kb, kb + TEXT_KEY_COUNT);
     kl.fill(0, kb, kb + TEXT_KEY_COUNT);
+    this.placedStart.fill(-1, r * PLACED_COUNT, (r + 1) * PLACED_COUNT);
     this.portA[r] = NaN;
     this.portB[r] = NaN;
     let fStart = 0, fLast = 0;
@@ -135,9 +153,9 @@ export class MessageScan {
           case 34: slot = K_CAPTURE; break;
           case 50: slot = K_TRACKING; break;
           case 51: slot = K_L3; break;
-          case 20: this.layer(c, kb + K_LINK_A, kb + K_LINK_B); continue;
-          case 21: this.layer(c, kb + K_NET_A, kb + K_NET_B); continue;
-          case 22: this.transport(c, r); continue;
+          case 20: this.place(c, r, 0); this.layer(c, kb + K_LINK_A, kb + K_LINK_B); continue;
+          case 21: this.place(c, r, 1); this.layer(c, kb + K_NET_A, kb + K_NET_B); continue;
+          case 22: this.place(c, r, 2); this.transport(c, r); continue;
           case 23: within(c, icmp); continue;
           case 31: {
             const n = length(c);
@@ -150,7 +168,8 @@ export class MessageScan {
             c.end = end;
             continue;
           }
-          case 32: case 38: case 39: within(c, integers); continue;
+          case 32: this.place(c, r, 3); within(c, integers); continue;
+          case 38: case 39: within(c, integers); continue;
         }
         if (slot >= 0) {
           const n = length(c);
@@ -169,6 +188,7 @@ export class MessageScan {
       if (isRareFlowField(field)) rare = true;
       skip(c, wire);
     }
+    this.rare[r] = rare ? 1 : 0;
     if (rare) {
       try {
         decodeFlow(c.buf.subarray(begin, c.end));
@@ -181,6 +201,18 @@ export class MessageScan {
     this.lumStart[r] = lum;
     this.lumEnd[r] = lumEnd;
     if (lum < 0) this.lum.fill(0, r * METRIC_NUMBERS, (r + 1) * METRIC_NUMBERS);
+  }
+
+  /**
+   * Notes where the length-delimited field at the cursor lies (the last one of a field wins, as
+   * in the reader); the cursor does not move.
+   */
+  private place(c: Cursor, r: number, i: number): void {
+    const at = c.pos;
+    const n = length(c);
+    this.placedStart[r * PLACED_COUNT + i] = c.pos;
+    this.placedLen[r * PLACED_COUNT + i] = n;
+    c.pos = at;
   }
 
   /** A FlowLayer (Link, Network): A and B located, the protocol checked. */
