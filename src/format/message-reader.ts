@@ -260,6 +260,11 @@ function rareFlow(c: Cursor, start: number): Flow {
   }
 }
 
+/** Reads the Transport sub-message at the cursor (Flow field 22). */
+export function readTransport(c: Cursor): TransportLayer {
+  return sub(c, transport);
+}
+
 /** Reads the Stats sub-message at the cursor (Message field 2). */
 export function readStats(c: Cursor): Stats {
   return sub(c, stats);

@@ -31,6 +31,8 @@
  * an old record and marks the index `unordered`, for readers that need the order to sort.
  */
 
+import { grown } from './grow.js';
+
 /** No record: the end of a list, or a value nobody holds. */
 export const EMPTY = -1;
 const MIN_SLOTS = 1024;
@@ -74,8 +76,8 @@ export class HashIndex {
   private used = 0;
   /** Whether a list may be out of insertion order (see `move`). */
   unordered = false;
-  private next: Int32Array;
-  private prev: Int32Array;
+  private next: Int32Array<ArrayBuffer>;
+  private prev: Int32Array<ArrayBuffer>;
   /** Text keys' bytes (text indexes); bytes of freed keys are reclaimed by `compactKeys`. */
   private keyBytes = new Uint8Array(0);
   private keyFill = 0;
@@ -116,12 +118,8 @@ export class HashIndex {
   /** Makes room for record ids below `capacity`. */
   growRecords(capacity: number): void {
     if (capacity <= this.next.length) return;
-    const next = new Int32Array(capacity);
-    next.set(this.next);
-    this.next = next;
-    const prev = new Int32Array(capacity);
-    prev.set(this.prev);
-    this.prev = prev;
+    this.next = grown(this.next, capacity);
+    this.prev = grown(this.prev, capacity);
   }
 
   /** Adds a record just inserted in the store; it holds the probe, which hashes to `h`. */

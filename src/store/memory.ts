@@ -29,6 +29,7 @@ import {
 } from './history.js';
 import { EMPTY, hashBytes, hashNumber, HashIndex, type SameKey } from './hash-index.js';
 import { LastHeap } from './last-heap.js';
+import { grown } from './grow.js';
 import { RecordArena } from './record-arena.js';
 import { RecordView } from './record-view.js';
 import { K_UUID, MessageScan, METRIC_NUMBERS, PLACED_COUNT, readMetricInto, TEXT_KEY_COUNT, TEXT_KEYS } from './record-scan.js';
@@ -734,11 +735,8 @@ export class MemoryFlowStore implements FlowSource {
     this.idCapacity = capacity;
     this.uuids.growRecords(capacity);
     for (const index of this.indexes) index.growRecords(capacity);
-    const grow = <T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: T, per = 1): T => {
-      const b = new (a.constructor as new (n: number) => T)(capacity * per);
-      b.set(a as never);
-      return b;
-    };
+    const grow = <T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: T, per = 1): T =>
+      grown(a, capacity * per);
     this.live = grow(this.live);
     this.slabOf = grow(this.slabOf);
     this.offOf = grow(this.offOf);

@@ -11,8 +11,9 @@
  * with the reference decoder.
  */
 import type { Stats } from '../flow/types.js';
-import { readStats } from '../format/message-reader.js';
+import { readStats, readTransport } from '../format/message-reader.js';
 import { decodeFlow } from '../format/protobuf.js';
+import { grown } from './grow.js';
 import {
   asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, isRareFlowField, skip,
   varint32, WIRE_LEN, WIRE_VARINT,
@@ -49,26 +50,26 @@ export class MessageScan {
   stats: Stats | undefined = undefined;
   private capacity = 0;
   /** Record bytes [recStart, recEnd) in `buf`. */
-  recStart = new Int32Array(0);
-  recEnd = new Int32Array(0);
+  recStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  recEnd: Int32Array<ArrayBuffer> = new Int32Array(0);
   /** Text keys: TEXT_KEY_COUNT per record, absolute offsets in `buf`; length 0 for "" or absent. */
-  keyStart = new Int32Array(0);
-  keyLen = new Int32Array(0);
+  keyStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  keyLen: Int32Array<ArrayBuffer> = new Int32Array(0);
   /** Transport.A and .B; NaN when the flow has no Transport. */
-  portA = new Float64Array(0);
-  portB = new Float64Array(0);
-  start = new Float64Array(0);
-  last = new Float64Array(0);
+  portA: Float64Array<ArrayBuffer> = new Float64Array(0);
+  portB: Float64Array<ArrayBuffer> = new Float64Array(0);
+  start: Float64Array<ArrayBuffer> = new Float64Array(0);
+  last: Float64Array<ArrayBuffer> = new Float64Array(0);
   /** LastUpdateMetric sub-message [lumStart, lumEnd) in `buf`; lumStart -1 when absent. */
-  lumStart = new Int32Array(0);
-  lumEnd = new Int32Array(0);
+  lumStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  lumEnd: Int32Array<ArrayBuffer> = new Int32Array(0);
   /** LastUpdateMetric's numbers, METRIC_NUMBERS per record (M_* order); zeros when absent. */
-  lum = new Float64Array(0);
+  lum: Float64Array<ArrayBuffer> = new Float64Array(0);
   /** PLACED_COUNT per record: each placed sub-message's bytes (absolute start; -1 when absent) and length. */
-  placedStart = new Int32Array(0);
-  placedLen = new Int32Array(0);
+  placedStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  placedLen: Int32Array<ArrayBuffer> = new Int32Array(0);
   /** 1 when the record has a rare part (the reader decodes it whole). */
-  rare = new Uint8Array(0);
+  rare: Uint8Array<ArrayBuffer> = new Uint8Array(0);
 
   /** Scans `bytes` (a whole flow.Message). Throws MessageFormatError on malformed input. */
   read(bytes: Uint8Array): void {
@@ -101,24 +102,20 @@ export class MessageScan {
   }
 
   private grow(capacity: number): void {
-    const g32 = (a: Int32Array, per = 1): Int32Array<ArrayBuffer> => { const b = new Int32Array(capacity * per); b.set(a); return b; };
-    const g64 = (a: Float64Array, per = 1): Float64Array<ArrayBuffer> => { const b = new Float64Array(capacity * per); b.set(a); return b; };
-    this.recStart = g32(this.recStart);
-    this.recEnd = g32(this.recEnd);
-    this.keyStart = g32(this.keyStart, TEXT_KEY_COUNT);
-    this.keyLen = g32(this.keyLen, TEXT_KEY_COUNT);
-    this.portA = g64(this.portA);
-    this.portB = g64(this.portB);
-    this.start = g64(this.start);
-    this.last = g64(this.last);
-    this.lumStart = g32(this.lumStart);
-    this.lumEnd = g32(this.lumEnd);
-    this.lum = g64(this.lum, METRIC_NUMBERS);
-    this.placedStart = g32(this.placedStart, PLACED_COUNT);
-    this.placedLen = g32(this.placedLen, PLACED_COUNT);
-    const rare = new Uint8Array(capacity);
-    rare.set(this.rare);
-    this.rare = rare;
+    this.recStart = grown(this.recStart, capacity);
+    this.recEnd = grown(this.recEnd, capacity);
+    this.keyStart = grown(this.keyStart, capacity * TEXT_KEY_COUNT);
+    this.keyLen = grown(this.keyLen, capacity * TEXT_KEY_COUNT);
+    this.portA = grown(this.portA, capacity);
+    this.portB = grown(this.portB, capacity);
+    this.start = grown(this.start, capacity);
+    this.last = grown(this.last, capacity);
+    this.lumStart = grown(this.lumStart, capacity);
+    this.lumEnd = grown(this.lumEnd, capacity);
+    this.lum = grown(this.lum, capacity * METRIC_NUMBERS);
+    this.placedStart = grown(this.placedStart, capacity * PLACED_COUNT);
+    this.placedLen = grown(this.placedLen, capacity * PLACED_COUNT);
+    this.rare = grown(this.rare, capacity);
     this.capacity = capacity;
   }
 
@@ -241,26 +238,10 @@ export class MessageScan {
   }
 
   private transport(c: Cursor, r: number): void {
-    const n = length(c);
-    const end = c.end;
-    c.end = c.pos + n;
-    let protocol = 0, a = 0, b = 0;
-    for (let k = key(c); k !== 0; k = key(c)) {
-      const wire = k & 7;
-      if (wire === WIRE_VARINT) {
-        switch (k >>> 3) {
-          case 1: protocol = varint32(c) | 0; continue;
-          case 2: a = Number(int64(c)); continue;
-          case 3: b = Number(int64(c)); continue;
-        }
-      }
-      skip(c, wire);
-    }
-    checkEnum(FLOW_PROTOCOLS.length, protocol, 'FlowProtocol');
-    this.portA[r] = a;
-    this.portB[r] = b;
-    c.pos = c.end;
-    c.end = end;
+    // The reader's own: one small object, and the same checks.
+    const t = readTransport(c);
+    this.portA[r] = t.A;
+    this.portB[r] = t.B;
   }
 }
 
