@@ -86,7 +86,16 @@ function flowLayer(c: Cursor): FlowLayer {
   return { Protocol: enumName(FLOW_PROTOCOLS, protocol, 'FlowProtocol') as FlowLayer['Protocol'], A: a, B: b, ID: id };
 }
 
-function transport(c: Cursor): TransportLayer {
+/** A TransportLayer's numbers (TRANSPORT_* order), read and checked without an object. */
+export const TRANSPORT_PROTOCOL = 0, TRANSPORT_A = 1, TRANSPORT_B = 2, TRANSPORT_ID = 3;
+const transportNumbers = new Float64Array(4);
+
+/**
+ * Reads the Transport sub-message at [c.pos, c.end) into `transportNumbers` (Protocol, A, B,
+ * ID) and checks its Protocol; the store's scan takes the ports from there, `transport` makes
+ * the object.
+ */
+export function readTransportNumbers(c: Cursor): Float64Array {
   let protocol = 0, a = 0, b = 0, id = 0;
   for (let k = key(c); k !== 0; k = key(c)) {
     const wire = k & 7;
@@ -100,7 +109,21 @@ function transport(c: Cursor): TransportLayer {
     }
     skip(c, wire);
   }
-  return { Protocol: enumName(FLOW_PROTOCOLS, protocol, 'FlowProtocol') as TransportLayer['Protocol'], A: a, B: b, ID: id };
+  enumName(FLOW_PROTOCOLS, protocol, 'FlowProtocol');
+  const out = transportNumbers;
+  out[TRANSPORT_PROTOCOL] = protocol;
+  out[TRANSPORT_A] = a;
+  out[TRANSPORT_B] = b;
+  out[TRANSPORT_ID] = id;
+  return out;
+}
+
+function transport(c: Cursor): TransportLayer {
+  const n = readTransportNumbers(c);
+  return {
+    Protocol: FLOW_PROTOCOLS[n[TRANSPORT_PROTOCOL]] as TransportLayer['Protocol'],
+    A: n[TRANSPORT_A], B: n[TRANSPORT_B], ID: n[TRANSPORT_ID],
+  };
 }
 
 function icmp(c: Cursor): ICMPLayer {
@@ -258,11 +281,6 @@ function rareFlow(c: Cursor, start: number): Flow {
   } catch (err) {
     throw new MessageFormatError(`bad flow: ${(err as Error).message}`);
   }
-}
-
-/** Reads the Transport sub-message at the cursor (Flow field 22). */
-export function readTransport(c: Cursor): TransportLayer {
-  return sub(c, transport);
 }
 
 /** Reads the Stats sub-message at the cursor (Message field 2). */

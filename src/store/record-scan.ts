@@ -11,7 +11,7 @@
  * with the reference decoder.
  */
 import type { Stats } from '../flow/types.js';
-import { readStats, readTransport } from '../format/message-reader.js';
+import { readStats, readTransportNumbers, TRANSPORT_A, TRANSPORT_B } from '../format/message-reader.js';
 import { decodeFlow } from '../format/protobuf.js';
 import { grown } from './grow.js';
 import {
@@ -238,10 +238,15 @@ export class MessageScan {
   }
 
   private transport(c: Cursor, r: number): void {
-    // The reader's own: one small object, and the same checks.
-    const t = readTransport(c);
-    this.portA[r] = t.A;
-    this.portB[r] = t.B;
+    // The reader's own reading, and its checks.
+    const n = length(c);
+    const end = c.end;
+    c.end = c.pos + n;
+    const t = readTransportNumbers(c);
+    this.portA[r] = t[TRANSPORT_A];
+    this.portB[r] = t[TRANSPORT_B];
+    c.pos = c.end;
+    c.end = end;
   }
 }
 
