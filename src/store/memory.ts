@@ -49,12 +49,13 @@ export const DEFAULT_STORE_OPTIONS: Readonly<MemoryStoreOptions> = {
 
 /**
  * Resident bytes per stored flow and per metric delta, measured by bench/query.ts on 1,000,000
- * generated flows (Ethernet/IP/TCP or UDP with TCPMetric on TCP flows, as agents send them): the
- * record bytes, the columns, the indexes and the eviction heap
- * (bench/results/query-20261121T213318Z.json: 1845 B). A flow's first older delta costs its
- * history array (about 280 B); later ones 56 B each.
+ * generated flows (Ethernet/IP/TCP or UDP with TCPMetric on TCP flows, as agents send them, 267
+ * bytes of protobuf each): the record in its slab, the columns, the indexes and the eviction
+ * heap (bench/results/query-20261121T235155Z.json: 777 B; 1845 B when the store held decoded
+ * Flow objects). A flow's first older delta costs its history array (about 250 B); later ones
+ * 56 B each.
  */
-export const BYTES_PER_FLOW = 1850;
+export const BYTES_PER_FLOW = 780;
 export const BYTES_PER_DELTA = 60;
 
 /** What `ingest` found in a message. */

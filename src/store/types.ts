@@ -85,7 +85,7 @@ export interface FlowSource {
 export interface MemoryStoreOptions {
   /**
    * Most flows held at once; when full, the flow with the oldest Last is evicted (counted).
-   * Default 1,000,000: about 1 GB with the per-flow figure of bench/query.ts.
+   * Default 1,000,000: about 0.8 GB with the per-flow figure of bench/query.ts.
    */
   maxFlows: number;
   /**
