@@ -4,14 +4,13 @@
  *   npm run build:ts
  *   node --expose-gc --max-old-space-size=8192 dist/bench/query.js [--flows N] [--seed S] [--runs K]
  *
- * 1. Generates N flows (default 1,000,000, bench/query-flows.ts) and passes them through
- *    protobuf `flow.Message` encoding and the analyzer's own reader (format/message-reader.ts)
- *    in batches, so the store holds the objects the analyzer holds.
- * 2. Ingest: upserts all of them into a fresh store, in batches of 100 (Skydive's bulk size),
- *    K times; flows/s of `upsert` alone (median), and with the protobuf decode included.
- * 3. Memory: RSS and heap after GC, before and after; bytes per stored flow (flow objects plus
- *    the store's entries, indexes and heap), then per metric delta after an update tick of 20%
- *    of the flows.
+ * 1. Generates N flows (default 1,000,000, bench/query-flows.ts) as the analyzer gets them:
+ *    protobuf `flow.Message`s of 100 flows (Skydive's bulk size), encoded before the clock starts.
+ * 2. Ingest: `store.ingest` of every message into a fresh store, K times (the analyzer's intake
+ *    path: the message scan and the store); flows/s (median). Then an update tick of 20% of the
+ *    flows.
+ * 3. Memory: RSS and heap after GC, before and after; bytes per stored flow (records, columns,
+ *    indexes and heap), then per metric delta after the update tick.
  * 4. Latency of queries through `runFlowQueryJSON` (parse, plan, run, JSON text), on values
  *    drawn from the data: median, p99 and max over many runs. Large replies are also timed
  *    without the JSON text (the evaluation alone), since writing 300,000 flows as JSON is not
@@ -24,7 +23,6 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Flow } from '../src/flow/types.js';
-import { readFlowMessage } from '../src/format/message-reader.js';
 import { encodeMessage } from '../src/format/protobuf.js';
 import { compileQuery } from '../src/query/compile.js';
 import { execute } from '../src/query/evaluate.js';
@@ -69,26 +67,46 @@ function memory(): Memory {
   return { rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20 };
 }
 
-/** Flows as the analyzer gets them: through protobuf Message encode and decode, 100 a message. */
-function generate(n: number, seed: number): { flows: Flow[]; decodeMs: number } {
-  const gen = new FlowGenerator(seed);
-  const flows: Flow[] = [];
-  let decodeMs = 0;
-  for (let i = 0; i < n; i += BATCH) {
-    const batch: Flow[] = [];
-    for (let k = 0; k < BATCH && i + k < n; k++) batch.push(gen.next());
-    const bytes = Buffer.from(encodeMessage(batch));
-    const t0 = process.hrtime.bigint();
-    for (const f of readFlowMessage(bytes).flows) flows.push(f);
-    decodeMs += ms(t0);
-  }
-  return { flows, decodeMs };
+interface Generated {
+  /** The flows, as messages of BATCH flows. */
+  messages: Buffer[];
+  /** 4000 flows drawn at random, for query values. */
+  picks: Flow[];
+  /** The next update of every fifth flow, as messages. */
+  updates: Buffer[];
 }
 
-function ingest(flows: readonly Flow[]): { store: MemoryFlowStore; ms: number } {
-  const store = new MemoryFlowStore({ maxFlows: flows.length, retentionMs: Infinity });
+/** Flows as the analyzer gets them: protobuf Messages of BATCH flows. */
+function generate(n: number, seed: number): Generated {
+  const gen = new FlowGenerator(seed);
+  const r = prng(seed + 1);
+  const pickEvery = Math.max(1, Math.floor(n / 4000));
+  const messages: Buffer[] = [];
+  const picks: Flow[] = [];
+  const updates: Buffer[] = [];
+  let pending: Flow[] = [];
+  for (let i = 0; i < n; i += BATCH) {
+    const batch: Flow[] = [];
+    for (let k = 0; k < BATCH && i + k < n; k++) {
+      const f = gen.next();
+      batch.push(f);
+      if ((i + k) % pickEvery === Math.floor(r() * pickEvery)) picks.push(f);
+      if ((i + k) % 5 === 0) pending.push(nextUpdate(f, r));
+      if (pending.length === BATCH) {
+        updates.push(Buffer.from(encodeMessage(pending)));
+        pending = [];
+      }
+    }
+    messages.push(Buffer.from(encodeMessage(batch)));
+  }
+  if (pending.length > 0) updates.push(Buffer.from(encodeMessage(pending)));
+  return { messages, picks, updates };
+}
+
+function ingest(messages: readonly Buffer[], n: number): { store: MemoryFlowStore; ms: number } {
+  const store = new MemoryFlowStore({ maxFlows: n, retentionMs: Infinity });
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < flows.length; i += BATCH) store.upsert(flows.slice(i, i + BATCH));
+  for (const m of messages) store.ingest(m);
   return { store, ms: ms(t0) };
 }
 
@@ -123,8 +141,8 @@ function latency(
 function main(): void {
   const opts = parseArgs(process.argv.slice(2));
   const mem0 = memory();
-  console.error(`generating ${opts.flows} flows (seed ${opts.seed}) through protobuf...`);
-  const { flows, decodeMs } = generate(opts.flows, opts.seed);
+  console.error(`generating ${opts.flows} flows (seed ${opts.seed}) as protobuf messages...`);
+  const { messages, picks, updates } = generate(opts.flows, opts.seed);
   const mem1 = memory();
 
   const ingestMs: number[] = [];
@@ -132,28 +150,20 @@ function main(): void {
   for (let run = 0; run < opts.runs; run++) {
     store = undefined;
     gc();
-    const r = ingest(flows);
+    const r = ingest(messages, opts.flows);
     ingestMs.push(r.ms);
     store = r.store;
-    console.error(`ingest run ${run + 1}: ${(flows.length / (r.ms / 1000)).toFixed(0)} flows/s`);
+    console.error(`ingest run ${run + 1}: ${(opts.flows / (r.ms / 1000)).toFixed(0)} flows/s`);
   }
   if (store === undefined) throw new Error('no run');
   const mem2 = memory();
-  // Values to query, drawn from the data before the array is dropped.
-  const r = prng(opts.seed + 1);
-  const sample = (k: number): Flow[] => Array.from({ length: k }, () => flows[Math.floor(r() * flows.length)]);
-  const picks = sample(4000);
   const tailPorts = picks.map((f) => f.Transport?.B).filter((p): p is number => p !== undefined && p >= 10_000);
-  const updates = flows.filter((_, i) => i % 5 === 0).map((f) => nextUpdate(f, r));
-  flows.length = 0;
-  const mem3 = memory();
 
   const updateT0 = process.hrtime.bigint();
-  for (let i = 0; i < updates.length; i += BATCH) store.upsert(updates.slice(i, i + BATCH));
+  for (const m of updates) store.ingest(m);
   const updateMs = ms(updateT0);
   const deltasBefore = opts.flows; // one LastUpdateMetric per generated flow
-  updates.length = 0;
-  const mem4 = memory();
+  const mem3 = memory();
   const stats = store.stats();
 
   const s = store;
@@ -182,25 +192,22 @@ function main(): void {
     latency('Has Network.A .Metrics()', (i) => `G.Flows().Has('Network.A', '${at(picks, i).Network?.A}').Metrics()`, 1000, query),
   ];
 
-  const perFlowTotal = ((mem3.rssMB - mem0.rssMB) * 2 ** 20) / opts.flows;
+  const perFlow = (a: Memory, b: Memory, n: number): number => Math.round(((b.rssMB - a.rssMB) * 2 ** 20) / n);
   const result = {
     date: new Date().toISOString(),
     machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; node ${process.version}`,
     options: opts,
     ingest: {
-      upsertFlowsPerSecond: Math.round(opts.flows / (median(ingestMs) / 1000)),
+      ingestFlowsPerSecond: Math.round(opts.flows / (median(ingestMs) / 1000)),
       runsMs: ingestMs.map(Math.round),
-      protobufDecodeFlowsPerSecond: Math.round(opts.flows / (decodeMs / 1000)),
-      decodeAndUpsertFlowsPerSecond: Math.round(opts.flows / ((decodeMs + median(ingestMs)) / 1000)),
       updateTickFlowsPerSecond: Math.round((opts.flows / 5) / (updateMs / 1000)),
     },
     memory: {
-      before: mem0, flowsDecoded: mem1, flowsAndStore: mem2, storeOnly: mem3, afterUpdateTick: mem4,
-      flowObjectBytesPerFlow: Math.round(((mem1.rssMB - mem0.rssMB) * 2 ** 20) / opts.flows),
-      storeOverheadBytesPerFlow: Math.round(((mem2.rssMB - mem1.rssMB) * 2 ** 20) / opts.flows),
-      rssBytesPerStoredFlow: Math.round(perFlowTotal),
-      heapBytesPerStoredFlow: Math.round(((mem3.heapMB - mem0.heapMB) * 2 ** 20) / opts.flows),
-      rssBytesPerExtraDelta: Math.round(((mem4.rssMB - mem3.rssMB) * 2 ** 20) / Math.max(1, stats.historyEntries - deltasBefore)),
+      before: mem0, messages: mem1, store: mem2, afterUpdateTick: mem3,
+      messageBytesPerFlow: perFlow(mem0, mem1, opts.flows),
+      rssBytesPerStoredFlow: perFlow(mem1, mem2, opts.flows),
+      heapBytesPerStoredFlow: Math.round(((mem2.heapMB - mem1.heapMB) * 2 ** 20) / opts.flows),
+      rssBytesPerExtraDelta: perFlow(mem2, mem3, Math.max(1, stats.historyEntries - deltasBefore)),
       storeStats: stats,
     },
     latency: rows,
@@ -212,12 +219,10 @@ function main(): void {
   const fmt = (x: number): string => (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
   const md = [
     `- ${result.date} on ${result.machine}; ${opts.flows.toLocaleString('en')} flows, seed ${opts.seed}.`,
-    `- Ingest (upsert, batches of ${BATCH}): ${result.ingest.upsertFlowsPerSecond.toLocaleString('en')} flows/s (median of ${opts.runs});`
-      + ` with protobuf decode: ${result.ingest.decodeAndUpsertFlowsPerSecond.toLocaleString('en')} flows/s;`
-      + ` update tick (20% of the flows): ${result.ingest.updateTickFlowsPerSecond.toLocaleString('en')} flows/s.`,
-    `- Memory after GC: ${result.memory.rssBytesPerStoredFlow} B RSS per stored flow`
-      + ` (flow objects ${result.memory.flowObjectBytesPerFlow} B + store ${result.memory.storeOverheadBytesPerFlow} B),`
-      + ` heap ${result.memory.heapBytesPerStoredFlow} B; ${result.memory.rssBytesPerExtraDelta} B RSS per extra metric delta.`,
+    `- Ingest (store.ingest of messages of ${BATCH} flows, scan included): ${result.ingest.ingestFlowsPerSecond.toLocaleString('en')}`
+      + ` flows/s (median of ${opts.runs}); update tick (20% of the flows): ${result.ingest.updateTickFlowsPerSecond.toLocaleString('en')} flows/s.`,
+    `- Memory after GC: ${result.memory.rssBytesPerStoredFlow} B RSS per stored flow (heap ${result.memory.heapBytesPerStoredFlow} B);`
+      + ` ${result.memory.rssBytesPerExtraDelta} B RSS per extra metric delta.`,
     '',
     '| query | runs | median ms | p99 ms | max ms | flows in reply |',
     '|---|---:|---:|---:|---:|---:|',

@@ -37,10 +37,14 @@ const num = (v: Int64 | undefined): number => Number(v ?? 0);
 /** A Map kept in least-recently-touched order, bounded. */
 class Bounded<V> {
   private readonly map = new Map<string, V>();
+  /** The entry touched last, already last in `map`: an agent's messages come in runs. */
+  private lastKey: string | undefined = undefined;
+  private lastValue: V | undefined = undefined;
   forgotten = 0;
   constructor(private readonly max: number) {}
 
   touch(key: string, create: () => V): V {
+    if (key === this.lastKey) return this.lastValue as V;
     let v = this.map.get(key);
     if (v === undefined) {
       v = create();
@@ -52,6 +56,8 @@ class Bounded<V> {
       this.map.delete(key);
     }
     this.map.set(key, v);
+    this.lastKey = key;
+    this.lastValue = v;
     return v;
   }
 

@@ -1,12 +1,14 @@
 /**
  * Where agents' messages enter the analyzer, whatever carried them (UDP datagram, WebSocket
- * frame): decode the `flow.Message`, store its flows, hand them to the live stream, account for
- * them. A malformed message is counted and dropped; nothing in a message can throw out of
- * `ingest`.
+ * frame): store the `flow.Message`'s flows, hand them to the live stream, account for them. A
+ * malformed message is counted and dropped; nothing in a message can throw out of `ingest`.
+ *
+ * The store takes the message's bytes as they are; Flow objects are decoded from it only when
+ * `wantsFlows` says someone takes them (decoding costs more than storing).
  */
 import type { Flow, Stats } from '../flow/types.js';
-import { readFlowMessage } from '../format/message-reader.js';
-import type { MemoryFlowStore } from '../store/memory.js';
+import { MessageFormatError, readFlowMessage } from '../format/message-reader.js';
+import type { IngestResult, MemoryFlowStore } from '../store/memory.js';
 import { CaptureStatsRegistry } from './capture-stats.js';
 import { RateMeter } from './rate-meter.js';
 
@@ -38,6 +40,8 @@ export interface IntakeCounters {
 export interface IntakeOptions {
   /** Flows just stored, for the live stream. */
   onFlows?: (flows: Flow[], source: Source) => void;
+  /** Whether onFlows has anyone to give flows to now (default: always). */
+  wantsFlows?: () => boolean;
   onStats?: (stats: Stats, source: Source) => void;
   /** Why a message was refused (rate-limited by the caller). */
   onBadMessage?: (err: Error, source: Source) => void;
@@ -68,35 +72,44 @@ export class FlowIntake {
       this.counters.probes[source.transport]++;
       return 0;
     }
-    let flows: Flow[];
-    let stats: Stats | undefined;
+    let got: IngestResult;
     try {
-      ({ flows, stats } = readFlowMessage(bytes));
+      got = this.store.ingest(bytes, this.now());
     } catch (err) {
-      this.counters.badMessages[source.transport]++;
-      this.opts.onBadMessage?.(err as Error, source);
+      if (err instanceof MessageFormatError) {
+        this.counters.badMessages[source.transport]++;
+        this.opts.onBadMessage?.(err, source);
+      } else {
+        this.internalError(err as Error, source);
+      }
       return -1;
     }
     this.counters.messages[source.transport]++;
+    const n = got.flows;
+    const stats = got.stats;
     try {
-      if (flows.length > 0) {
-        this.store.upsert(flows, this.now());
-        this.counters.flows[source.transport] += flows.length;
-        this.rate.add(flows.length);
-        this.opts.onFlows?.(flows, source);
+      if (n > 0) {
+        this.counters.flows[source.transport] += n;
+        this.rate.add(n);
+        const onFlows = this.opts.onFlows;
+        if (onFlows !== undefined && (this.opts.wantsFlows?.() ?? true)) onFlows(readFlowMessage(bytes).flows, source);
       }
-      this.registry.addMessage(source.agent, source.transport, flows.length, stats !== undefined);
+      this.registry.addMessage(source.agent, source.transport, n, stats !== undefined);
       if (stats) {
         this.counters.stats[source.transport]++;
         this.registry.addStats(source.agent, stats);
         this.opts.onStats?.(stats, source);
       }
     } catch (err) {
-      // A bug, not bad input (the message decoded): reported, and the analyzer goes on.
-      this.counters.internalErrors++;
-      this.opts.onInternalError?.(err as Error, source);
+      this.internalError(err as Error, source);
     }
-    return flows.length;
+    return n;
+  }
+
+  /** A bug, not bad input (the message was well-formed): reported, and the analyzer goes on. */
+  private internalError(err: Error, source: Source): void {
+    this.counters.internalErrors++;
+    this.opts.onInternalError?.(err, source);
   }
 
   /** A message that could not be a flow.Message at all (a text frame). */

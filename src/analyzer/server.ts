@@ -73,6 +73,7 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
       stream.publish(flows);
       es?.writer.write(flows);
     },
+    wantsFlows: () => stream.size > 0 || es !== undefined,
     onStats: (stats) => stream.publishStats(stats),
     onBadMessage: (err, source) => {
       badSinceLog++;

@@ -15,96 +15,12 @@ import type {
   FlowLayer, Flow, FlowMetric, ICMPLayer, ICMPTypeName, Int64, IPMetric, Stats, TCPMetric, TransportLayer,
 } from '../flow/types.js';
 import { decodeFlow } from './protobuf.js';
+import {
+  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, isRareFlowField, skip, sub,
+  varint32, WIRE_LEN, WIRE_VARINT,
+} from './proto-cursor.js';
 
-export class MessageFormatError extends Error {
-  override readonly name = 'MessageFormatError';
-}
-
-/** FlowProtocol and ICMPType names by number (proto/flow.proto). */
-const FLOW_PROTOCOLS = ['ETHERNET', 'IPV4', 'TCP', 'UDP', 'SCTP', 'IPV6', 'ICMPV4', 'ICMPV6'] as const;
-const ICMP_TYPES: readonly ICMPTypeName[] = [
-  'UNKNOWN', 'DESTINATION_UNREACHABLE', 'ECHO', 'NEIGHBOR', 'ADDRESS_MASK', 'INFO', 'PARAMETER_PROBLEM',
-  'REDIRECT', 'ROUTER', 'SOURCE_QUENCH', 'TIME_EXCEEDED', 'TIMESTAMP', 'PACKET_TOO_BIG',
-];
-
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_I32 = 5;
-
-/** Flow fields that send the whole flow to the reference decoder. */
-const RARE_FLOW_FIELDS = new Set([36, 1000, 1001, 1002]);
-
-/** A read position over one buffer; `end` bounds the current (sub-)message. */
-class Cursor {
-  pos: number;
-  end: number;
-  constructor(readonly buf: Buffer, pos: number, end: number) {
-    this.pos = pos;
-    this.end = end;
-  }
-}
-
-function truncated(): never {
-  throw new MessageFormatError('truncated message');
-}
-
-/** A varint's low 32 bits, unsigned (uint32 fields; protobufjs does the same for longer input). */
-function varint32(c: Cursor): number {
-  const b = c.buf;
-  let pos = c.pos;
-  let value = 0;
-  for (let shift = 0; shift < 70; shift += 7) {
-    if (pos >= c.end) truncated();
-    const byte = b[pos++];
-    if (shift < 32) value |= (byte & 0x7f) << shift;
-    if (byte < 0x80) {
-      c.pos = pos;
-      return value >>> 0;
-    }
-  }
-  throw new MessageFormatError('varint longer than 10 bytes');
-}
-
-/** An int64 varint: a number when it is a safe integer, else a bigint (the model's Int64). */
-function int64(c: Cursor): Int64 {
-  const b = c.buf;
-  const start = c.pos;
-  let pos = start;
-  let value = 0;
-  let mul = 1;
-  // Up to 7 bytes (49 bits) adds up exactly in a double: timestamps and counters.
-  for (let i = 0; i < 7; i++) {
-    if (pos >= c.end) truncated();
-    const byte = b[pos++];
-    value += (byte & 0x7f) * mul;
-    if (byte < 0x80) {
-      c.pos = pos;
-      return value;
-    }
-    mul *= 128;
-  }
-  pos = start;
-  let big = 0n;
-  for (let shift = 0n; shift < 70n; shift += 7n) {
-    if (pos >= c.end) truncated();
-    const byte = b[pos++];
-    big |= BigInt(byte & 0x7f) << shift;
-    if (byte < 0x80) {
-      c.pos = pos;
-      const signed = BigInt.asIntN(64, big);
-      return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(signed) : signed;
-    }
-  }
-  throw new MessageFormatError('varint longer than 10 bytes');
-}
-
-/** The length of a length-delimited field, checked against what is left. */
-function length(c: Cursor): number {
-  const n = varint32(c);
-  if (n > c.end - c.pos) truncated();
-  return n;
-}
+export { MessageFormatError } from './proto-cursor.js';
 
 function string(c: Cursor): string {
   const n = length(c);
@@ -148,35 +64,6 @@ function sharedString(c: Cursor): string {
   return s;
 }
 
-function skip(c: Cursor, wire: number): void {
-  switch (wire) {
-    case WIRE_VARINT: varint32(c); return;
-    case WIRE_I64: if (c.end - c.pos < 8) truncated(); c.pos += 8; return;
-    case WIRE_LEN: c.pos += length(c); return;
-    case WIRE_I32: if (c.end - c.pos < 4) truncated(); c.pos += 4; return;
-    default: throw new MessageFormatError(`unsupported wire type ${wire}`);
-  }
-}
-
-/** Reads a field key; 0 means the end of the (sub-)message. */
-function key(c: Cursor): number {
-  if (c.pos >= c.end) return 0;
-  const k = varint32(c);
-  if (k >>> 3 === 0) throw new MessageFormatError('field number 0');
-  return k;
-}
-
-/** Runs `read` over the length-delimited sub-message at the cursor. */
-function sub<T>(c: Cursor, read: (c: Cursor) => T): T {
-  const n = length(c);
-  const end = c.end;
-  c.end = c.pos + n;
-  const v = read(c);
-  c.pos = c.end;
-  c.end = end;
-  return v;
-}
-
 function enumName<T extends string>(names: readonly T[], value: number, what: string): T {
   const name = names[value];
   if (name === undefined) throw new MessageFormatError(`${what} has no value ${value}`);
@@ -199,7 +86,16 @@ function flowLayer(c: Cursor): FlowLayer {
   return { Protocol: enumName(FLOW_PROTOCOLS, protocol, 'FlowProtocol') as FlowLayer['Protocol'], A: a, B: b, ID: id };
 }
 
-function transport(c: Cursor): TransportLayer {
+/** A TransportLayer's numbers (TRANSPORT_* order), read and checked without an object. */
+export const TRANSPORT_PROTOCOL = 0, TRANSPORT_A = 1, TRANSPORT_B = 2, TRANSPORT_ID = 3;
+const transportNumbers = new Float64Array(4);
+
+/**
+ * Reads the Transport sub-message at [c.pos, c.end) into `transportNumbers` (Protocol, A, B,
+ * ID) and checks its Protocol; the store's scan takes the ports from there, `transport` makes
+ * the object.
+ */
+export function readTransportNumbers(c: Cursor): Float64Array {
   let protocol = 0, a = 0, b = 0, id = 0;
   for (let k = key(c); k !== 0; k = key(c)) {
     const wire = k & 7;
@@ -213,7 +109,21 @@ function transport(c: Cursor): TransportLayer {
     }
     skip(c, wire);
   }
-  return { Protocol: enumName(FLOW_PROTOCOLS, protocol, 'FlowProtocol') as TransportLayer['Protocol'], A: a, B: b, ID: id };
+  enumName(FLOW_PROTOCOLS, protocol, 'FlowProtocol');
+  const out = transportNumbers;
+  out[TRANSPORT_PROTOCOL] = protocol;
+  out[TRANSPORT_A] = a;
+  out[TRANSPORT_B] = b;
+  out[TRANSPORT_ID] = id;
+  return out;
+}
+
+function transport(c: Cursor): TransportLayer {
+  const n = readTransportNumbers(c);
+  return {
+    Protocol: FLOW_PROTOCOLS[n[TRANSPORT_PROTOCOL]] as TransportLayer['Protocol'],
+    A: n[TRANSPORT_A], B: n[TRANSPORT_B], ID: n[TRANSPORT_ID],
+  };
 }
 
 function icmp(c: Cursor): ICMPLayer {
@@ -298,8 +208,11 @@ function ipMetric(c: Cursor): IPMetric {
   return { Fragments: fragments, FragmentErrors: errors };
 }
 
-/** One Flow, its bytes at [c.pos, c.end). */
-function flow(c: Cursor): Flow {
+/**
+ * One Flow, its bytes at [c.pos, c.end). With `only` (a Flow field number), that field alone is
+ * read: the others keep their defaults, which is all a reader of one field needs.
+ */
+function flow(c: Cursor, only = 0): Flow {
   const start = c.pos;
   let uuid = '', layersPath = '', application = '', parentUUID = '', nodeTID = '', captureID = '';
   let trackingID = '', l3TrackingID = '';
@@ -311,6 +224,10 @@ function flow(c: Cursor): Flow {
   for (let k = key(c); k !== 0; k = key(c)) {
     const wire = k & 7;
     const field = k >>> 3;
+    if (only !== 0 && field !== only && !isRareFlowField(field)) {
+      skip(c, wire);
+      continue;
+    }
     if (wire === WIRE_LEN) {
       switch (field) {
         case 1: uuid = string(c); continue;
@@ -338,7 +255,7 @@ function flow(c: Cursor): Flow {
         case 60: finishType = varint32(c) | 0; continue;
       }
     }
-    if (RARE_FLOW_FIELDS.has(field)) return rareFlow(c, start);
+    if (isRareFlowField(field)) return rareFlow(c, start);
     skip(c, wire);
   }
   const f: Flow = {
@@ -364,6 +281,11 @@ function rareFlow(c: Cursor, start: number): Flow {
   } catch (err) {
     throw new MessageFormatError(`bad flow: ${(err as Error).message}`);
   }
+}
+
+/** Reads the Stats sub-message at the cursor (Message field 2). */
+export function readStats(c: Cursor): Stats {
+  return sub(c, stats);
 }
 
 function stats(c: Cursor): Stats {
@@ -402,7 +324,7 @@ export interface FlowMessage {
 
 /** Reads one `flow.Message` (a UDP datagram, a WebSocket frame). Throws MessageFormatError. */
 export function readFlowMessage(bytes: Uint8Array): FlowMessage {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = asBuffer(bytes);
   const c = new Cursor(buf, 0, buf.length);
   const flows: Flow[] = [];
   let st: Stats | undefined;
@@ -414,4 +336,21 @@ export function readFlowMessage(bytes: Uint8Array): FlowMessage {
     else skip(c, wire);
   }
   return st ? { flows, stats: st } : { flows };
+}
+
+/**
+ * One Flow record, the bytes [start, end) of `buf` (a record the store kept); with `only`, just
+ * that Flow field number (and the defaults of the others). Throws MessageFormatError.
+ */
+export function readFlowRecord(buf: Buffer, start: number, end: number, only = 0): Flow {
+  return flow(new Cursor(buf, start, end), only);
+}
+
+/**
+ * The Link (20), Network (21), Transport (22) or Metric (32) sub-message whose bytes are
+ * [start, end) of `buf`, as `readFlowRecord` decodes that field. Throws MessageFormatError.
+ */
+export function readFlowPart(buf: Buffer, start: number, end: number, field: 20 | 21 | 22 | 32): FlowLayer | TransportLayer | FlowMetric {
+  const c = new Cursor(buf, start, end);
+  return field === 22 ? transport(c) : field === 32 ? metric(c) : flowLayer(c);
 }

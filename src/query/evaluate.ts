@@ -56,6 +56,11 @@ function resolveWindow(spec: TimeSpec, nowMs: number): Window {
   return { from, to: at, metricsFrom: from, bounded: Number.isFinite(from) };
 }
 
+/** A flow for tests and keys: field by field when the source can, else the whole object. */
+function read(e: StoredFlow): Flow {
+  return e.fields ?? e.flow;
+}
+
 /** Order of sort keys: absent first, then numbers, then text. */
 function compareKeys(a: FieldValue | undefined, b: FieldValue | undefined): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
@@ -124,10 +129,11 @@ class Executor {
     const seeds = best.seeds ?? [];
     // One lookup is already in insertion order, and lazy, so Limit can stop early.
     if (seeds.length === 1) return this.source.lookup(seeds[0].field, seeds[0].key);
-    // A flow can sit in two postings (Network A and B both equal to the address).
-    const union = new Set<StoredFlow>();
-    for (const s of seeds) for (const f of this.source.lookup(s.field, s.key)) union.add(f);
-    return [...union].sort((a, b) => a.seq - b.seq);
+    // A flow can sit in two postings (Network A and B both equal to the address); seq names a
+    // flow, whereas a source may hand out a new StoredFlow object for it at each lookup.
+    const union = new Map<number, StoredFlow>();
+    for (const s of seeds) for (const f of this.source.lookup(s.field, s.key)) union.set(f.seq, f);
+    return [...union.values()].sort((a, b) => a.seq - b.seq);
   }
 
   private testOf(): ((f: Flow) => boolean) | undefined {
@@ -144,7 +150,7 @@ class Executor {
       return n;
     }
     let n = 0;
-    for (const e of this.candidates()) if (test(e.flow)) n++;
+    for (const e of this.candidates()) if (test(read(e))) n++;
     return n;
   }
 
@@ -153,7 +159,7 @@ class Executor {
     if (limit <= 0) return out;
     const test = this.testOf();
     for (const e of this.candidates()) {
-      if (test !== undefined && !test(e.flow)) continue;
+      if (test !== undefined && !test(read(e))) continue;
       out.push(e);
       if (out.length >= limit) break;
     }
@@ -169,8 +175,8 @@ class Executor {
     const keys: Array<FieldValue | undefined> = [];
     const best: StoredFlow[] = [];
     for (const e of this.candidates()) {
-      if (test !== undefined && !test(e.flow)) continue;
-      const key = get(e.flow);
+      if (test !== undefined && !test(read(e))) continue;
+      const key = get(read(e));
       // Ties with the current last lose: it came first.
       if (best.length === k && sign * compareKeys(key, keys[k - 1]) >= 0) continue;
       let lo = 0;
@@ -194,12 +200,12 @@ class Executor {
     switch (op.kind) {
       case 'filter': {
         const test = allOf(op.conditions);
-        return { kind: 'flows', items: this.flows(state).filter((e) => test(e.flow)) };
+        return { kind: 'flows', items: this.flows(state).filter((e) => test(read(e))) };
       }
       case 'sort': {
         const get = op.field.get;
         const sign = op.descending ? -1 : 1;
-        const keyed = this.flows(state).map((e) => ({ e, key: get(e.flow) }));
+        const keyed = this.flows(state).map((e) => ({ e, key: get(read(e)) }));
         keyed.sort((a, b) => sign * compareKeys(a.key, b.key));
         return { kind: 'flows', items: keyed.map((k) => k.e) };
       }
@@ -247,7 +253,7 @@ class Executor {
     const get = (field as FieldDef).get;
     const seen = new Set<FieldValue | undefined>();
     const items = this.flows(state).filter((e) => {
-      const key = get(e.flow);
+      const key = get(read(e));
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
@@ -258,7 +264,7 @@ class Executor {
   private values(items: readonly StoredFlow[], field: FieldDef, pos: number): ReplyValue[] {
     const out: ReplyValue[] = [];
     for (const e of items) {
-      const v = field.get(e.flow);
+      const v = field.get(read(e));
       if (v === undefined) {
         // Skydive fails the query too: a value per flow or nothing.
         throw new QueryError(`Values('${field.name}'): flow ${e.flow.UUID} has no ${field.name}`, {
@@ -276,7 +282,7 @@ class Executor {
       const get = (op.field as FieldDef).get;
       let total = 0;
       for (const e of state.items) {
-        const v = get(e.flow);
+        const v = get(read(e));
         if (typeof v === 'number' || typeof v === 'bigint') total += Number(v);
       }
       return total;
@@ -303,7 +309,10 @@ class Executor {
     const w = this.window;
     for (const e of items) {
       let deltas: readonly MetricDelta[] = e.history();
-      if (deltas.length === 0 && e.flow.Metric !== undefined) deltas = [deltaFromMetric(e.flow.Metric)];
+      if (deltas.length === 0) {
+        const m = read(e).Metric;
+        if (m !== undefined) deltas = [deltaFromMetric(m)];
+      }
       if (w !== undefined) {
         const cut: MetricDelta[] = [];
         for (const d of deltas) {
@@ -312,7 +321,7 @@ class Executor {
         }
         deltas = cut;
       }
-      if (deltas.length > 0) out.push([e.flow.UUID, [...deltas]]);
+      if (deltas.length > 0) out.push([read(e).UUID, [...deltas]]);
     }
     return out;
   }
@@ -346,7 +355,7 @@ class Executor {
 
   private reply(state: State): ReplyValue {
     switch (state.kind) {
-      case 'flows': return state.items.map((e) => new FlowItem(e.flow));
+      case 'flows': return state.items.map((e) => new FlowItem(e));
       case 'metrics':
         return state.entries.length === 0 ? [] : [new MapReply(state.entries.map(([k, ds]) => [k, ds.map(metricReply)] as const))];
       case 'values': return state.items;

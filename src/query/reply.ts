@@ -8,9 +8,17 @@ import { flowToJSON, quoteGo } from '../format/json.js';
 import type { MetricDelta } from '../store/types.js';
 import { TCP_METRIC_KEYS } from './fields.js';
 
-/** A whole flow in a reply, rendered with Skydive's flow JSON. */
+/**
+ * A whole flow in a reply, rendered with Skydive's flow JSON. It holds what it reads the flow
+ * from (a store's StoredFlow): the memory store decodes a flow from its record only when the
+ * reply is rendered.
+ */
 export class FlowItem {
-  constructor(readonly flow: Flow) {}
+  constructor(private readonly from: { readonly flow: Flow }) {}
+
+  get flow(): Flow {
+    return this.from.flow;
+  }
 }
 
 /** A Go map in a reply (Metrics results): keys are written sorted. */

@@ -1,23 +1,25 @@
 /**
  * A flow's metric history: the LastUpdateMetric deltas the agent sent, oldest first.
  *
- * The newest delta is the LastUpdateMetric of the flow's current state, already held by the
- * flow object; only older ones are stored here, so a flow updated once costs nothing more.
+ * The newest delta is the LastUpdateMetric of the flow's current state, already held in the
+ * stored record; only older ones are stored here, so a flow updated once costs nothing more.
  * They are stored flat in one number array, STRIDE numbers per delta, because V8 keeps such an
  * array as raw doubles (8 bytes a number, no object per delta): 56 bytes a delta instead of
- * about 120 for a FlowMetric object and its boxed timestamps.
+ * about 120 for a FlowMetric object and its boxed timestamps. A delta on its way in is a
+ * Float64Array of the same seven numbers (record-scan.ts' `readMetricInto`), so that neither
+ * comparing nor keeping one builds an object.
  */
 import type { FlowMetric, Int64 } from '../flow/types.js';
+import {
+  M_AB_BYTES as AB_BYTES, M_AB_PACKETS as AB_PACKETS, M_BA_BYTES as BA_BYTES, M_BA_PACKETS as BA_PACKETS,
+  M_LAST as LAST, M_RTT as RTT, M_START as START,
+} from './record-scan.js';
 import type { MetricDelta } from './types.js';
 
 const STRIDE = 7;
-const AB_PACKETS = 0;
-const AB_BYTES = 1;
-const BA_PACKETS = 2;
-const BA_BYTES = 3;
-const START = 4;
-const LAST = 5;
-const RTT = 6;
+
+/** A delta as seven numbers, in record-scan.ts' M_* order. */
+export type DeltaNumbers = Float64Array;
 
 export type HistoryArray = number[];
 
@@ -36,9 +38,14 @@ export function currentDelta(flow: { LastUpdateMetric?: FlowMetric }): FlowMetri
   return m === undefined || isZeroDelta(m) ? undefined : m;
 }
 
+/** Whether a delta carries nothing (see isZeroDelta). */
+export function isZeroNumbers(m: DeltaNumbers): boolean {
+  return m[AB_PACKETS] === 0 && m[BA_PACKETS] === 0 && m[AB_BYTES] === 0 && m[BA_BYTES] === 0;
+}
+
 /** Whether two deltas cover the same window: the same update, sent twice. */
-export function sameWindow(a: FlowMetric, b: FlowMetric): boolean {
-  return num(a.Start) === num(b.Start) && num(a.Last) === num(b.Last);
+export function sameWindow(a: DeltaNumbers, b: DeltaNumbers): boolean {
+  return a[START] === b[START] && a[LAST] === b[LAST];
 }
 
 export function deltaFromMetric(m: FlowMetric): MetricDelta {
@@ -57,15 +64,15 @@ export function historyLength(h: HistoryArray | undefined): number {
  * update delivered twice (an agent replaying its buffer after a reconnect) is not counted twice.
  * Drops the oldest deltas beyond `max`; returns how many were dropped.
  */
-export function addDelta(h: HistoryArray, m: FlowMetric, max: number): number {
-  const start = num(m.Start);
-  const last = num(m.Last);
+export function addDelta(h: HistoryArray, m: DeltaNumbers, max: number): number {
+  const start = m[START];
+  const last = m[LAST];
   // Agents send deltas in time order: the common case appends.
   let at = h.length;
   while (at > 0 && h[at - STRIDE + LAST] > last) at -= STRIDE;
   if (at > 0 && h[at - STRIDE + LAST] === last && h[at - STRIDE + START] === start) {
     at -= STRIDE;
-    writeDelta(h, at, m, start, last);
+    writeDelta(h, at, m);
     return 0;
   }
   if (at === h.length) {
@@ -73,7 +80,7 @@ export function addDelta(h: HistoryArray, m: FlowMetric, max: number): number {
   } else {
     h.splice(at, 0, 0, 0, 0, 0, 0, 0, 0);
   }
-  writeDelta(h, at, m, start, last);
+  writeDelta(h, at, m);
   const excess = h.length / STRIDE - max;
   if (excess > 0) {
     h.splice(0, excess * STRIDE);
@@ -82,14 +89,8 @@ export function addDelta(h: HistoryArray, m: FlowMetric, max: number): number {
   return 0;
 }
 
-function writeDelta(h: HistoryArray, at: number, m: FlowMetric, start: number, last: number): void {
-  h[at + AB_PACKETS] = num(m.ABPackets);
-  h[at + AB_BYTES] = num(m.ABBytes);
-  h[at + BA_PACKETS] = num(m.BAPackets);
-  h[at + BA_BYTES] = num(m.BABytes);
-  h[at + START] = start;
-  h[at + LAST] = last;
-  h[at + RTT] = num(m.RTT);
+function writeDelta(h: HistoryArray, at: number, m: DeltaNumbers): void {
+  for (let i = 0; i < STRIDE; i++) h[at + i] = m[i];
 }
 
 /** Drops the deltas that ended before `cutoff`; returns how many. */
@@ -104,7 +105,7 @@ export function dropBefore(h: HistoryArray, cutoff: number): number {
  * The stored deltas then `current` (the flow's own LastUpdateMetric), oldest first, one per
  * window. `current` is normally the newest; an update received out of order is put in its place.
  */
-export function readHistory(h: HistoryArray | undefined, current: FlowMetric | undefined): MetricDelta[] {
+export function readHistory(h: HistoryArray | undefined, current: DeltaNumbers | undefined): MetricDelta[] {
   const out: MetricDelta[] = [];
   if (h !== undefined) {
     for (let i = 0; i < h.length; i += STRIDE) {
@@ -115,7 +116,10 @@ export function readHistory(h: HistoryArray | undefined, current: FlowMetric | u
     }
   }
   if (current === undefined) return out;
-  const cur = deltaFromMetric(current);
+  const cur: MetricDelta = {
+    ABPackets: current[AB_PACKETS], ABBytes: current[AB_BYTES], BAPackets: current[BA_PACKETS],
+    BABytes: current[BA_BYTES], Start: current[START], Last: current[LAST], RTT: current[RTT],
+  };
   const prev = out[out.length - 1];
   if (prev === undefined || prev.Last < cur.Last || (prev.Last === cur.Last && prev.Start < cur.Start)) {
     out.push(cur);

@@ -1,102 +1,107 @@
 /**
  * Records ordered by their Last timestamp, oldest first, for eviction and retention.
  *
- * A binary min-heap with lazy deletion: an update pushes the record again with its new Last
- * instead of moving it, and a removal only marks the record. Nodes whose Last no longer matches
- * their record (or whose record is gone) are skipped when they reach the top. The heap is
- * rebuilt from the live records when stale nodes outnumber live ones, so it stays within
- * twice the store size (plus a constant).
+ * A binary min-heap of record ids with lazy deletion: an update pushes the record again with
+ * its new Last instead of moving it, and a removal leaves its nodes in place. A node remembers
+ * the Last and the seq its record had when pushed; it is stale, and skipped when it reaches the
+ * top, once the record with that id is gone, was replaced by another (ids are reused, seqs are
+ * not) or has another Last. The heap is rebuilt from the live records when stale nodes
+ * outnumber live ones, so it stays within twice the store size (plus a constant).
+ *
+ * Nodes are three plain number arrays, which V8 keeps unboxed: no object per node.
  */
 
-/** What the heap reads from a record. */
-export interface HeapRecord {
-  /** Current Last (ms); the heap orders by it, then by seq. */
-  readonly last: number;
-  readonly seq: number;
-  /** False once removed from the store. */
-  readonly live: boolean;
+/** What the heap reads from the store about a record id. */
+export interface HeapRecords {
+  /** Whether `id` holds a record with this seq now. */
+  holds(id: number, seq: number): boolean;
+  lastOf(id: number): number;
+  seqOf(id: number): number;
 }
 
-export class LastHeap<R extends HeapRecord> {
-  /** Last of each node when it was pushed, parallel to `records`: a packed double array. */
-  private keys: number[] = [];
-  private records: R[] = [];
+export class LastHeap {
+  private lasts: number[] = [];
+  private ids: number[] = [];
+  private seqs: number[] = [];
+
+  constructor(private readonly records: HeapRecords) {}
 
   get length(): number {
-    return this.records.length;
+    return this.ids.length;
   }
 
-  push(record: R): void {
-    this.keys.push(record.last);
-    this.records.push(record);
-    this.up(this.records.length - 1);
+  push(id: number): void {
+    this.lasts.push(this.records.lastOf(id));
+    this.ids.push(id);
+    this.seqs.push(this.records.seqOf(id));
+    this.up(this.ids.length - 1);
   }
 
-  /** The live record with the oldest Last, or undefined when none is left. */
-  peek(): R | undefined {
+  /** The id of the live record with the oldest Last, or -1 when none is left. */
+  peek(): number {
     this.dropStale();
-    return this.records[0];
+    return this.ids.length === 0 ? -1 : this.ids[0];
   }
 
-  /** Removes and returns the live record with the oldest Last. */
-  pop(): R | undefined {
+  /** Removes the top node (after `peek`). */
+  pop(): void {
     this.dropStale();
-    if (this.records.length === 0) return undefined;
-    const top = this.records[0];
-    this.removeTop();
-    return top;
+    if (this.ids.length > 0) this.removeTop();
   }
 
   /**
-   * Rebuilds from `live` when the heap holds more than twice as many nodes: call after updates.
-   * O(n) each time, so O(1) amortised per update.
+   * Rebuilds from the live ids when the heap holds more than twice as many nodes: call after
+   * updates. O(n) each time, so O(1) amortised per update.
    */
-  compactIfNeeded(live: Iterable<R>, liveCount: number): void {
-    if (this.records.length <= 2 * liveCount + 1024) return;
-    this.keys = [];
-    this.records = [];
-    for (const r of live) {
-      this.keys.push(r.last);
-      this.records.push(r);
+  compactIfNeeded(live: () => Iterable<number>, liveCount: number): void {
+    if (this.ids.length <= 2 * liveCount + 1024) return;
+    this.lasts = [];
+    this.ids = [];
+    this.seqs = [];
+    for (const id of live()) {
+      this.lasts.push(this.records.lastOf(id));
+      this.ids.push(id);
+      this.seqs.push(this.records.seqOf(id));
     }
-    for (let i = (this.records.length >> 1) - 1; i >= 0; i--) this.down(i);
+    for (let i = (this.ids.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
 
   clear(): void {
-    this.keys = [];
-    this.records = [];
+    this.lasts = [];
+    this.ids = [];
+    this.seqs = [];
   }
 
   private dropStale(): void {
-    while (this.records.length > 0) {
-      const r = this.records[0];
-      if (r.live && r.last === this.keys[0]) return;
+    const r = this.records;
+    while (this.ids.length > 0) {
+      const id = this.ids[0];
+      if (r.holds(id, this.seqs[0]) && r.lastOf(id) === this.lasts[0]) return;
       this.removeTop();
     }
   }
 
   private removeTop(): void {
-    const lastKey = this.keys.pop() as number;
-    const lastRecord = this.records.pop() as R;
-    if (this.records.length === 0) return;
-    this.keys[0] = lastKey;
-    this.records[0] = lastRecord;
+    const last = this.lasts.pop() as number;
+    const id = this.ids.pop() as number;
+    const seq = this.seqs.pop() as number;
+    if (this.ids.length === 0) return;
+    this.lasts[0] = last;
+    this.ids[0] = id;
+    this.seqs[0] = seq;
     this.down(0);
   }
 
   private less(i: number, j: number): boolean {
-    const a = this.keys[i];
-    const b = this.keys[j];
-    return a < b || (a === b && this.records[i].seq < this.records[j].seq);
+    const a = this.lasts[i];
+    const b = this.lasts[j];
+    return a < b || (a === b && this.seqs[i] < this.seqs[j]);
   }
 
   private swap(i: number, j: number): void {
-    const k = this.keys[i];
-    this.keys[i] = this.keys[j];
-    this.keys[j] = k;
-    const r = this.records[i];
-    this.records[i] = this.records[j];
-    this.records[j] = r;
+    const l = this.lasts[i]; this.lasts[i] = this.lasts[j]; this.lasts[j] = l;
+    const d = this.ids[i]; this.ids[i] = this.ids[j]; this.ids[j] = d;
+    const s = this.seqs[i]; this.seqs[i] = this.seqs[j]; this.seqs[j] = s;
   }
 
   private up(i: number): void {
@@ -109,7 +114,7 @@ export class LastHeap<R extends HeapRecord> {
   }
 
   private down(i: number): void {
-    const n = this.records.length;
+    const n = this.ids.length;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) return;

@@ -4,28 +4,40 @@
  * Public surface:
  * - `new MemoryFlowStore(options?)`: bounds in `MemoryStoreOptions` (max flows, retention,
  *   history per flow); bad values throw a RangeError naming the option.
- * - `upsert(flows, receivedAtMs?)`: keeps each flow's latest state by UUID and appends its
- *   LastUpdateMetric to the flow's history; evicts the flow with the oldest Last when full.
+ * - `ingest(message, receivedAtMs?)`: takes a whole `flow.Message` as agents send it; keeps
+ *   each flow's latest state by UUID and appends its LastUpdateMetric to the flow's history;
+ *   evicts the flow with the oldest Last when full. A malformed message throws a
+ *   MessageFormatError and changes nothing.
+ * - `upsert(flows, receivedAtMs?)`: the same for Flow objects (encoded, then ingested).
  * - `expire(nowMs)`: drops flows whose Last is older than nowMs - retentionMs; the analyzer calls
  *   it periodically (every few seconds is plenty).
  * - `get(uuid)`, `size`, `stats()` (counters for /metrics), `clear()`.
- * - `scan`, `lookup`, `lookupSize`: the `FlowSource` the Gremlin evaluator (src/query) reads.
+ * - `scan`, `lookup`, `lookupSize`, `topByTime`: the `FlowSource` the Gremlin evaluator reads.
  *
- * The store keeps the Flow objects it is given: callers must not modify them afterwards (the
- * indexes are kept from the values they had at upsert time). Everything is synchronous, so a
- * query never sees a half-applied batch.
+ * Layout: no object per flow. A flow is its protobuf record, copied as it came into a slab of
+ * the record arena, and a row of typed-array columns indexed by a small reused id: where the
+ * record lies, where its indexed strings lie in it, its ports, Start, Last and seq. The indexes
+ * hold ids and compare values by reading those columns (hash-index.ts). A Flow object is
+ * decoded from the record only when a reader asks for `StoredFlow.flow`, and not kept.
+ * Everything is synchronous, so a query never sees a half-applied message.
  */
 import type { Flow } from '../flow/types.js';
+import { readFlowRecord } from '../format/message-reader.js';
+import { encodeMessage } from '../format/protobuf.js';
 import {
-  addDelta, currentDelta, dropBefore, historyLength, readHistory, sameWindow, type HistoryArray,
+  addDelta, dropBefore, historyLength, isZeroNumbers, readHistory, sameWindow, type HistoryArray,
 } from './history.js';
-import { EMPTY, HashIndex } from './hash-index.js';
-import { SECONDARY_FIELDS, writeIndexKeys } from './index-keys.js';
-import { LastHeap, type HeapRecord } from './last-heap.js';
+import { EMPTY, hashBytes, hashNumber, HashIndex, type SameKey } from './hash-index.js';
+import { LastHeap } from './last-heap.js';
+import { grown } from './grow.js';
+import { RecordArena } from './record-arena.js';
+import { RecordView } from './record-view.js';
+import { K_UUID, MessageScan, METRIC_NUMBERS, PLACED_COUNT, readMetricInto, TEXT_KEY_COUNT, TEXT_KEYS } from './record-scan.js';
 import {
-  INDEXED_FIELDS, type FlowSource, type IndexedField, type IndexKey, type MemoryStoreOptions,
-  type MemoryStoreStats, type MetricDelta, type StoredFlow,
+  SECONDARY_FIELDS, type FlowSource, type IndexedField, type IndexKey, type MemoryStoreOptions, type MemoryStoreStats,
+  type MetricDelta, type StoredFlow,
 } from './types.js';
+import type { Stats } from '../flow/types.js';
 
 export type { MemoryStoreOptions, MemoryStoreStats, StoredFlow, MetricDelta } from './types.js';
 
@@ -37,40 +49,25 @@ export const DEFAULT_STORE_OPTIONS: Readonly<MemoryStoreOptions> = {
 
 /**
  * Resident bytes per stored flow and per metric delta, measured by bench/query.ts on 1,000,000
- * generated flows (Ethernet/IP/TCP or UDP with TCPMetric on TCP flows, as agents send them, read
- * by format/message-reader.ts): the flow objects, the entry, its share of the indexes and of the
- * eviction heap (bench/results/query-20261121T213318Z.json: 1845 B). A flow's first older delta
- * costs its history array (about 280 B); later ones 56 B each.
+ * generated flows (Ethernet/IP/TCP or UDP with TCPMetric on TCP flows, as agents send them, 267
+ * bytes of protobuf each): the record in its slab, the columns, the indexes and the eviction
+ * heap (bench/results/query-20261121T235155Z.json: 777 B; 1845 B when the store held decoded
+ * Flow objects). A flow's first older delta costs its history array (about 250 B); later ones
+ * 56 B each.
  */
-export const BYTES_PER_FLOW = 1850;
+export const BYTES_PER_FLOW = 780;
 export const BYTES_PER_DELTA = 60;
 
-class Entry implements StoredFlow, HeapRecord {
-  live = true;
-  /** Deltas older than the flow's own LastUpdateMetric (see history.ts). */
-  hist: HistoryArray | undefined = undefined;
-
-  /** `id`: the entry's slot, reused after removal; `seq`: never reused. */
-  constructor(public flow: Flow, readonly seq: number, readonly id: number) {}
-
-  /** Read from the flow rather than copied: a timestamp field would cost a boxed number more. */
-  get last(): number {
-    return Number(this.flow.Last);
-  }
-
-  history(): readonly MetricDelta[] {
-    return readHistory(this.hist, currentDelta(this.flow));
-  }
-
-  /** Deltas held for this flow. */
-  deltaCount(): number {
-    return historyLength(this.hist) + (currentDelta(this.flow) === undefined ? 0 : 1);
-  }
+/** What `ingest` found in a message. */
+export interface IngestResult {
+  /** Flow records in the message (stored, or refused and counted). */
+  flows: number;
+  stats?: Stats;
 }
 
 /**
- * Entry ids never reach maxFlows (a full store evicts before it inserts), so the arrays indexed
- * by id are sized from maxFlows once, up to this many; beyond, they double as needed.
+ * Ids never reach maxFlows (a full store evicts before it inserts), so the columns are sized
+ * from maxFlows once, up to this many; beyond, they double as needed.
  */
 const PRESIZED_IDS = 1 << 20;
 
@@ -87,27 +84,99 @@ function checkOption(name: keyof MemoryStoreOptions, value: number, min: number,
   }
 }
 
+/** Hashes kept per record of a message: UUID's, then one per secondary index. */
+const HASHES_PER_RECORD = 1 + SECONDARY_FIELDS.length;
+
+/** What each secondary index reads: a text key column (TEXT_KEYS), or a port column. */
+const PORT_A = -1;
+const PORT_B = -2;
+const SOURCE_OF: readonly number[] = SECONDARY_FIELDS.map((f) =>
+  f === 'Transport.A' ? PORT_A : f === 'Transport.B' ? PORT_B : TEXT_KEYS.indexOf(f));
+
+const TEXT_ENCODER = new TextEncoder();
+
+/**
+ * Fields whose values are nearly all distinct: their indexes check a matching slot against the
+ * record (hash-index.ts' 'record' keys) rather than keep a copy of every value.
+ */
+const NEARLY_UNIQUE: ReadonlySet<string> = new Set(['TrackingID', 'L3TrackingID']);
+
+/** A flow handed to readers: its id and seq; the Flow object is decoded on first use. */
+class StoredRecord implements StoredFlow {
+  private decoded: Flow | undefined = undefined;
+
+  constructor(private readonly store: MemoryFlowStore, readonly id: number, readonly seq: number) {}
+
+  get flow(): Flow {
+    return (this.decoded ??= this.store.decode(this.id, this.seq));
+  }
+
+  get fields(): Flow {
+    return this.decoded ?? this.store.view(this.id, this.seq);
+  }
+
+  history(): readonly MetricDelta[] {
+    return this.store.historyOf(this.id, this.seq);
+  }
+}
+
 export class MemoryFlowStore implements FlowSource {
   readonly options: Readonly<MemoryStoreOptions>;
-  private readonly byUUID = new Map<string, Entry>();
-  /** Entries by id; ids of removed entries are reused (`freeIds`) so the id space stays dense. */
-  private entries: Array<Entry | undefined> = [];
+  private readonly arena = new RecordArena();
+  private readonly scanner = new MessageScan();
+  private count = 0;
+  /** Ids below this have been used; removed ones wait in `freeIds`. */
+  private idTop = 0;
   private readonly freeIds: number[] = [];
   private idCapacity: number;
-  /**
-   * Start and Last by entry id, and the entry's seq: Sort().Limit() on a timestamp reads these
-   * packed arrays instead of a million scattered flow objects.
-   */
+  // Columns by id. Zero-filled typed arrays: the kernel commits their pages only when first
+  // written, so a store sized for a million flows holding a thousand costs a thousand flows' worth.
+  private live: Uint8Array<ArrayBuffer>;
+  /** The record: arena slab, offset, length, and the bytes its place can hold. */
+  private slabOf: Int32Array<ArrayBuffer>;
+  private offOf: Int32Array<ArrayBuffer>;
+  private lenOf: Int32Array<ArrayBuffer>;
+  private capOf: Int32Array<ArrayBuffer>;
+  /** TEXT_KEY_COUNT per id: each text key's offset in the record and length (0: "" or absent). */
+  private keyOff: Int32Array<ArrayBuffer>;
+  private keyLen: Int32Array<ArrayBuffer>;
+  /** Transport.A and .B; NaN without Transport. */
+  private portA: Float64Array<ArrayBuffer>;
+  private portB: Float64Array<ArrayBuffer>;
+  /** Start, Last and seq: Sort().Limit() on a timestamp reads these instead of records. */
   private startById: Float64Array<ArrayBuffer>;
   private lastById: Float64Array<ArrayBuffer>;
   private seqById: Float64Array<ArrayBuffer>;
-  /** Every index but UUID's (which is `byUUID`), in SECONDARY_FIELDS order. */
+  /** LastUpdateMetric's offset in the record (-1: none) and length; whether it is a non-zero delta. */
+  private lumOff: Int32Array<ArrayBuffer>;
+  private lumLen: Int32Array<ArrayBuffer>;
+  private hasDelta: Uint8Array<ArrayBuffer>;
+  /** PLACED_COUNT per id: where the scan placed Link, Network, Transport, Metric in the record (-1: absent). */
+  private placedOff: Int32Array<ArrayBuffer>;
+  private placedLen: Int32Array<ArrayBuffer>;
+  /** Whether the record has a rare part (record-view.ts reads it whole). */
+  private rare: Uint8Array<ArrayBuffer>;
+  /** Deltas older than the flow's own LastUpdateMetric (history.ts); few flows have any. */
+  private older: Array<HistoryArray | undefined> = [];
+  /** Ids in first-insertion order, a doubly linked list: scans list flows in that order. */
+  private seqNext: Int32Array<ArrayBuffer>;
+  private seqPrev: Int32Array<ArrayBuffer>;
+  private seqHead = EMPTY;
+  private seqTail = EMPTY;
+  private readonly uuids: HashIndex;
+  /** Every index but UUID's, in SECONDARY_FIELDS order. */
   private readonly indexes: readonly HashIndex[];
   private readonly indexByField: ReadonlyMap<IndexedField, HashIndex>;
-  /** Scratch space for writeIndexKeys: a flow's keys, and the keys of its previous state. */
-  private readonly keysNow: Array<IndexKey | undefined> = new Array<IndexKey | undefined>(SECONDARY_FIELDS.length);
-  private readonly keysWas: Array<IndexKey | undefined> = new Array<IndexKey | undefined>(SECONDARY_FIELDS.length);
-  private readonly byLast = new LastHeap<Entry>();
+  private readonly byLast: LastHeap;
+  /** Scratch deltas: an incoming one, a held one. */
+  private readonly deltaIn = new Float64Array(METRIC_NUMBERS);
+  private readonly deltaHeld = new Float64Array(METRIC_NUMBERS);
+  /** Per record of the message being ingested: the hash of its UUID, then of each secondary value. */
+  private hashes = new Int32Array(0);
+  /** Per record of the message: whether hashAll hashed its secondary values (a flow not held). */
+  private hashed = new Uint8Array(0);
+  /** What the prefetching loads added up to (kept, so that they are not optimised away). */
+  private touched = 0;
   private nextSeq = 0;
   private deltas = 0;
   private readonly counters = { inserted: 0, updated: 0, evicted: 0, expired: 0, rejected: 0, historyDropped: 0 };
@@ -118,37 +187,82 @@ export class MemoryFlowStore implements FlowSource {
     checkOption('retentionMs', o.retentionMs, 0, true);
     checkOption('maxHistoryPerFlow', o.maxHistoryPerFlow, 1, false);
     this.options = Object.freeze(o);
-    // Zero-filled typed arrays: the kernel commits their pages only when first written, so a
-    // store sized for a million flows holding a thousand costs a thousand flows' worth.
-    this.idCapacity = Math.min(o.maxFlows, PRESIZED_IDS);
-    this.startById = new Float64Array(this.idCapacity);
-    this.lastById = new Float64Array(this.idCapacity);
-    this.seqById = new Float64Array(this.idCapacity);
-    const slots = nextPowerOfTwo(2 * this.idCapacity);
-    this.indexes = SECONDARY_FIELDS.map(() => new HashIndex(this.idCapacity, slots));
+    const n = (this.idCapacity = Math.min(o.maxFlows, PRESIZED_IDS));
+    this.live = new Uint8Array(n);
+    this.slabOf = new Int32Array(n);
+    this.offOf = new Int32Array(n);
+    this.lenOf = new Int32Array(n);
+    this.capOf = new Int32Array(n);
+    this.keyOff = new Int32Array(n * TEXT_KEY_COUNT);
+    this.keyLen = new Int32Array(n * TEXT_KEY_COUNT);
+    this.portA = new Float64Array(n);
+    this.portB = new Float64Array(n);
+    this.startById = new Float64Array(n);
+    this.lastById = new Float64Array(n);
+    this.seqById = new Float64Array(n);
+    this.lumOff = new Int32Array(n);
+    this.lumLen = new Int32Array(n);
+    this.hasDelta = new Uint8Array(n);
+    this.placedOff = new Int32Array(n * PLACED_COUNT);
+    this.placedLen = new Int32Array(n * PLACED_COUNT);
+    this.rare = new Uint8Array(n);
+    this.seqNext = new Int32Array(n);
+    this.seqPrev = new Int32Array(n);
+    // Indexes of nearly unique values grow to twice the flows held: sized so once, they are
+    // never rebuilt (each doubling moved every slot to a random place: a cache miss per slot).
+    const slots = nextPowerOfTwo(2 * n);
+    this.uuids = new HashIndex('record', n, this.sameText(K_UUID), slots);
+    this.indexes = SOURCE_OF.map((src) => (src < 0 ? new HashIndex('number', n)
+      : NEARLY_UNIQUE.has(TEXT_KEYS[src]) ? new HashIndex('record', n, this.sameText(src), slots)
+        : new HashIndex('text', n)));
     this.indexByField = new Map(SECONDARY_FIELDS.map((field, i) => [field, this.indexes[i]]));
+    this.byLast = new LastHeap({
+      holds: (id, seq) => this.live[id] === 1 && this.seqById[id] === seq,
+      lastOf: (id) => this.lastById[id],
+      seqOf: (id) => this.seqById[id],
+    });
   }
 
   get size(): number {
-    return this.byUUID.size;
+    return this.count;
   }
 
   /**
-   * Stores the latest state of each flow (an update older than the state held, by Last, only
-   * adds its delta to the history). `receivedAtMs` (default: the flow's Last) trims metric
-   * deltas older than the retention from the updated flows' histories.
+   * Stores the flows of one `flow.Message` (an update older than the state held, by Last, only
+   * adds its delta to the history). `receivedAtMs` (default: each flow's Last) trims metric
+   * deltas older than the retention from the updated flows' histories. Throws a
+   * MessageFormatError, having stored nothing, when the message is malformed.
    */
-  upsert(flows: readonly Flow[], receivedAtMs?: number): void {
-    for (const flow of flows) {
-      if (typeof flow?.UUID !== 'string' || flow.UUID === '') {
+  ingest(message: Uint8Array, receivedAtMs?: number): IngestResult {
+    const scan = this.scanner;
+    scan.read(message);
+    this.hashAll(scan);
+    const hashes = this.hashes;
+    for (let r = 0; r < scan.count; r++) {
+      const kb = r * TEXT_KEY_COUNT;
+      const uuidLen = scan.keyLen[kb + K_UUID];
+      if (uuidLen === 0) {
         this.counters.rejected++;
         continue;
       }
-      const entry = this.byUUID.get(flow.UUID);
-      if (entry === undefined) this.insert(flow);
-      else this.update(entry, flow, receivedAtMs);
+      this.uuids.probeText(scan.buf, scan.keyStart[kb + K_UUID], uuidLen);
+      const id = this.uuids.first(hashes[r * HASHES_PER_RECORD]);
+      if (id === EMPTY) this.insert(scan, r);
+      else this.update(id, scan, r, receivedAtMs);
     }
-    this.byLast.compactIfNeeded(this.byUUID.values(), this.byUUID.size);
+    this.byLast.compactIfNeeded(() => this.ids(), this.count);
+    if (this.arena.wantsCompaction()) this.compactArena();
+    return scan.stats === undefined ? { flows: scan.count } : { flows: scan.count, stats: scan.stats };
+  }
+
+  /** `ingest` for Flow objects; flows without a UUID are refused and counted. */
+  upsert(flows: readonly Flow[], receivedAtMs?: number): void {
+    const valid: Flow[] = [];
+    for (const flow of flows) {
+      if (typeof flow?.UUID !== 'string' || flow.UUID === '') this.counters.rejected++;
+      else valid.push(flow);
+    }
+    if (valid.length > 0) this.ingest(encodeMessage(valid), receivedAtMs);
   }
 
   /** Drops the flows whose Last is before nowMs - retentionMs; returns how many. */
@@ -156,7 +270,7 @@ export class MemoryFlowStore implements FlowSource {
     if (this.options.retentionMs === Infinity) return 0;
     const cutoff = nowMs - this.options.retentionMs;
     let n = 0;
-    for (let top = this.byLast.peek(); top !== undefined && top.last < cutoff; top = this.byLast.peek()) {
+    for (let top = this.byLast.peek(); top >= 0 && this.lastById[top] < cutoff; top = this.byLast.peek()) {
       this.byLast.pop();
       this.remove(top);
       n++;
@@ -166,33 +280,41 @@ export class MemoryFlowStore implements FlowSource {
   }
 
   get(uuid: string): StoredFlow | undefined {
-    return this.byUUID.get(uuid);
+    const id = this.findUUID(uuid);
+    return id === EMPTY ? undefined : this.handle(id);
   }
 
-  scan(): Iterable<StoredFlow> {
-    return this.byUUID.values();
+  *scan(): Iterable<StoredFlow> {
+    for (let id = this.seqHead; id !== EMPTY; id = this.seqNext[id]) yield this.handle(id);
   }
 
   lookup(field: IndexedField, key: IndexKey): Iterable<StoredFlow> {
     if (field === 'UUID') {
-      const e = typeof key === 'string' ? this.byUUID.get(key) : undefined;
-      return e === undefined ? [] : [e];
+      const id = typeof key === 'string' ? this.findUUID(key) : EMPTY;
+      return id === EMPTY ? [] : [this.handle(id)];
     }
     const index = this.indexByField.get(field) as HashIndex;
+    const h = this.probeKey(field, index, key);
+    if (h === undefined) return [];
+    const first = index.first(h);
     if (index.unordered) {
       // A value changed once: lists may be out of order, so sort (rare; see hash-index.ts).
-      return [...this.walk(index, key)].sort((a, b) => a.seq - b.seq);
+      return [...this.walk(index, first)].sort((a, b) => a.seq - b.seq);
     }
-    return this.walk(index, key);
+    return this.walk(index, first);
   }
 
-  private *walk(index: HashIndex, key: IndexKey): Generator<Entry> {
-    for (let id = index.first(key); id !== EMPTY; id = index.after(id)) yield this.entries[id] as Entry;
+  lookupSize(field: IndexedField, key: IndexKey): number {
+    if (field === 'UUID') return typeof key === 'string' && this.findUUID(key) !== EMPTY ? 1 : 0;
+    const index = this.indexByField.get(field) as HashIndex;
+    const h = this.probeKey(field, index, key);
+    return h === undefined ? 0 : index.count(h);
   }
 
   topByTime(field: 'Start' | 'Last', k: number, descending: boolean): StoredFlow[] {
     const values = field === 'Start' ? this.startById : this.lastById;
     const seqs = this.seqById;
+    const live = this.live;
     const sign = descending ? -1 : 1;
     // Sorted best first; a candidate replaces the worst when strictly better (ties: lower seq).
     const best: number[] = [];
@@ -200,46 +322,231 @@ export class MemoryFlowStore implements FlowSource {
       const d = sign * (values[a] - values[b]);
       return d < 0 || (d === 0 && seqs[a] < seqs[b]);
     };
-    for (let id = 0; id < this.entries.length; id++) {
-      if (this.entries[id] === undefined) continue;
+    for (let id = 0; id < this.idTop; id++) {
+      if (live[id] === 0) continue;
       if (best.length === k && !before(id, best[k - 1])) continue;
       let at = best.length;
       while (at > 0 && before(id, best[at - 1])) at--;
       best.splice(at, 0, id);
       if (best.length > k) best.pop();
     }
-    return best.map((id) => this.entries[id] as Entry);
-  }
-
-  lookupSize(field: IndexedField, key: IndexKey): number {
-    if (field === 'UUID') return typeof key === 'string' && this.byUUID.has(key) ? 1 : 0;
-    return (this.indexByField.get(field) as HashIndex).count(key);
+    return best.map((id) => this.handle(id));
   }
 
   stats(): MemoryStoreStats {
     return {
-      flows: this.byUUID.size,
+      flows: this.count,
       historyEntries: this.deltas,
-      estimatedBytes: this.byUUID.size * BYTES_PER_FLOW + this.deltas * BYTES_PER_DELTA,
+      estimatedBytes: this.count * BYTES_PER_FLOW + this.deltas * BYTES_PER_DELTA,
       ...this.counters,
     };
   }
 
   clear(): void {
-    for (const e of this.byUUID.values()) e.live = false;
-    this.byUUID.clear();
-    this.entries = [];
+    this.live.fill(0);
+    this.older = [];
+    this.count = 0;
+    this.idTop = 0;
     this.freeIds.length = 0;
+    this.seqHead = this.seqTail = EMPTY;
+    this.arena.clear();
+    this.uuids.clear();
     for (const index of this.indexes) index.clear();
     this.byLast.clear();
     this.deltas = 0;
   }
 
-  private insert(flow: Flow): void {
-    if (this.byUUID.size >= this.options.maxFlows) {
+  /** The Flow of record `id`, which must still hold the flow numbered `seq`. */
+  decode(id: number, seq: number): Flow {
+    this.checkHeld(id, seq);
+    const off = this.offOf[id];
+    return readFlowRecord(this.arena.buffer(this.slabOf[id]), off, off + this.lenOf[id]);
+  }
+
+  /** Record `id` (holding the flow numbered `seq`) read field by field (record-view.ts). */
+  view(id: number, seq: number): Flow {
+    this.checkHeld(id, seq);
+    const off = this.offOf[id];
+    return new RecordView(
+      this.arena.buffer(this.slabOf[id]), off, off + this.lenOf[id], this.startById[id], this.lastById[id],
+      this.placedOff, this.placedLen, id * PLACED_COUNT, this.rare[id] === 1,
+    );
+  }
+
+  /** The metric deltas of record `id` (holding the flow numbered `seq`), oldest first. */
+  historyOf(id: number, seq: number): MetricDelta[] {
+    this.checkHeld(id, seq);
+    return readHistory(this.older[id], this.hasDelta[id] === 1 ? this.heldDelta(id) : undefined);
+  }
+
+  private checkHeld(id: number, seq: number): void {
+    // Readers run synchronously between two messages; a handle kept across one may be stale.
+    if (this.live[id] !== 1 || this.seqById[id] !== seq) throw new Error('this flow is no longer held by the store');
+  }
+
+  private handle(id: number): StoredRecord {
+    return new StoredRecord(this, id, this.seqById[id]);
+  }
+
+  private *walk(index: HashIndex, first: number): Generator<StoredRecord> {
+    for (let id = first; id !== EMPTY; id = index.after(id)) yield this.handle(id);
+  }
+
+  private *ids(): Generator<number> {
+    for (let id = this.seqHead; id !== EMPTY; id = this.seqNext[id]) yield id;
+  }
+
+  private findUUID(uuid: string): number {
+    if (uuid === '') return EMPTY;
+    const bytes = TEXT_ENCODER.encode(uuid);
+    this.uuids.probeText(bytes, 0, bytes.length);
+    return this.uuids.first(hashBytes(bytes, 0, bytes.length));
+  }
+
+  /**
+   * Sets `index`'s probe to a query's key for `field`; returns its hash, or undefined when no
+   * flow can hold it.
+   */
+  private probeKey(field: IndexedField, index: HashIndex, key: IndexKey): number | undefined {
+    const port = field === 'Transport.A' || field === 'Transport.B';
+    if (port) {
+      if (typeof key !== 'number') return undefined;
+      index.probeNumber(key);
+      return hashNumber(key);
+    }
+    if (typeof key !== 'string' || key === '') return undefined;
+    const bytes = TEXT_ENCODER.encode(key);
+    index.probeText(bytes, 0, bytes.length);
+    return hashBytes(bytes, 0, bytes.length);
+  }
+
+  /** Whether record `id`'s text key `slot` has the bytes of the index's probe. */
+  private sameText(slot: number): SameKey {
+    return (id, index) => {
+      const k = id * TEXT_KEY_COUNT + slot;
+      const n = this.keyLen[k];
+      if (n !== index.probeLen) return false;
+      const b = this.arena.buffer(this.slabOf[id]);
+      const at = this.offOf[id] + this.keyOff[k];
+      const p = index.probeBuf;
+      const ps = index.probeStart;
+      for (let i = 0; i < n; i++) if (b[at + i] !== p[ps + i]) return false;
+      return true;
+    };
+  }
+
+  /**
+   * Sets the probe to record `id`'s value in secondary index `i`; returns its hash, or undefined
+   * when the record is not in that index ("" or absent).
+   */
+  private probeHeld(id: number, i: number): number | undefined {
+    return this.setProbe(id, i) ? this.probeHash(i) : undefined;
+  }
+
+  /** The hash of index `i`'s probe. */
+  private probeHash(i: number): number {
+    const index = this.indexes[i];
+    if (SOURCE_OF[i] < 0) return hashNumber(index.probeNum);
+    return hashBytes(index.probeBuf, index.probeStart, index.probeStart + index.probeLen);
+  }
+
+  /** Sets index `i`'s probe to record `id`'s value; false when the record is not in that index. */
+  private setProbe(id: number, i: number): boolean {
+    const src = SOURCE_OF[i];
+    const index = this.indexes[i];
+    if (src < 0) {
+      const v = src === PORT_A ? this.portA[id] : this.portB[id];
+      if (Number.isNaN(v)) return false;
+      index.probeNumber(v);
+      return true;
+    }
+    const k = id * TEXT_KEY_COUNT + src;
+    const n = this.keyLen[k];
+    if (n === 0) return false;
+    index.probeText(this.arena.buffer(this.slabOf[id]), this.offOf[id] + this.keyOff[k], n);
+    return true;
+  }
+
+  /**
+   * Hashes every indexed value of the message's records into `hashes`, and reads the index
+   * slots they lead to in passes of independent loads (hash-index.ts' `touch`): at a million
+   * flows those slots are cache misses, and waiting for them one probe at a time was most of
+   * an insert. The UUID slots first; the other indexes only for the flows not held yet (an
+   * update probes them only if a value changed).
+   */
+  private hashAll(scan: MessageScan): void {
+    const n = scan.count;
+    if (this.hashes.length < n * HASHES_PER_RECORD) {
+      this.hashes = new Int32Array(2 * n * HASHES_PER_RECORD);
+      this.hashed = new Uint8Array(2 * n);
+    }
+    const hashes = this.hashes;
+    const buf = scan.buf;
+    const uuids = this.uuids;
+    const indexes = this.indexes;
+    for (let r = 0; r < n; r++) {
+      const k = r * TEXT_KEY_COUNT + K_UUID;
+      const at = scan.keyStart[k];
+      hashes[r * HASHES_PER_RECORD] = hashBytes(buf, at, at + scan.keyLen[k]);
+    }
+    let touched = 0;
+    for (let r = 0; r < n; r++) touched += uuids.touchSlot(hashes[r * HASHES_PER_RECORD]);
+    for (let r = 0; r < n; r++) {
+      const k = r * TEXT_KEY_COUNT + K_UUID;
+      uuids.probeText(buf, scan.keyStart[k], scan.keyLen[k]);
+      this.hashed[r] = 0;
+      if (scan.keyLen[k] === 0 || uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
+      this.hashed[r] = 1;
+      for (let i = 0; i < indexes.length; i++) {
+        const src = SOURCE_OF[i];
+        let h = 0;
+        if (src < 0) {
+          const v = src === PORT_A ? scan.portA[r] : scan.portB[r];
+          if (!Number.isNaN(v)) h = hashNumber(v);
+        } else {
+          const kk = r * TEXT_KEY_COUNT + src;
+          const at = scan.keyStart[kk];
+          h = hashBytes(buf, at, at + scan.keyLen[kk]);
+        }
+        hashes[r * HASHES_PER_RECORD + 1 + i] = h;
+      }
+    }
+    // Absent values got a hash too (of nothing): touching their slots is harmless.
+    for (let r = 0; r < n; r++) {
+      if (this.hashed[r] === 0) continue;
+      for (let i = 0; i < indexes.length; i++) touched += indexes[i].touchSlot(hashes[r * HASHES_PER_RECORD + 1 + i]);
+    }
+    for (let r = 0; r < n; r++) {
+      if (this.hashed[r] === 0) continue;
+      for (let i = 0; i < indexes.length; i++) touched += indexes[i].touchList(hashes[r * HASHES_PER_RECORD + 1 + i]);
+    }
+    this.touched = touched;
+  }
+
+  /** Whether scan row `r` has the value record `id` holds in secondary index `i`. */
+  private sameAsHeld(id: number, scan: MessageScan, r: number, i: number): boolean {
+    const src = SOURCE_OF[i];
+    if (src < 0) {
+      const held = src === PORT_A ? this.portA[id] : this.portB[id];
+      const now = src === PORT_A ? scan.portA[r] : scan.portB[r];
+      return held === now || (Number.isNaN(held) && Number.isNaN(now));
+    }
+    const k = id * TEXT_KEY_COUNT + src;
+    const n = this.keyLen[k];
+    if (n !== scan.keyLen[r * TEXT_KEY_COUNT + src]) return false;
+    const b = this.arena.buffer(this.slabOf[id]);
+    const at = this.offOf[id] + this.keyOff[k];
+    const s = scan.buf;
+    const ss = scan.keyStart[r * TEXT_KEY_COUNT + src];
+    for (let j = 0; j < n; j++) if (b[at + j] !== s[ss + j]) return false;
+    return true;
+  }
+
+  private insert(scan: MessageScan, r: number): void {
+    if (this.count >= this.options.maxFlows) {
       const oldest = this.byLast.peek();
       // A flow older than everything held would be the next one evicted: keep the newer ones.
-      if (oldest === undefined || Number(flow.Last) < oldest.last) {
+      if (oldest < 0 || scan.last[r] < this.lastById[oldest]) {
         this.counters.rejected++;
         return;
       }
@@ -247,97 +554,209 @@ export class MemoryFlowStore implements FlowSource {
       this.remove(oldest);
       this.counters.evicted++;
     }
-    const entry = new Entry(flow, this.nextSeq++, this.allocId());
-    this.entries[entry.id] = entry;
-    this.seqById[entry.id] = entry.seq;
-    this.writeTimes(entry);
-    this.byUUID.set(flow.UUID, entry);
-    const keys = this.keysNow;
-    writeIndexKeys(flow, keys);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      if (key !== undefined) this.indexes[i].add(key, entry.id);
+    const id = this.allocId();
+    const seq = this.nextSeq++;
+    this.seqById[id] = seq;
+    this.live[id] = 1;
+    this.older[id] = undefined;
+    this.capOf[id] = 0;
+    this.writeRecord(id, scan, r);
+    // Append to the insertion-order list.
+    this.seqPrev[id] = this.seqTail;
+    this.seqNext[id] = EMPTY;
+    if (this.seqTail === EMPTY) this.seqHead = id;
+    else this.seqNext[this.seqTail] = id;
+    this.seqTail = id;
+    this.count++;
+    const kb = id * TEXT_KEY_COUNT + K_UUID;
+    this.uuids.probeText(this.arena.buffer(this.slabOf[id]), this.offOf[id] + this.keyOff[kb], this.keyLen[kb]);
+    const hashes = this.hashes;
+    this.uuids.add(hashes[r * HASHES_PER_RECORD], id);
+    // Hashed by hashAll unless the flow was held then (and evicted since by this message).
+    const hashed = this.hashed[r] === 1;
+    for (let i = 0; i < this.indexes.length; i++) {
+      if (!this.setProbe(id, i)) continue;
+      this.indexes[i].add(hashed ? hashes[r * HASHES_PER_RECORD + 1 + i] : this.probeHash(i), id);
     }
-    this.byLast.push(entry);
-    this.deltas += entry.deltaCount();
+    this.byLast.push(id);
+    this.deltas += this.deltaCount(id);
     this.counters.inserted++;
   }
 
-  private update(entry: Entry, flow: Flow, receivedAtMs: number | undefined): void {
+  private update(id: number, scan: MessageScan, r: number, receivedAtMs: number | undefined): void {
     this.counters.updated++;
-    const old = entry.flow;
-    const before = entry.deltaCount();
+    const before = this.deltaCount(id);
     const maxOlder = this.options.maxHistoryPerFlow - 1;
-    if (Number(flow.Last) < Number(old.Last)) {
+    const incoming = this.incomingDelta(scan, r);
+    if (scan.last[r] < this.lastById[id]) {
       // A state older than the one held (a replayed buffer): only its delta is news.
-      const m = currentDelta(flow);
-      const held = currentDelta(old);
-      if (m !== undefined && (held === undefined || !sameWindow(m, held))) {
-        entry.hist ??= [];
-        this.counters.historyDropped += addDelta(entry.hist, m, maxOlder);
+      const held = this.hasDelta[id] === 1 ? this.heldDelta(id) : undefined;
+      if (incoming !== undefined && (held === undefined || !sameWindow(incoming, held))) {
+        this.counters.historyDropped += addDelta((this.older[id] ??= []), incoming, maxOlder);
       }
     } else {
       // Skydive freezes a flow's keys at creation, so these rarely differ; when they do (an
       // agent restarted with other settings), the indexes follow.
-      const was = this.keysWas;
-      const now = this.keysNow;
-      writeIndexKeys(old, was);
-      writeIndexKeys(flow, now);
-      for (let i = 0; i < now.length; i++) {
-        if (was[i] === now[i]) continue;
-        if (was[i] !== undefined) this.indexes[i].remove(was[i] as IndexKey, entry.id);
-        if (now[i] !== undefined) this.indexes[i].move(now[i] as IndexKey, entry.id);
+      let moved = 0;
+      for (let i = 0; i < this.indexes.length; i++) {
+        if (this.sameAsHeld(id, scan, r, i)) continue;
+        moved |= 1 << i;
+        const h = this.probeHeld(id, i);
+        if (h !== undefined) this.indexes[i].remove(h, id);
       }
-      const previous = currentDelta(old);
-      const next = currentDelta(flow);
-      if (previous !== undefined && (next === undefined || !sameWindow(previous, next))) {
-        entry.hist ??= [];
-        this.counters.historyDropped += addDelta(entry.hist, previous, maxOlder);
+      const previous = this.hasDelta[id] === 1 ? this.heldDelta(id) : undefined;
+      if (previous !== undefined && (incoming === undefined || !sameWindow(previous, incoming))) {
+        this.counters.historyDropped += addDelta((this.older[id] ??= []), previous, maxOlder);
       }
-      const lastBefore = entry.last;
-      entry.flow = flow;
-      this.writeTimes(entry);
-      if (entry.last !== lastBefore) this.byLast.push(entry);
+      const lastBefore = this.lastById[id];
+      this.writeRecord(id, scan, r);
+      for (let i = 0; moved !== 0; i++, moved >>>= 1) {
+        if ((moved & 1) === 0) continue;
+        const h = this.probeHeld(id, i);
+        if (h !== undefined) this.indexes[i].move(h, id);
+      }
+      if (this.lastById[id] !== lastBefore) this.byLast.push(id);
     }
-    if (entry.hist !== undefined && this.options.retentionMs !== Infinity) {
-      dropBefore(entry.hist, (receivedAtMs ?? entry.last) - this.options.retentionMs);
+    const hist = this.older[id];
+    if (hist !== undefined && this.options.retentionMs !== Infinity) {
+      dropBefore(hist, (receivedAtMs ?? this.lastById[id]) - this.options.retentionMs);
     }
-    this.deltas += entry.deltaCount() - before;
+    this.deltas += this.deltaCount(id) - before;
   }
 
-  private remove(entry: Entry): void {
-    const keys = this.keysWas;
-    writeIndexKeys(entry.flow, keys);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      if (key !== undefined) this.indexes[i].remove(key, entry.id);
+  private remove(id: number): void {
+    this.deltas -= this.deltaCount(id);
+    for (let i = 0; i < this.indexes.length; i++) {
+      const h = this.probeHeld(id, i);
+      if (h !== undefined) this.indexes[i].remove(h, id);
     }
-    entry.live = false;
-    this.entries[entry.id] = undefined;
-    this.freeIds.push(entry.id);
-    this.byUUID.delete(entry.flow.UUID);
-    this.deltas -= entry.deltaCount();
+    const kb = id * TEXT_KEY_COUNT + K_UUID;
+    const b = this.arena.buffer(this.slabOf[id]);
+    const at = this.offOf[id] + this.keyOff[kb];
+    this.uuids.probeText(b, at, this.keyLen[kb]);
+    this.uuids.remove(hashBytes(b, at, at + this.keyLen[kb]), id);
+    const prev = this.seqPrev[id];
+    const next = this.seqNext[id];
+    if (prev === EMPTY) this.seqHead = next;
+    else this.seqNext[prev] = next;
+    if (next === EMPTY) this.seqTail = prev;
+    else this.seqPrev[next] = prev;
+    this.arena.release(this.slabOf[id], this.capOf[id]);
+    this.live[id] = 0;
+    this.older[id] = undefined;
+    this.freeIds.push(id);
+    this.count--;
   }
 
-  private writeTimes(entry: Entry): void {
-    this.startById[entry.id] = Number(entry.flow.Start);
-    this.lastById[entry.id] = Number(entry.flow.Last);
+  /** Copies scan row `r`'s record into record `id`'s place (a new one if it does not fit) and columns. */
+  private writeRecord(id: number, scan: MessageScan, r: number): void {
+    const start = scan.recStart[r];
+    const len = scan.recEnd[r] - start;
+    if (len > this.capOf[id]) {
+      if (this.capOf[id] > 0) this.arena.release(this.slabOf[id], this.capOf[id]);
+      this.arena.take(len);
+      this.slabOf[id] = this.arena.slab;
+      this.offOf[id] = this.arena.offset;
+      this.capOf[id] = len;
+    }
+    scan.buf.copy(this.arena.buffer(this.slabOf[id]), this.offOf[id], start, start + len);
+    this.lenOf[id] = len;
+    const kb = id * TEXT_KEY_COUNT;
+    const sb = r * TEXT_KEY_COUNT;
+    for (let k = 0; k < TEXT_KEY_COUNT; k++) {
+      const n = scan.keyLen[sb + k];
+      this.keyLen[kb + k] = n;
+      this.keyOff[kb + k] = n === 0 ? 0 : scan.keyStart[sb + k] - start;
+    }
+    for (let i = 0, p = id * PLACED_COUNT, q = r * PLACED_COUNT; i < PLACED_COUNT; i++) {
+      const at = scan.placedStart[q + i];
+      this.placedOff[p + i] = at < 0 ? -1 : at - start;
+      this.placedLen[p + i] = scan.placedLen[q + i];
+    }
+    this.rare[id] = scan.rare[r];
+    this.portA[id] = scan.portA[r];
+    this.portB[id] = scan.portB[r];
+    this.startById[id] = scan.start[r];
+    this.lastById[id] = scan.last[r];
+    const lum = scan.lumStart[r];
+    if (lum < 0) {
+      this.lumOff[id] = -1;
+      this.hasDelta[id] = 0;
+    } else {
+      this.lumOff[id] = lum - start;
+      this.lumLen[id] = scan.lumEnd[r] - lum;
+      this.hasDelta[id] = this.incomingDelta(scan, r) === undefined ? 0 : 1;
+    }
+  }
+
+  /** Scan row `r`'s LastUpdateMetric in `deltaIn`, or undefined when absent or zero. */
+  private incomingDelta(scan: MessageScan, r: number): Float64Array | undefined {
+    if (scan.lumStart[r] < 0) return undefined;
+    const d = this.deltaIn;
+    for (let i = 0, at = r * METRIC_NUMBERS; i < METRIC_NUMBERS; i++) d[i] = scan.lum[at + i];
+    return isZeroNumbers(d) ? undefined : d;
+  }
+
+  /** Record `id`'s LastUpdateMetric (which hasDelta says is there) in `deltaHeld`. */
+  private heldDelta(id: number): Float64Array {
+    const at = this.offOf[id] + this.lumOff[id];
+    readMetricInto(this.arena.buffer(this.slabOf[id]), at, at + this.lumLen[id], this.deltaHeld);
+    return this.deltaHeld;
+  }
+
+  private deltaCount(id: number): number {
+    return historyLength(this.older[id]) + this.hasDelta[id];
+  }
+
+  /** Moves the records of the arena's emptiest slabs to fresh ones (record-arena.ts). */
+  private compactArena(): void {
+    const arena = this.arena;
+    for (let id = 0; id < this.idTop; id++) {
+      if (this.live[id] === 0 || !arena.sparse(this.slabOf[id])) continue;
+      const from = arena.buffer(this.slabOf[id]);
+      const off = this.offOf[id];
+      const len = this.lenOf[id];
+      arena.take(len);
+      from.copy(arena.buffer(arena.slab), arena.offset, off, off + len);
+      arena.release(this.slabOf[id], this.capOf[id]);
+      this.slabOf[id] = arena.slab;
+      this.offOf[id] = arena.offset;
+      this.capOf[id] = len;
+    }
+    arena.compacted();
   }
 
   private allocId(): number {
-    const id = this.freeIds.pop() ?? this.entries.length;
-    if (id >= this.idCapacity) {
-      this.idCapacity = Math.min(2 * this.idCapacity, this.options.maxFlows);
-      for (const index of this.indexes) index.growRecords(this.idCapacity);
-      const grow = (a: Float64Array): Float64Array<ArrayBuffer> => {
-        const b = new Float64Array(this.idCapacity);
-        b.set(a);
-        return b;
-      };
-      this.startById = grow(this.startById);
-      this.lastById = grow(this.lastById);
-      this.seqById = grow(this.seqById);
-    }
+    const id = this.freeIds.pop() ?? this.idTop++;
+    if (id >= this.idCapacity) this.growIds(Math.min(2 * this.idCapacity, this.options.maxFlows));
     return id;
+  }
+
+  private growIds(capacity: number): void {
+    this.idCapacity = capacity;
+    this.uuids.growRecords(capacity);
+    for (const index of this.indexes) index.growRecords(capacity);
+    const grow = <T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: T, per = 1): T =>
+      grown(a, capacity * per);
+    this.live = grow(this.live);
+    this.slabOf = grow(this.slabOf);
+    this.offOf = grow(this.offOf);
+    this.lenOf = grow(this.lenOf);
+    this.capOf = grow(this.capOf);
+    this.keyOff = grow(this.keyOff, TEXT_KEY_COUNT);
+    this.keyLen = grow(this.keyLen, TEXT_KEY_COUNT);
+    this.portA = grow(this.portA);
+    this.portB = grow(this.portB);
+    this.startById = grow(this.startById);
+    this.lastById = grow(this.lastById);
+    this.seqById = grow(this.seqById);
+    this.lumOff = grow(this.lumOff);
+    this.lumLen = grow(this.lumLen);
+    this.hasDelta = grow(this.hasDelta);
+    this.placedOff = grow(this.placedOff, PLACED_COUNT);
+    this.placedLen = grow(this.placedLen, PLACED_COUNT);
+    this.rare = grow(this.rare);
+    this.seqNext = grow(this.seqNext);
+    this.seqPrev = grow(this.seqPrev);
   }
 }

@@ -134,7 +134,14 @@ export class WebSocketFlowSender implements FlowSender {
     if (this.opts.username !== undefined) {
       headers.Authorization = 'Basic ' + Buffer.from(`${this.opts.username}:${this.opts.password ?? ''}`).toString('base64');
     }
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: 5000, maxPayload: 1 << 20 });
+    const ws = new WebSocket(url, {
+      headers, perMessageDeflate: false, handshakeTimeout: 5000, maxPayload: 1 << 20,
+      // A zero masking key: XOR-ing every byte of every frame cost the agent and the analyzer
+      // (which skips unmasking a zero key) about a microsecond per flow each. Masking keeps
+      // scripts in browsers from steering proxies with chosen bytes; an agent's protobuf is
+      // not that (docs/compat.md).
+      generateMask: (mask: Buffer) => { mask.fill(0); },
+    });
     this.ws = ws;
     let offersAcks = false;
     ws.on('upgrade', (res) => { offersAcks = res.headers['x-flow-ack'] === '1'; });

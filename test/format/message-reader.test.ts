@@ -105,3 +105,11 @@ t.test('malformed input: MessageFormatError, never anything else', async (t) => 
   t.throws(() => readFlowMessage(Uint8Array.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), MessageFormatError, 'varint of 11 bytes');
   t.throws(() => readFlowMessage(Uint8Array.from([0x0a, 0x05, 0xa2, 0x01, 0x02, 0x08, 0x09])), /FlowProtocol has no value 9/, 'unknown enum value');
 });
+
+t.test('an unknown length-delimited field is skipped whole', async (t) => {
+  // Flow { UUID: "u1", field 99: "abc" (unknown), LayersPath: "IPv4" }.
+  const record = [0x0a, 0x02, 0x75, 0x31, 0x9a, 0x06, 0x03, 0x61, 0x62, 0x63, 0x12, 0x04, 0x49, 0x50, 0x76, 0x34];
+  const flows = readFlowMessage(Uint8Array.from([0x0a, record.length, ...record])).flows;
+  t.equal(flows[0].UUID, 'u1');
+  t.equal(flows[0].LayersPath, 'IPv4', 'the field after it is read');
+});

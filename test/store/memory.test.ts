@@ -1,9 +1,17 @@
 import t from 'tap';
 import type { Flow } from '../../src/flow/types.js';
-import { indexKeyOf } from '../../src/store/index-keys.js';
 import { MemoryFlowStore } from '../../src/store/memory.js';
 import { INDEXED_FIELDS, type IndexedField, type IndexKey } from '../../src/store/types.js';
 import { BASE_MS, baseFlow, makeFlows, metric } from '../query/flow-fixture.js';
+
+/** What the index of `field` should hold for `flow`: its value, except "" (never indexed). */
+function indexKeyOf(field: IndexedField, f: Flow): IndexKey | undefined {
+  const [block, member] = field.split('.') as [string, string | undefined];
+  const v = member === undefined
+    ? (f as unknown as Record<string, IndexKey | undefined>)[block]
+    : (f as unknown as Record<string, Record<string, IndexKey> | undefined>)[block]?.[member];
+  return v === '' ? undefined : v;
+}
 
 /** UUIDs of an iterable of stored flows, sorted. */
 function uuids(it: Iterable<{ flow: Flow }>): string[] {
@@ -40,7 +48,7 @@ function ghosts(store: MemoryFlowStore, removed: readonly Flow[]): string[] {
     for (const field of INDEXED_FIELDS) {
       const key = indexKeyOf(field, f);
       if (key === undefined) continue;
-      for (const e of store.lookup(field, key)) if (store.get(e.flow.UUID) !== e) bad.push(`${field}=${String(key)} -> ${e.flow.UUID}`);
+      for (const e of store.lookup(field, key)) if (store.get(e.flow.UUID)?.seq !== e.seq) bad.push(`${field}=${String(key)} -> ${e.flow.UUID}`);
     }
   }
   return bad;
@@ -55,7 +63,7 @@ t.test('upsert keeps the latest state by UUID, in first-insertion order', (t) =>
   const updated = { ...flows[10], Last: Number(flows[10].Last) + 5000, Metric: metric(99, 99, 0, 1) };
   store.upsert([updated]);
   t.equal(store.size, flows.length, 'an update does not add a flow');
-  t.equal(store.get(flows[10].UUID)?.flow, updated, 'the latest state is kept');
+  t.strictSame(store.get(flows[10].UUID)?.flow, updated, 'the latest state is kept');
   t.equal([...store.scan()][10].flow.UUID, flows[10].UUID, 'an update keeps the flow in its place');
   const s = store.stats();
   t.equal(s.inserted, flows.length);
@@ -145,7 +153,7 @@ t.test('an update older than the state held keeps that state and adds only its d
   store.upsert([newer]);
   const older = baseFlow('s', { Last: BASE_MS + 60_000, NodeTID: 'other', LastUpdateMetric: metric(2, 0, BASE_MS, BASE_MS + 60_000) });
   store.upsert([older]);
-  t.equal(store.get('s')?.flow, newer, 'the newer state stays');
+  t.strictSame(store.get('s')?.flow, newer, 'the newer state stays');
   t.same(store.get('s')?.history().map((m) => m.ABPackets), [2, 4], 'the late delta is in its place');
   t.same([...store.lookup('NodeTID', 'other')], [], 'indexes keep the newer state');
   store.upsert([older]);

@@ -1,0 +1,307 @@
+/**
+ * What the flow store needs from a `flow.Message`, read in one pass over its bytes without
+ * building Flow objects: where each Flow record lies, where its indexed strings lie, its ports,
+ * Start, Last and LastUpdateMetric. The store keeps the record bytes as they came and decodes a
+ * Flow only when a query or a subscriber asks for it (format/message-reader.ts).
+ *
+ * The scan accepts exactly what `readFlowMessage` accepts: it walks every field with the same
+ * wire primitives and checks the same enum ranges, so a message is refused whole (throws
+ * MessageFormatError) before the store is touched, and a record it kept always decodes later.
+ * Flows with the rare parts (LastRawPackets, DHCPv4, DNS, VRRPv2) are checked, as by the reader,
+ * with the reference decoder.
+ */
+import type { Stats } from '../flow/types.js';
+import { readStats, readTransportNumbers, TRANSPORT_A, TRANSPORT_B } from '../format/message-reader.js';
+import { decodeFlow } from '../format/protobuf.js';
+import { grown } from './grow.js';
+import {
+  asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, isRareFlowField, skip,
+  varint32, WIRE_LEN, WIRE_VARINT,
+} from '../format/proto-cursor.js';
+
+/**
+ * The indexed text fields, in the order of the store's key columns. UUID first; the others in
+ * SECONDARY_FIELDS order (index-keys.ts) minus the two ports.
+ */
+export const TEXT_KEYS = [
+  'UUID', 'TrackingID', 'L3TrackingID', 'ParentUUID', 'NodeTID', 'CaptureID', 'Link.A', 'Link.B',
+  'Network.A', 'Network.B', 'LayersPath', 'Application',
+] as const;
+export const K_UUID = 0;
+const K_TRACKING = 1, K_L3 = 2, K_PARENT = 3, K_NODE = 4, K_CAPTURE = 5, K_LINK_A = 6, K_LINK_B = 7;
+const K_NET_A = 8, K_NET_B = 9, K_LAYERS = 10, K_APP = 11;
+export const TEXT_KEY_COUNT = TEXT_KEYS.length;
+
+/** Order of a metric's numbers in the scan's `lum` and `readMetricInto`'s output (FlowMetric fields 2..8). */
+export const M_AB_PACKETS = 0, M_AB_BYTES = 1, M_BA_PACKETS = 2, M_BA_BYTES = 3, M_START = 4, M_LAST = 5, M_RTT = 6;
+export const METRIC_NUMBERS = 7;
+
+/**
+ * Sub-messages whose place the scan notes, for queries that read them from many records
+ * (record-view.ts): Link, Network, Transport, Metric, in this order.
+ */
+export const PLACED_FIELDS = [20, 21, 22, 32] as const;
+export const PLACED_COUNT = PLACED_FIELDS.length;
+
+/** The scan of one message: a row per Flow record, in message order. Reused from message to message. */
+export class MessageScan {
+  buf: Buffer = Buffer.alloc(0);
+  count = 0;
+  stats: Stats | undefined = undefined;
+  private capacity = 0;
+  /** Record bytes [recStart, recEnd) in `buf`. */
+  recStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  recEnd: Int32Array<ArrayBuffer> = new Int32Array(0);
+  /** Text keys: TEXT_KEY_COUNT per record, absolute offsets in `buf`; length 0 for "" or absent. */
+  keyStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  keyLen: Int32Array<ArrayBuffer> = new Int32Array(0);
+  /** Transport.A and .B; NaN when the flow has no Transport. */
+  portA: Float64Array<ArrayBuffer> = new Float64Array(0);
+  portB: Float64Array<ArrayBuffer> = new Float64Array(0);
+  start: Float64Array<ArrayBuffer> = new Float64Array(0);
+  last: Float64Array<ArrayBuffer> = new Float64Array(0);
+  /** LastUpdateMetric sub-message [lumStart, lumEnd) in `buf`; lumStart -1 when absent. */
+  lumStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  lumEnd: Int32Array<ArrayBuffer> = new Int32Array(0);
+  /** LastUpdateMetric's numbers, METRIC_NUMBERS per record (M_* order); zeros when absent. */
+  lum: Float64Array<ArrayBuffer> = new Float64Array(0);
+  /** PLACED_COUNT per record: each placed sub-message's bytes (absolute start; -1 when absent) and length. */
+  placedStart: Int32Array<ArrayBuffer> = new Int32Array(0);
+  placedLen: Int32Array<ArrayBuffer> = new Int32Array(0);
+  /** 1 when the record has a rare part (the reader decodes it whole). */
+  rare: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+
+  /** Scans `bytes` (a whole flow.Message). Throws MessageFormatError on malformed input. */
+  read(bytes: Uint8Array): void {
+    const buf = asBuffer(bytes);
+    this.buf = buf;
+    this.count = 0;
+    this.stats = undefined;
+    const c = new Cursor(buf, 0, buf.length);
+    for (let k = key(c); k !== 0; k = key(c)) {
+      const wire = k & 7;
+      const field = k >>> 3;
+      if (wire === WIRE_LEN && field === 1) {
+        const n = length(c);
+        const end = c.end;
+        c.end = c.pos + n;
+        this.record(c);
+        c.pos = c.end;
+        c.end = end;
+      } else if (wire === WIRE_LEN && field === 2) {
+        this.stats = readStats(c);
+      } else {
+        skip(c, wire);
+      }
+    }
+  }
+
+  private row(): number {
+    if (this.count === this.capacity) this.grow(Math.max(128, 2 * this.capacity));
+    return this.count++;
+  }
+
+  private grow(capacity: number): void {
+    this.recStart = grown(this.recStart, capacity);
+    this.recEnd = grown(this.recEnd, capacity);
+    this.keyStart = grown(this.keyStart, capacity * TEXT_KEY_COUNT);
+    this.keyLen = grown(this.keyLen, capacity * TEXT_KEY_COUNT);
+    this.portA = grown(this.portA, capacity);
+    this.portB = grown(this.portB, capacity);
+    this.start = grown(this.start, capacity);
+    this.last = grown(this.last, capacity);
+    this.lumStart = grown(this.lumStart, capacity);
+    this.lumEnd = grown(this.lumEnd, capacity);
+    this.lum = grown(this.lum, capacity * METRIC_NUMBERS);
+    this.placedStart = grown(this.placedStart, capacity * PLACED_COUNT);
+    this.placedLen = grown(this.placedLen, capacity * PLACED_COUNT);
+    this.rare = grown(this.rare, capacity);
+    this.capacity = capacity;
+  }
+
+  /** One Flow record, its bytes at [c.pos, c.end): the checks of message-reader.ts' `flow`. */
+  private record(c: Cursor): void {
+    const r = this.row();
+    const begin = c.pos;
+    this.recStart[r] = begin;
+    this.recEnd[r] = c.end;
+    const kb = r * TEXT_KEY_COUNT;
+    const ks = this.keyStart;
+    const kl = this.keyLen;
+    ks.fill(0, kb, kb + TEXT_KEY_COUNT);
+    kl.fill(0, kb, kb + TEXT_KEY_COUNT);
+    this.placedStart.fill(-1, r * PLACED_COUNT, (r + 1) * PLACED_COUNT);
+    this.portA[r] = NaN;
+    this.portB[r] = NaN;
+    let fStart = 0, fLast = 0;
+    let lum = -1, lumEnd = 0;
+    let rare = false;
+    for (let k = key(c); k !== 0; k = key(c)) {
+      const wire = k & 7;
+      const field = k >>> 3;
+      if (wire === WIRE_LEN) {
+        let slot = -1;
+        switch (field) {
+          case 1: slot = K_UUID; break;
+          case 2: slot = K_LAYERS; break;
+          case 3: slot = K_APP; break;
+          case 6: slot = K_PARENT; break;
+          case 33: slot = K_NODE; break;
+          case 34: slot = K_CAPTURE; break;
+          case 50: slot = K_TRACKING; break;
+          case 51: slot = K_L3; break;
+          case 20: this.place(c, r, 0); this.layer(c, kb + K_LINK_A, kb + K_LINK_B); continue;
+          case 21: this.place(c, r, 1); this.layer(c, kb + K_NET_A, kb + K_NET_B); continue;
+          case 22: this.place(c, r, 2); this.transport(c, r); continue;
+          case 23: within(c, icmp); continue;
+          case 31: {
+            const n = length(c);
+            lum = c.pos;
+            lumEnd = c.pos + n;
+            const end = c.end;
+            c.end = lumEnd;
+            metricNumbers(c, this.lum, r * METRIC_NUMBERS);
+            c.pos = lumEnd;
+            c.end = end;
+            continue;
+          }
+          case 32: this.place(c, r, 3); within(c, integers); continue;
+          case 38: case 39: within(c, integers); continue;
+        }
+        if (slot >= 0) {
+          const n = length(c);
+          ks[kb + slot] = c.pos;
+          kl[kb + slot] = n;
+          c.pos += n;
+          continue;
+        }
+      } else if (wire === WIRE_VARINT) {
+        switch (field) {
+          case 10: fStart = Number(int64(c)); continue;
+          case 11: fLast = Number(int64(c)); continue;
+          case 37: case 60: varint32(c); continue;
+        }
+      }
+      if (isRareFlowField(field)) rare = true;
+      skip(c, wire);
+    }
+    this.rare[r] = rare ? 1 : 0;
+    if (rare) {
+      try {
+        decodeFlow(c.buf.subarray(begin, c.end));
+      } catch (err) {
+        throw new MessageFormatError(`bad flow: ${(err as Error).message}`);
+      }
+    }
+    this.start[r] = fStart;
+    this.last[r] = fLast;
+    this.lumStart[r] = lum;
+    this.lumEnd[r] = lumEnd;
+    if (lum < 0) this.lum.fill(0, r * METRIC_NUMBERS, (r + 1) * METRIC_NUMBERS);
+  }
+
+  /**
+   * Notes where the length-delimited field at the cursor lies (the last one of a field wins, as
+   * in the reader); the cursor does not move.
+   */
+  private place(c: Cursor, r: number, i: number): void {
+    const at = c.pos;
+    const n = length(c);
+    this.placedStart[r * PLACED_COUNT + i] = c.pos;
+    this.placedLen[r * PLACED_COUNT + i] = n;
+    c.pos = at;
+  }
+
+  /** A FlowLayer (Link, Network): A and B located, the protocol checked. */
+  private layer(c: Cursor, at: number, bt: number): void {
+    const n = length(c);
+    const end = c.end;
+    c.end = c.pos + n;
+    let protocol = 0;
+    let aPos = 0, aLen = 0, bPos = 0, bLen = 0;
+    for (let k = key(c); k !== 0; k = key(c)) {
+      const wire = k & 7;
+      switch (k >>> 3) {
+        case 1: if (wire === WIRE_VARINT) { protocol = varint32(c) | 0; continue; } break;
+        case 3: if (wire === WIRE_LEN) { aLen = length(c); aPos = c.pos; c.pos += aLen; continue; } break;
+        case 4: if (wire === WIRE_LEN) { bLen = length(c); bPos = c.pos; c.pos += bLen; continue; } break;
+      }
+      skip(c, wire);
+    }
+    checkEnum(FLOW_PROTOCOLS.length, protocol, 'FlowProtocol');
+    this.keyStart[at] = aPos;
+    this.keyLen[at] = aLen;
+    this.keyStart[bt] = bPos;
+    this.keyLen[bt] = bLen;
+    c.pos = c.end;
+    c.end = end;
+  }
+
+  private transport(c: Cursor, r: number): void {
+    // The reader's own reading, and its checks.
+    const n = length(c);
+    const end = c.end;
+    c.end = c.pos + n;
+    const t = readTransportNumbers(c);
+    this.portA[r] = t[TRANSPORT_A];
+    this.portB[r] = t[TRANSPORT_B];
+    c.pos = c.end;
+    c.end = end;
+  }
+}
+
+function checkEnum(size: number, value: number, what: string): void {
+  if (value < 0 || value >= size) throw new MessageFormatError(`${what} has no value ${value}`);
+}
+
+/** Checks the length-delimited sub-message at the cursor with `check`. */
+function within(c: Cursor, check: (c: Cursor) => void): void {
+  const n = length(c);
+  const end = c.end;
+  c.end = c.pos + n;
+  check(c);
+  c.pos = c.end;
+  c.end = end;
+}
+
+function icmp(c: Cursor): void {
+  let type = 0;
+  for (let k = key(c); k !== 0; k = key(c)) {
+    const wire = k & 7;
+    if (wire === WIRE_VARINT) {
+      switch (k >>> 3) {
+        case 1: type = varint32(c) | 0; continue;
+      }
+    }
+    skip(c, wire);
+  }
+  checkEnum(ICMP_TYPES.length, type, 'ICMPType');
+}
+
+/**
+ * FlowMetric, TCPMetric, IPMetric: messages of integers only, which the reader takes from any
+ * varint of at most 10 bytes (int64 or uint32 alike) and skips with any other wire type; so
+ * checking one is skipping each of its fields.
+ */
+function integers(c: Cursor): void {
+  for (let k = key(c); k !== 0; k = key(c)) skip(c, k & 7);
+}
+
+/**
+ * The FlowMetric at [start, end) of `buf` (a LastUpdateMetric the scan located, so well-formed)
+ * into `out` as numbers, without an object: the store compares and keeps deltas as numbers.
+ */
+export function readMetricInto(buf: Buffer, start: number, end: number, out: Float64Array): void {
+  metricNumbers(new Cursor(buf, start, end), out, 0);
+}
+
+/** A FlowMetric's numbers (checked as `metric` does) into out[at..at + METRIC_NUMBERS). */
+function metricNumbers(c: Cursor, out: Float64Array, at: number): void {
+  out.fill(0, at, at + METRIC_NUMBERS);
+  for (let k = key(c); k !== 0; k = key(c)) {
+    const wire = k & 7;
+    const field = k >>> 3;
+    if (wire === WIRE_VARINT && field >= 2 && field <= 8) out[at + field - 2] = Number(int64(c));
+    else skip(c, wire);
+  }
+}
