@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { FlowGroups, recycleGroupData, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import type { WorkerTask } from './worker.js';
 
 /** A shard behind a uniform async interface. */
@@ -51,7 +51,6 @@ export function localShard(config: ShardConfig): ShardHandle {
   return {
     run: async (task, sab) => {
       const out = new FlowGroups();
-      if (task.op === 'stop' && task.recycle) recycleGroupData(task.recycle);
       const status = shard.handle(task.op === 'frames' && sab ? { ...task, data: new Uint8Array(sab) } : task, out);
       return { groups: out.finish(), ...status };
     },

@@ -22,7 +22,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CaptureReader, FRAMES_BATCH } from '../capture/pcapfile.js';
-import { FlowGroups, groupRecords, recycleGroupData, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, groupRecords, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
@@ -96,9 +96,8 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
       }
       await afterTick();
       const source = stopSource(async (recycle) => {
-        recycleGroupData(recycle);
         const out = new FlowGroups();
-        const status = shard.handle({ op: 'stop', maxFlows: STOP_GROUP }, out);
+        const status = shard.handle({ op: 'stop', maxFlows: STOP_GROUP, recycle }, out);
         addCounters(status.counters);
         return { group: out.finish()[0], done: status.done === true };
       });

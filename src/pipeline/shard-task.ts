@@ -121,7 +121,9 @@ export class Shard {
         this.tick(task);
         this.emitTo(out);
         return {};
-      case 'stop': return this.stop(task.maxFlows, out);
+      case 'stop':
+        if (task.recycle) recycleGroupData(task.recycle);
+        return this.stop(task.maxFlows, out);
       case 'counters': return { counters: this.counters(), tableSize: this.engine.tableSize() };
       case 'input': {
         const input = this.engine.core.inputAlloc(task.bytes);
@@ -213,8 +215,8 @@ let spareScratch: Buffer | undefined;
 const spareData: ArrayBuffer[] = [];
 const SPARE_DATA_MAX = 4;
 
-/** Gives buffers of groups already written back to this thread's FlowGroups. */
-export function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
+/** Gives buffers of groups already written (a stop task's `recycle`) back to this thread's FlowGroups. */
+function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
   for (const b of buffers) if (spareData.length < SPARE_DATA_MAX) spareData.push(b);
 }
 

@@ -6,7 +6,7 @@
  * flows go back in bulk, encoded, in transferred buffers.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import { FlowGroups, recycleGroupData, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 
 const shard = new Shard(workerData as ShardConfig);
 
@@ -15,7 +15,6 @@ export type WorkerTask = ShardTask & { sab?: SharedArrayBuffer };
 
 export default function handle(task: WorkerTask): unknown {
   if (task.op === 'frames' && task.sab) task.data = new Uint8Array(task.sab);
-  if (task.op === 'stop' && task.recycle) recycleGroupData(task.recycle);
   const out = new FlowGroups();
   const status = shard.handle(task, out);
   const reply: ShardReply = { groups: out.finish(), ...status };
