@@ -35,6 +35,9 @@ function stopSignal(): AbortSignal {
 
 const wantsHelp = (args: string[]): boolean => args.includes('--help') || args.includes('-h');
 
+/** A command's log: one line on stderr, prefixed with the command. */
+const commandLog = (cmd: string) => (line: string): void => { process.stderr.write(`skydive ${cmd}: ${line}\n`); };
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
@@ -45,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     case 'agent': {
       const { AGENT_USAGE, parseAgentArgs, runAgent } = await import('./commands/agent.js');
       if (wantsHelp(rest)) { process.stdout.write(AGENT_USAGE + '\n'); return 0; }
-      const log = (line: string): void => { process.stderr.write(`skydive agent: ${line}\n`); };
+      const log = commandLog('agent');
       const results = await runAgent(parseAgentArgs(rest), process.stdout, log, stopSignal());
       for (const r of results) log(`stats ${JSON.stringify(r)}`);
       return 0;
@@ -53,14 +56,14 @@ async function main(argv: string[]): Promise<number> {
     case 'analyzer': {
       const { ANALYZER_USAGE, parseAnalyzerArgs, runAnalyzer } = await import('./commands/analyzer.js');
       if (wantsHelp(rest)) { process.stdout.write(ANALYZER_USAGE + '\n'); return 0; }
-      const log = (line: string): void => { process.stderr.write(`skydive analyzer: ${line}\n`); };
+      const log = commandLog('analyzer');
       await runAnalyzer(parseAnalyzerArgs(rest), log, stopSignal());
       return 0;
     }
     case 'allinone': {
       const { ALLINONE_USAGE, parseAllInOneArgs, runAllInOne } = await import('./commands/allinone.js');
       if (wantsHelp(rest)) { process.stdout.write(ALLINONE_USAGE + '\n'); return 0; }
-      const log = (line: string): void => { process.stderr.write(`skydive allinone: ${line}\n`); };
+      const log = commandLog('allinone');
       return runAllInOne(parseAllInOneArgs(rest), log, stopSignal());
     }
     case 'client': {

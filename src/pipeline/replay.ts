@@ -21,7 +21,7 @@
  * chunk sizes, and memory does not grow with the number of flows written.
  */
 import { availableParallelism } from 'node:os';
-import { CaptureReader, FRAMES_BATCH } from '../capture/pcapfile.js';
+import { CaptureReader, FRAMES_BATCH, type ReadResult } from '../capture/pcapfile.js';
 import { FlowGroups, groupRecords, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
@@ -132,7 +132,7 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
                              addCounters: (c: Record<string, string> | undefined) => void): Promise<void> {
   const handles: ShardHandle[] = [];
   const pending: Promise<ShardReply[]>[] = [];
-  let reading: Promise<unknown> | undefined;
+  let reading: Promise<ReadResult> | undefined;
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
     for (let i = 0; i < n; i++) handles.push(threadShard({ ...config(i), engine: { ...config(i).engine, memory: memories[i] } }));
@@ -141,16 +141,14 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
       const { input } = await h.run({ op: 'input', bytes: SLOTS * SLOT_BYTES });
       return Array.from({ length: SLOTS }, (_, s) => new Uint8Array(memories[i].buffer, input! + s * SLOT_BYTES, SLOT_BYTES));
     }));
-    let next = reader.readFrames(slots[0][0], batchPackets);
-    reading = next;
+    reading = reader.readFrames(slots[0][0], batchPackets);
     for (let c = 0; ; c++) {
-      const r = await next;
+      const r = await reading;
       if (r.packets === 0) break;
       const s = c % SLOTS;
       // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
-      next = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
-      reading = next;
+      reading = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
       for (let i = 1; i < n; i++) slots[i][s].set(slots[0][s].subarray(0, r.bytes));
       pending.push(Promise.all(handles.map((h, i) => h.run({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset }))));
     }
