@@ -54,6 +54,8 @@ export interface ReplayResult {
 /** Chunks in flight with worker threads, and their size (the pipeline's input memory: both, per thread). */
 const SLOTS = 4;
 const SLOT_BYTES = 2 << 20;
+/** With one table in this thread: the chunk it works on and the one being read. */
+const LOCAL_SLOTS = 2;
 /** Flows per group when the tables empty at the end. */
 const STOP_GROUP = 1024;
 
@@ -87,12 +89,22 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
   });
   try {
     if (n === 1 && !opts.threads) {
-      const shard = new Shard(config(0));
-      for (;;) {
-        const r = await reader.readFrames(shard.engine.inputView(), batchPackets);
-        if (r.packets === 0) break;
-        shard.handle(frames(r.bytes, r.packets), sink);
-        if (sink.ready) await afterTick();
+      // The core runs here, in a shared memory: the next chunk is read into it (by libuv's
+      // threads) while the table works on this one.
+      const memory = sharedCoreMemory();
+      const shard = new Shard({ ...config(0), engine: { ...config(0).engine, memory } });
+      const slots = inputSlots(memory, shard.handle({ op: 'input', bytes: LOCAL_SLOTS * SLOT_BYTES }, sink).input!, LOCAL_SLOTS);
+      let reading = reader.readFrames(slots[0], batchPackets);
+      try {
+        for (let c = 0; ; c++) {
+          const r = await reading;
+          if (r.packets === 0) break;
+          reading = reader.readFrames(slots[(c + 1) % LOCAL_SLOTS], batchPackets);
+          shard.handle({ ...frames(r.bytes, r.packets), address: slots[c % LOCAL_SLOTS].byteOffset }, sink);
+          if (sink.ready) await afterTick();
+        }
+      } finally {
+        await Promise.allSettled([reading]);
       }
       await afterTick();
       const source = stopSource(async (recycle) => {
@@ -136,10 +148,9 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
     for (let i = 0; i < n; i++) handles.push(threadShard({ ...config(i), engine: { ...config(i).engine, memory: memories[i] } }));
-    // A shared memory grows in place and never shrinks: views of the slots stay valid.
     const slots = await Promise.all(handles.map(async (h, i) => {
       const { input } = await h.run({ op: 'input', bytes: SLOTS * SLOT_BYTES });
-      return Array.from({ length: SLOTS }, (_, s) => new Uint8Array(memories[i].buffer, input! + s * SLOT_BYTES, SLOT_BYTES));
+      return inputSlots(memories[i], input!, SLOTS);
     }));
     reading = reader.readFrames(slots[0][0], batchPackets);
     for (let c = 0; ; c++) {
@@ -163,6 +174,11 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
     await Promise.allSettled([...pending, reading]);
     await Promise.all(handles.map((h) => h.close()));
   }
+}
+
+/** `count` chunk slots from `address` in `memory` (a shared memory grows in place and never shrinks: the views stay valid). */
+function inputSlots(memory: WebAssembly.Memory, address: number, count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, s) => new Uint8Array(memory.buffer, address + s * SLOT_BYTES, SLOT_BYTES));
 }
 
 function addGroup(sink: SortedFlowSink, g: FlowGroup): void {
