@@ -22,12 +22,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { CaptureReader, FRAMES_BATCH, type ReadResult } from '../capture/pcapfile.js';
-import { FlowGroups, groupRecords, Shard, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { groupRecords, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
 import type { ReplayTimers } from './tick-clock.js';
-import { threadShard, type ShardHandle } from './pool.js';
+import { localShard, threadShard, type ShardHandle } from './pool.js';
 import { sharedCoreMemory } from '../wasm/module.js';
 
 export type { ReplayTimers } from './tick-clock.js';
@@ -54,8 +54,6 @@ export interface ReplayResult {
 /** Chunks in flight with worker threads, and their size (the pipeline's input memory: both, per thread). */
 const SLOTS = 4;
 const SLOT_BYTES = 2 << 20;
-/** With one table in this thread: the chunk it works on and the one being read. */
-const LOCAL_SLOTS = 2;
 /** Flows per group when the tables empty at the end. */
 const STOP_GROUP = 1024;
 
@@ -88,38 +86,10 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
     linkType: reader.framesFormat === FRAMES_BATCH ? -1 : reader.linkType,
   });
   try {
-    if (n === 1 && !opts.threads) {
-      // The core runs here, in a shared memory: the next chunk is read into it (by libuv's
-      // threads) while the table works on this one.
-      const memory = sharedCoreMemory();
-      const shard = new Shard({ ...config(0), engine: { ...config(0).engine, memory } });
-      const slots = inputSlots(memory, shard.handle({ op: 'input', bytes: LOCAL_SLOTS * SLOT_BYTES }, sink).input!, LOCAL_SLOTS);
-      let reading = reader.readFrames(slots[0], batchPackets);
-      try {
-        for (let c = 0; ; c++) {
-          const r = await reading;
-          if (r.packets === 0) break;
-          reading = reader.readFrames(slots[(c + 1) % LOCAL_SLOTS], batchPackets);
-          shard.handle({ ...frames(r.bytes, r.packets), address: slots[c % LOCAL_SLOTS].byteOffset }, sink);
-          if (sink.ready) await afterTick();
-        }
-      } finally {
-        await Promise.allSettled([reading]);
-      }
+    await replayChunks(reader, n, !opts.threads, config, frames, take, batchPackets, async (sources) => {
       await afterTick();
-      const source = stopSource(async (recycle) => {
-        const out = new FlowGroups();
-        const status = shard.handle({ op: 'stop', maxFlows: STOP_GROUP, recycle }, out);
-        addCounters(status.counters);
-        return { group: out.finish()[0], done: status.done === true };
-      });
-      await mergeSorted([sink.takeOpen(), source], write);
-    } else {
-      await replayThreads(reader, n, config, frames, take, batchPackets, async (sources) => {
-        await afterTick();
-        await mergeSorted([sink.takeOpen(), ...sources], write);
-      }, addCounters);
-    }
+      await mergeSorted([sink.takeOpen(), ...sources], write);
+    }, addCounters);
   } finally {
     await reader.close();
   }
@@ -127,27 +97,33 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
 }
 
 /**
- * Every chunk to every shard thread, replies taken in chunk order. Each
- * thread's core runs in a shared memory (wasm/module.ts sharedCoreMemory) in
- * which this thread fills SLOTS chunk slots: the file is read into the first
- * shard's slot and copied into the others', while the threads work on the
- * chunks before it. So a thread never copies its input, the next read runs
- * while this thread copies, and the reader waits for the chunk that last used
- * a slot to come back before it reads into it (a file never drops packets).
- * At the end, `finish` gets each shard's remaining flows as a sorted source
- * (its counters go to `addCounters` with the last group).
+ * Every chunk to every shard, replies taken in chunk order. Shard 0 runs in
+ * this thread when `local` (no thread to feed, no task to post: with one
+ * shard, the table runs here), the others each in a thread of its own. Each
+ * shard's core runs in a shared memory (wasm/module.ts sharedCoreMemory) in
+ * which this thread fills SLOTS chunk slots: the file is read (by libuv's
+ * threads) into shard 0's slot and copied into the others', while the shards
+ * work on the chunks before it. So a shard never copies its input, the next
+ * read runs while this thread copies and works, and the reader waits for the
+ * chunk that last used a slot to come back before it reads into it (a file
+ * never drops packets). At the end, `finish` gets each shard's remaining
+ * flows as a sorted source (its counters go to `addCounters` with the last
+ * group).
  */
-async function replayThreads(reader: CaptureReader, n: number, config: (i: number) => ShardConfig,
-                             frames: (bytes: number, records: number) => FramesTask,
-                             take: (replies: ShardReply[]) => Promise<void>, batchPackets: number,
-                             finish: (sources: GroupSource[]) => Promise<void>,
-                             addCounters: (c: Record<string, string> | undefined) => void): Promise<void> {
+async function replayChunks(reader: CaptureReader, n: number, local: boolean, config: (i: number) => ShardConfig,
+                            frames: (bytes: number, records: number) => FramesTask,
+                            take: (replies: ShardReply[]) => Promise<void>, batchPackets: number,
+                            finish: (sources: GroupSource[]) => Promise<void>,
+                            addCounters: (c: Record<string, string> | undefined) => void): Promise<void> {
   const handles: ShardHandle[] = [];
   const pending: Promise<ShardReply[]>[] = [];
   let reading: Promise<ReadResult> | undefined;
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
-    for (let i = 0; i < n; i++) handles.push(threadShard({ ...config(i), engine: { ...config(i).engine, memory: memories[i] } }));
+    for (let i = 0; i < n; i++) {
+      const c = { ...config(i), engine: { ...config(i).engine, memory: memories[i] } };
+      handles.push(i === 0 && local ? localShard(c) : threadShard(c));
+    }
     const slots = await Promise.all(handles.map(async (h, i) => {
       const { input } = await h.run({ op: 'input', bytes: SLOTS * SLOT_BYTES });
       return inputSlots(memories[i], input!, SLOTS);
@@ -161,7 +137,9 @@ async function replayThreads(reader: CaptureReader, n: number, config: (i: numbe
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
       reading = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
       for (let i = 1; i < n; i++) slots[i][s].set(slots[0][s].subarray(0, r.bytes));
-      pending.push(Promise.all(handles.map((h, i) => h.run({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset }))));
+      // The threads get their tasks first: a local shard 0 works before this call returns.
+      const runs = handles.map((_, i) => i).reverse().map((i) => handles[i].run({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset }));
+      pending.push(Promise.all(runs.reverse()));
     }
     while (pending.length > 0) await take(await pending.shift()!);
     await finish(handles.map((h) => stopSource(async (recycle) => {
