@@ -94,7 +94,7 @@ export class LivePipeline {
     }
     new Uint8Array(sab).set(data);
     const task: ShardTask = { op: 'frames', bytes: data.length, records, ...layout };
-    this.track(Promise.all(this.handles.map((h) => h.run(task, sab).then((r) => this.deliver(r))))
+    this.track(Promise.all(this.handles.map((h) => h.run(task, { sab, offset: 0 }).then((r) => this.deliver(r))))
       .finally(() => this.release(sab)));
     return true;
   }

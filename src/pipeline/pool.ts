@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { FlowGroups, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, Shard, withInput, type SharedInput, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import type { WorkerTask } from './worker.js';
 
 /** A shard behind a uniform async interface. */
 export interface ShardHandle {
-  run(task: ShardTask, sab?: SharedArrayBuffer): Promise<ShardReply>;
+  run(task: ShardTask, input?: SharedInput): Promise<ShardReply>;
   close(): Promise<void>;
 }
 
@@ -39,7 +39,7 @@ export function threadShard(config: ShardConfig): ShardHandle {
     workerData: config,
   });
   return {
-    run: (task, sab) => pool.run({ ...task, sab } satisfies WorkerTask,
+    run: (task, input) => pool.run({ ...task, input } satisfies WorkerTask,
       task.op === 'stop' && task.recycle ? { transferList: task.recycle } : {}) as Promise<ShardReply>,
     close: () => pool.destroy(),
   };
@@ -49,11 +49,12 @@ export function threadShard(config: ShardConfig): ShardHandle {
 export function localShard(config: ShardConfig): ShardHandle {
   const shard = new Shard(config);
   return {
-    run: async (task, sab) => {
+    run: async (task, input) => {
       const out = new FlowGroups();
-      const status = shard.handle(task.op === 'frames' && sab ? { ...task, data: new Uint8Array(sab) } : task, out);
+      const status = shard.handle(withInput(task, input), out);
       return { groups: out.finish(), ...status };
     },
     close: async () => {},
   };
 }
+

@@ -101,12 +101,11 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
  * this thread when `local` (no thread to feed, no task to post: with one
  * shard, the table runs here), the others each in a thread of its own. Each
  * shard's core runs in a shared memory (wasm/module.ts sharedCoreMemory) in
- * which this thread fills SLOTS chunk slots: the file is read (by libuv's
- * threads) into shard 0's slot and copied into the others', while the shards
- * work on the chunks before it. So a shard never copies its input, the next
- * read runs while this thread copies and works, and the reader waits for the
- * chunk that last used a slot to come back before it reads into it (a file
- * never drops packets). At the end, `finish` gets each shard's remaining
+ * which SLOTS chunk slots are kept: the file is read (by libuv's threads)
+ * into shard 0's slot, and each other shard copies the chunk from there into
+ * its own slot, while this thread works or reads the next chunk. The reader
+ * waits for the chunk that last used a slot to come back from every shard
+ * before it reads into it (a file never drops packets). At the end, `finish` gets each shard's remaining
  * flows as a sorted source (its counters go to `addCounters` with the last
  * group).
  */
@@ -136,9 +135,9 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
       reading = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
-      for (let i = 1; i < n; i++) slots[i][s].set(slots[0][s].subarray(0, r.bytes));
       // The threads get their tasks first: a local shard 0 works before this call returns.
-      const runs = handles.map((_, i) => i).reverse().map((i) => handles[i].run({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset }));
+      const input = { sab: memories[0].buffer as unknown as SharedArrayBuffer, offset: slots[0][s].byteOffset };
+      const runs = handles.map((_, i) => i).reverse().map((i) => handles[i].run({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset }, i > 0 ? input : undefined));
       pending.push(Promise.all(runs.reverse()));
     }
     while (pending.length > 0) await take(await pending.shift()!);

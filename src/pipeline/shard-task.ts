@@ -28,11 +28,12 @@ export interface ShardConfig {
   timers?: ReplayTimers;
 }
 
-/** Whole records in the layout of `format`; `data` absent when they are already in the engine's input region. */
+/** Whole records in the layout of `format`; `data` absent when they are already in the core's memory. */
 export interface FramesTask {
   op: 'frames';
+  /** Records to copy to `address` first. */
   data?: Uint8Array;
-  /** Without `data`: the records' address in the core's memory (default: its input region). */
+  /** The records' address in the core's memory (default: its input region). */
   address?: number;
   format: FramesFormat;
   bytes: number;
@@ -48,6 +49,13 @@ export interface FramesTask {
  * `recycle`: buffers of groups this shard gave before, written out since (see recycleGroupData).
  */
 export interface StopTask { op: 'stop'; maxFlows: number; recycle?: ArrayBuffer[] }
+
+/** Where the records of a frames task are, when not yet in the shard's memory: copied in by the shard. */
+export interface SharedInput {
+  sab: SharedArrayBuffer;
+  /** Byte offset of the records in `sab`. */
+  offset: number;
+}
 
 /** Wall-clock ticks of a live capture (with packet-time timers, a shard ticks by itself). */
 export interface TickTask extends Tick { op: 'tick' }
@@ -94,6 +102,12 @@ export interface ShardReply extends ShardStatus {
    * those since. Every shard runs the same ticks in the same task.
    */
   groups: FlowGroup[];
+}
+
+/** `task`, with its records taken from `input` when given. */
+export function withInput(task: ShardTask, input: SharedInput | undefined): ShardTask {
+  if (task.op !== 'frames' || !input) return task;
+  return { ...task, data: new Uint8Array(input.sab, input.offset, task.bytes) };
 }
 
 const NEVER = 2n ** 63n - 1n;
@@ -146,8 +160,8 @@ export class Shard {
 
   private frames(task: FramesTask, out: FlowOut): ShardStatus {
     const core = this.engine.core;
-    if (task.data) this.engine.inputView().set(task.data.subarray(0, task.bytes));
-    const base = task.data ? core.inputBuffer() : task.address ?? core.inputBuffer();
+    const base = task.address ?? core.inputBuffer();
+    if (task.data) new Uint8Array(core.memory.buffer, base, task.bytes).set(task.data.subarray(0, task.bytes));
     let off = 0;
     let left = task.records;
     while (left > 0) {

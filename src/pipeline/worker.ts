@@ -6,17 +6,16 @@
  * flows go back in bulk, encoded, in transferred buffers.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
-import { FlowGroups, Shard, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
+import { FlowGroups, Shard, withInput, type SharedInput, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 
 const shard = new Shard(workerData as ShardConfig);
 
-/** A ShardTask whose frames are in `sab` (a view does not cross threads). */
-export type WorkerTask = ShardTask & { sab?: SharedArrayBuffer };
+/** A ShardTask whose frames may be in a shared buffer (a view does not cross threads). */
+export type WorkerTask = ShardTask & { input?: SharedInput };
 
 export default function handle(task: WorkerTask): unknown {
-  if (task.op === 'frames' && task.sab) task.data = new Uint8Array(task.sab);
   const out = new FlowGroups();
-  const status = shard.handle(task, out);
+  const status = shard.handle(withInput(task, task.input), out);
   const reply: ShardReply = { groups: out.finish(), ...status };
   // A Transferable marked by move(): the encoded flows are transferred, not copied.
   // Empty groups share one empty buffer, which is copied (nothing) rather than transferred.
