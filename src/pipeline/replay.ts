@@ -37,9 +37,9 @@ export interface ReplayOptions {
   linkType?: number;
   /** Configuration of every shard (its index and count are filled in here). */
   shard: Omit<ShardConfig, 'index' | 'count' | 'timers'>;
-  /** Number of flow tables; 1 runs in the calling thread. */
+  /** Number of flow tables; the first runs in the calling thread. */
   workers: number;
-  /** Force worker threads even for one shard (tests compare both paths). */
+  /** Every table in a worker thread, the first one too (tests compare both paths). */
   threads?: boolean;
   /** Most records per chunk. */
   batchPackets?: number;
@@ -51,7 +51,7 @@ export interface ReplayResult {
   truncatedTail: boolean;
 }
 
-/** Chunks in flight with worker threads, and their size (the pipeline's input memory: both, per thread). */
+/** Chunk slots of each table, and their size (the pipeline's input memory: both, per table). */
 const SLOTS = 4;
 const SLOT_BYTES = 2 << 20;
 /** Flows per group when the tables empty at the end. */
@@ -105,9 +105,9 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
  * into shard 0's slot, and each other shard copies the chunk from there into
  * its own slot, while this thread works or reads the next chunk. The reader
  * waits for the chunk that last used a slot to come back from every shard
- * before it reads into it (a file never drops packets). At the end, `finish` gets each shard's remaining
- * flows as a sorted source (its counters go to `addCounters` with the last
- * group).
+ * before it reads into it (a file never drops packets). At the end, `finish`
+ * gets each shard's remaining flows as a sorted source (its counters go to
+ * `addCounters` with the last group).
  */
 async function replayChunks(reader: CaptureReader, n: number, local: boolean, config: (i: number) => ShardConfig,
                             frames: (bytes: number, records: number) => FramesTask,
@@ -135,10 +135,11 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
       reading = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
-      // The threads get their tasks first: a local shard 0 works before this call returns.
+      const task = (i: number): FramesTask => ({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset });
       const input = { sab: memories[0].buffer as unknown as SharedArrayBuffer, offset: slots[0][s].byteOffset };
-      const runs = handles.map((_, i) => i).reverse().map((i) => handles[i].run({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset }, i > 0 ? input : undefined));
-      pending.push(Promise.all(runs.reverse()));
+      // The threads get their tasks first: a local shard 0 works before its run returns.
+      const others = handles.slice(1).map((h, k) => h.run(task(k + 1), input));
+      pending.push(Promise.all([handles[0].run(task(0)), ...others]));
     }
     while (pending.length > 0) await take(await pending.shift()!);
     await finish(handles.map((h) => stopSource(async (recycle) => {
