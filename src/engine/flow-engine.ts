@@ -37,6 +37,8 @@ export interface EngineOptions {
   debug?: boolean;
   /** Run in this memory (wasm/module.ts sharedCoreMemory), whose input region others may fill. */
   memory?: WebAssembly.Memory;
+  /** The core compiled by another thread (wasm/module.ts compiledCore), of the build that `memory` selects. */
+  module?: WebAssembly.Module;
 }
 
 export const SKYDIVE_DEFAULT_APP_TIMEOUTS: Record<string, number> = { ARP: 10, DNS: 10 };
@@ -48,7 +50,7 @@ export class FlowEngine {
 
   constructor(opts: EngineOptions = {}) {
     const maxEntries = opts.maxEntries ?? 500000;
-    this.core = loadCore(opts.debug ?? false, maxEntries, opts.memory);
+    this.core = loadCore(opts.debug ?? false, maxEntries, opts.memory, opts.module);
     const c = this.core;
     c.setOptions(
       opts.layerKeyMode === 'L3' ? 1 : 0,

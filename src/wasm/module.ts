@@ -117,18 +117,27 @@ export function sharedCoreMemory(): WebAssembly.Memory {
 }
 
 /**
- * Compiles (once per process) and instantiates the core with a table of `maxEntries` flows; in
- * `memory` (from sharedCoreMemory, used by this instance only) when given.
+ * The compiled core (once per process). A worker thread given it (EngineOptions.module) does
+ * not compile the core again, and its code is optimized as soon as it is in any thread.
  */
-export function loadCore(debug = false, maxEntries = 500000, memory?: WebAssembly.Memory): CoreExports {
-  if (memory && debug) throw new Error('skydive-ts: the debug core has no shared-memory build');
-  const path = wasmPath(debug, memory !== undefined);
+export function compiledCore(debug = false, shared = false): WebAssembly.Module {
+  const path = wasmPath(debug, shared);
   let mod = compiled.get(path);
   if (!mod) {
     if (!existsSync(path)) throw new Error(`skydive-ts: ${path} is missing; run "npm run build" first`);
     mod = new WebAssembly.Module(readFileSync(path));
     compiled.set(path, mod);
   }
+  return mod;
+}
+
+/**
+ * Instantiates the core (`mod`, or compiledCore's) with a table of `maxEntries` flows; in
+ * `memory` (from sharedCoreMemory, used by this instance only) when given.
+ */
+export function loadCore(debug = false, maxEntries = 500000, memory?: WebAssembly.Memory, mod?: WebAssembly.Module): CoreExports {
+  if (memory && debug) throw new Error('skydive-ts: the debug core has no shared-memory build');
+  mod ??= compiledCore(debug, memory !== undefined);
   let mem = memory;
   const imports = {
     env: {
