@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { FlowGroups, Shard, withInput, type SharedInput, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import type { WorkerTask } from './worker.js';
+import { compiledCore } from '../wasm/module.js';
 
 /** A shard behind a uniform async interface. */
 export interface ShardHandle {
@@ -30,13 +31,16 @@ function workerFile(): string {
 }
 
 export function threadShard(config: ShardConfig): ShardHandle {
+  // The thread instantiates the core this one compiled: it neither compiles it again nor waits for its own tier-up.
+  const { debug, memory } = config.engine;
+  const module = compiledCore(debug ?? false, memory !== undefined);
   const pool = new Piscina({
     filename: workerFile(),
     minThreads: 1,
     maxThreads: 1,
     idleTimeout: Number.MAX_SAFE_INTEGER,
     recordTiming: false,
-    workerData: config,
+    workerData: { ...config, engine: { ...config.engine, module } } satisfies ShardConfig,
   });
   return {
     run: (task, input) => pool.run({ ...task, input } satisfies WorkerTask,

@@ -28,7 +28,7 @@ import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
 import type { ReplayTimers } from './tick-clock.js';
 import { localShard, threadShard, type ShardHandle } from './pool.js';
-import { compiledCore, sharedCoreMemory } from '../wasm/module.js';
+import { sharedCoreMemory } from '../wasm/module.js';
 
 export type { ReplayTimers } from './tick-clock.js';
 
@@ -120,7 +120,7 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
     for (let i = 0; i < n; i++) {
-      const c = { ...config(i), engine: { ...config(i).engine, memory: memories[i], module: compiledCore(false, true) } };
+      const c = { ...config(i), engine: { ...config(i).engine, memory: memories[i] } };
       handles.push(i === 0 && local ? localShard(c) : threadShard(c));
     }
     const slots = await Promise.all(handles.map(async (h, i) => {
