@@ -26,6 +26,22 @@ let flows: usize = 0;  // capacity u32: the flow of each key
 }
 
 /**
+ * Merges the sorted runs [lo, mid) and [mid, hi) of `src` into `dst`. A function of its own,
+ * called once per pair of runs, so that the engine optimizes it soon: a loop that runs once
+ * for long stays in the baseline code it started in (stopOrderBuild runs once per stop).
+ */
+function mergeRuns(src: usize, dst: usize, lo: u32, mid: u32, hi: u32): void {
+  let i = lo, j = mid, o = lo;
+  while (i < mid && j < hi) {
+    const a = load<u32>(src + (<usize>i << 2)), b = load<u32>(src + (<usize>j << 2));
+    if (before(b, a)) { store<u32>(dst + (<usize>o << 2), b); j++; } else { store<u32>(dst + (<usize>o << 2), a); i++; }
+    o++;
+  }
+  while (i < mid) { store<u32>(dst + (<usize>o << 2), load<u32>(src + (<usize>i << 2))); i++; o++; }
+  while (j < hi) { store<u32>(dst + (<usize>o << 2), load<u32>(src + (<usize>j << 2))); j++; o++; }
+}
+
+/**
  * Writes the addresses of every flow in the table, in canonical order, as
  * u32 at stopOrderAddress(); returns their count, or -1 when memory for the
  * keys cannot be had. Stable: flows with equal keys keep the table's order.
@@ -52,17 +68,7 @@ export function stopOrderBuild(): i32 {
   // Bottom-up merge sort of the key indexes.
   let src = order, dst = temp;
   for (let width: u32 = 1; width < count; width <<= 1) {
-    for (let lo: u32 = 0; lo < count; lo += width << 1) {
-      const mid = min(lo + width, count), hi = min(lo + (width << 1), count);
-      let i = lo, j = mid, o = lo;
-      while (i < mid && j < hi) {
-        const a = load<u32>(src + (<usize>i << 2)), b = load<u32>(src + (<usize>j << 2));
-        if (before(b, a)) { store<u32>(dst + (<usize>o << 2), b); j++; } else { store<u32>(dst + (<usize>o << 2), a); i++; }
-        o++;
-      }
-      while (i < mid) { store<u32>(dst + (<usize>o << 2), load<u32>(src + (<usize>i << 2))); i++; o++; }
-      while (j < hi) { store<u32>(dst + (<usize>o << 2), load<u32>(src + (<usize>j << 2))); j++; o++; }
-    }
+    for (let lo: u32 = 0; lo < count; lo += width << 1) mergeRuns(src, dst, lo, min(lo + width, count), min(lo + (width << 1), count));
     const t = src; src = dst; dst = t;
   }
   for (let i: u32 = 0; i < count; i++) {
