@@ -33,9 +33,9 @@
 import * as ids from '../ids';
 import { L_ETHERNET, L_LLC, L_NONE } from '../ids';
 import { rd16 } from '../mem';
-import { fieldsOf, markTruncated, pushLayer, setNext } from '../packet';
+import { fieldsOf, layerPayload, pushLayer, setNext } from '../packet';
 import { etherTypeDecoder, NO_DECODER } from '../registry';
-import { ETH_LENGTH, ETH_TYPE } from './ethernet';
+import { ETH_TYPE, pushEthernet } from './ethernet';
 
 /** Decode ERSPAN type I as type I (GRE reads it); off = Skydive's behaviour. */
 export let erspanTypeI: bool = false;
@@ -75,23 +75,12 @@ export function decodeSkydiveEthernet(s: usize, e: usize): i32 {
     pushLayer(L_ETHERNET, s, 0, 0); // the empty layer gopacket keeps
     return -1;
   }
-  let type = rd16(s + 12);
-  let payload = len - 14;
-  let length: u32 = 0;
-  if (type < 0x0600) {
-    length = type;
-    type = 0;
-    if (payload < length) markTruncated();
-    else payload = length;
-  }
-  const i = pushLayer(L_ETHERNET, s, 14, payload);
+  const i = pushEthernet(s, len);
   if (i < 0) return -1;
-  const f = fieldsOf(<u32>i);
-  store<u16>(f + ETH_TYPE, <u16>type);
-  store<u16>(f + ETH_LENGTH, <u16>length);
+  const type = <u32>load<u16>(fieldsOf(<u32>i) + ETH_TYPE);
   if (type == 0) return L_LLC;
   const next = etherTypeDecoder(type);
   if (next != NO_DECODER) return <i32>next;
   // LayerTypeZero's decoder errors, but NextDecoder skips an empty payload.
-  return payload > 0 ? -1 : L_NONE;
+  return layerPayload(<u32>i) > 0 ? -1 : L_NONE;
 }

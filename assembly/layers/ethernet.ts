@@ -9,7 +9,7 @@
 
 import { L_ETHERNET, L_LLC, L_NONE } from '../ids';
 import { rd16 } from '../mem';
-import { fieldsOf, markTruncated, pushLayer, setLinkLayer } from '../packet';
+import { fieldsOf, layerPayload, markTruncated, pushLayer, setLinkLayer } from '../packet';
 import { etherTypeDecoder, NO_DECODER } from '../registry';
 
 /** Field offsets (from fieldsOf). */
@@ -19,10 +19,11 @@ export const ETH_LENGTH: u32 = 2; // u16: 802.3 length field, 0 for Ethernet II
 export const ETH_DST_OFF: u32 = 0;
 export const ETH_SRC_OFF: u32 = 6;
 
-// Inlined: the decode loop runs it without a call (registry.ts decodeLayer).
-@inline export function decodeEthernet(s: usize, e: usize): i32 {
-  const len = <u32>(e - s);
-  if (len < 14) return -1; // error before the layer exists: no Ethernet layer
+/**
+ * Pushes the Ethernet layer of the `len` (at least 14) bytes at `s`, with its
+ * fields: an 802.3 length cuts the payload to it. Its index, or -1.
+ */
+@inline export function pushEthernet(s: usize, len: u32): i32 {
   let type = rd16(s + 12);
   let payload = len - 14;
   let length: u32 = 0;
@@ -37,10 +38,20 @@ export const ETH_SRC_OFF: u32 = 6;
   const f = fieldsOf(<u32>i);
   store<u16>(f + ETH_TYPE, <u16>type);
   store<u16>(f + ETH_LENGTH, <u16>length);
+  return i;
+}
+
+// Inlined: the decode loop runs it without a call (registry.ts decodeLayer).
+@inline export function decodeEthernet(s: usize, e: usize): i32 {
+  const len = <u32>(e - s);
+  if (len < 14) return -1; // error before the layer exists: no Ethernet layer
+  const i = pushEthernet(s, len);
+  if (i < 0) return -1;
   setLinkLayer(i);
+  const type = <u32>load<u16>(fieldsOf(<u32>i) + ETH_TYPE);
   if (type == 0) return L_LLC;
   // gopacket's NextDecoder stops on an empty payload before looking the type up.
-  if (payload == 0) return L_NONE;
+  if (layerPayload(<u32>i) == 0) return L_NONE;
   const next = etherTypeDecoder(type);
   return next == NO_DECODER ? -1 : <i32>next; // unknown EtherType: a decode error
 }
