@@ -3,13 +3,14 @@
  *
  * The calling thread reads the file in chunks of whole records: a classic
  * pcap straight from disk into the chunk, as it is (no copy per packet in
- * JS); pcapng converted to batch records. With one shard the chunk is the
- * core's own input region and the table runs in this thread. With more, each
- * shard is a piscina pool of exactly one thread (its state never moves, its
- * tasks run in order) whose core runs in a shared memory: every chunk is
- * written into every shard's memory, and each shard keeps the packets that
- * are its own (assembly/shard.ts). A bounded number of chunks is in flight:
- * the reader waits for the oldest to come back (a file never drops packets).
+ * JS); pcapng converted to batch records. Every shard's core runs in a shared
+ * memory, which holds the chunk slots: the first shard runs in this thread,
+ * which reads the next chunk into it while the table works on this one; each
+ * other shard is a piscina pool of exactly one thread (its state never moves,
+ * its tasks run in order) that copies every chunk into its own memory. Each
+ * shard keeps the packets that are its own (assembly/shard.ts). A bounded
+ * number of chunks is in flight: the reader waits for the oldest to come back
+ * (a file never drops packets).
  *
  * Timers, when enabled, follow packet time and run inside every shard
  * (shard-task.ts). Replies are taken in chunk order, and the flows each shard

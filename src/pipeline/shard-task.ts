@@ -1,7 +1,7 @@
 /**
  * What one shard (one flow table) does with a task, wherever it runs: in a
- * piscina worker (worker.ts) or in the calling thread (one table). Both paths
- * run this same code, so their outputs cannot differ.
+ * piscina worker (worker.ts) or in the calling thread (pool.ts localShard).
+ * Both run this same code, so their outputs cannot differ.
  *
  * Every shard receives every chunk of frames and keeps its own packets
  * (assembly/flow/feed.ts); with packet-time timers, it also runs the ticks
