@@ -3,6 +3,7 @@
  *
  *   npm run build:ts
  *   node dist/bench/ingest.js [--flows N] [--runs K] [--transports udp,websocket] [--batch B] [--datagram BYTES] [--udp-rate R]
+ *     [--analyzer-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *
  * The analyzer is the real one, `skydive analyzer` in a child process of its own (as in
  * production, agent and analyzer do not share an event loop), with retention off and room for
@@ -46,10 +47,14 @@ const STALL_MS = 3000;
 
 type Transport = 'udp' | 'websocket';
 
-interface Options { flows: number; runs: number; transports: Transport[]; batch: number; datagram: number; udpRate: number }
+interface Options {
+  flows: number; runs: number; transports: Transport[]; batch: number; datagram: number; udpRate: number;
+  /** Node options for the analyzer child (profiling it: --cpu-prof, --trace-gc). */
+  analyzerNodeArgs: string[];
+}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { flows: 500_000, runs: 2, transports: ['websocket', 'udp'], batch: 100, datagram: 1400, udpRate: 100_000 };
+  const o: Options = { flows: 500_000, runs: 2, transports: ['websocket', 'udp'], batch: 100, datagram: 1400, udpRate: 100_000, analyzerNodeArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[++i];
     switch (argv[i - 1]) {
@@ -59,7 +64,8 @@ function parseArgs(argv: string[]): Options {
       case '--datagram': o.datagram = Number(v); break;
       case '--udp-rate': o.udpRate = Number(v); break;
       case '--transports': o.transports = (v ?? '').split(',') as Transport[]; break;
-      default: throw new Error(`unknown option ${argv[i - 1]} (use --flows N --runs K --transports udp,websocket --batch B --datagram BYTES --udp-rate FLOWS_PER_S)`);
+      case '--analyzer-node-args': o.analyzerNodeArgs = (v ?? '').split(' ').filter((a) => a !== ''); break;
+      default: throw new Error(`unknown option ${argv[i - 1]} (use --flows N --runs K --transports udp,websocket --batch B --datagram BYTES --udp-rate FLOWS_PER_S --analyzer-node-args ARGS)`);
     }
   }
   for (const [k, n] of [['--flows', o.flows], ['--runs', o.runs], ['--batch', o.batch]] as const) {
@@ -88,9 +94,9 @@ function cpuSeconds(pid: number): number {
 
 interface AnalyzerChild { child: ChildProcess; base: string; port: number }
 
-async function startAnalyzer(flows: number): Promise<AnalyzerChild> {
+async function startAnalyzer(flows: number, nodeArgs: readonly string[]): Promise<AnalyzerChild> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'analyzer', '--listen', `127.0.0.1:${port}`], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'analyzer', '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, SKYDIVE_ANALYZER_FLOW_RETENTION: '0', SKYDIVE_ANALYZER_FLOW_MAX_FLOWS: String(flows) },
   });
@@ -143,7 +149,7 @@ function makeSender(transport: Transport, port: number, o: Options): FlowSender 
 }
 
 async function once(transport: Transport, run: number, records: readonly Uint8Array[], o: Options): Promise<Run> {
-  const a = await startAnalyzer(records.length);
+  const a = await startAnalyzer(records.length, o.analyzerNodeArgs);
   const sender = makeSender(transport, a.port, o);
   // Connected (WebSocket) or the port answering (UDP) before the clock starts.
   while (!sender.counters.connected) await sleep(10);
