@@ -101,6 +101,15 @@ const TEXT_ENCODER = new TextEncoder();
  */
 const NEARLY_UNIQUE: ReadonlySet<string> = new Set(['TrackingID', 'L3TrackingID']);
 
+/**
+ * Indexed fields outside the issue's list of common filters (UUID, TrackingID, ParentUUID,
+ * NodeTID, CaptureID, Network, Transport ports, LayersPath, Application): their indexes are built
+ * by the first query that filters on them and kept from then on. Until then an insert skips
+ * them: three of the thirteen secondary indexes, and the dearest (MAC addresses and L3 tracking
+ * IDs take a cache miss or two each per insert).
+ */
+const ON_DEMAND: ReadonlySet<IndexedField> = new Set(['L3TrackingID', 'Link.A', 'Link.B']);
+
 /** A flow handed to readers: its id and seq; the Flow object is decoded on first use. */
 class StoredRecord implements StoredFlow {
   private decoded: Flow | undefined = undefined;
@@ -166,7 +175,8 @@ export class MemoryFlowStore implements FlowSource {
   private readonly uuids: HashIndex;
   /** Every index but UUID's, in SECONDARY_FIELDS order. */
   private readonly indexes: readonly HashIndex[];
-  private readonly indexByField: ReadonlyMap<IndexedField, HashIndex>;
+  /** The secondary indexes kept up to date (numbers into `indexes`): all but ON_DEMAND ones not asked for yet. */
+  private readonly kept: number[] = [];
   private readonly byLast: LastHeap;
   /** Scratch deltas: an incoming one, a held one. */
   private readonly deltaIn = new Float64Array(METRIC_NUMBERS);
@@ -215,7 +225,9 @@ export class MemoryFlowStore implements FlowSource {
     this.indexes = SOURCE_OF.map((src) => (src < 0 ? new HashIndex('number', n)
       : NEARLY_UNIQUE.has(TEXT_KEYS[src]) ? new HashIndex('record', n, this.sameText(src), slots)
         : new HashIndex('text', n)));
-    this.indexByField = new Map(SECONDARY_FIELDS.map((field, i) => [field, this.indexes[i]]));
+    SECONDARY_FIELDS.forEach((field, i) => {
+      if (!ON_DEMAND.has(field)) this.kept.push(i);
+    });
     this.byLast = new LastHeap({
       holds: (id, seq) => this.live[id] === 1 && this.seqById[id] === seq,
       lastOf: (id) => this.lastById[id],
@@ -293,7 +305,7 @@ export class MemoryFlowStore implements FlowSource {
       const id = typeof key === 'string' ? this.findUUID(key) : EMPTY;
       return id === EMPTY ? [] : [this.handle(id)];
     }
-    const index = this.indexByField.get(field) as HashIndex;
+    const index = this.keptIndex(field);
     const h = this.probeKey(field, index, key);
     if (h === undefined) return [];
     const first = index.first(h);
@@ -306,7 +318,7 @@ export class MemoryFlowStore implements FlowSource {
 
   lookupSize(field: IndexedField, key: IndexKey): number {
     if (field === 'UUID') return typeof key === 'string' && this.findUUID(key) !== EMPTY ? 1 : 0;
-    const index = this.indexByField.get(field) as HashIndex;
+    const index = this.keptIndex(field);
     const h = this.probeKey(field, index, key);
     return h === undefined ? 0 : index.count(h);
   }
@@ -390,6 +402,19 @@ export class MemoryFlowStore implements FlowSource {
 
   private *walk(index: HashIndex, first: number): Generator<StoredRecord> {
     for (let id = first; id !== EMPTY; id = index.after(id)) yield this.handle(id);
+  }
+
+  /** The index of `field`, built first if it is an ON_DEMAND one nobody asked for yet. */
+  private keptIndex(field: Exclude<IndexedField, 'UUID'>): HashIndex {
+    const i = SECONDARY_FIELDS.indexOf(field);
+    const index = this.indexes[i];
+    if (this.kept.includes(i)) return index;
+    // In insertion order, as inserts would have added them: the lists stay ordered.
+    for (let id = this.seqHead; id !== EMPTY; id = this.seqNext[id]) {
+      if (this.setProbe(id, i)) index.add(this.probeHash(i), id);
+    }
+    this.kept.push(i);
+    return index;
   }
 
   private *ids(): Generator<number> {
@@ -484,6 +509,7 @@ export class MemoryFlowStore implements FlowSource {
     const buf = scan.buf;
     const uuids = this.uuids;
     const indexes = this.indexes;
+    const kept = this.kept;
     for (let r = 0; r < n; r++) {
       const k = r * TEXT_KEY_COUNT + K_UUID;
       const at = scan.keyStart[k];
@@ -497,7 +523,7 @@ export class MemoryFlowStore implements FlowSource {
       this.hashed[r] = 0;
       if (scan.keyLen[k] === 0 || uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
       this.hashed[r] = 1;
-      for (let i = 0; i < indexes.length; i++) {
+      for (const i of kept) {
         const src = SOURCE_OF[i];
         let h = 0;
         if (src < 0) {
@@ -514,11 +540,11 @@ export class MemoryFlowStore implements FlowSource {
     // Absent values got a hash too (of nothing): touching their slots is harmless.
     for (let r = 0; r < n; r++) {
       if (this.hashed[r] === 0) continue;
-      for (let i = 0; i < indexes.length; i++) touched += indexes[i].touchSlot(hashes[r * HASHES_PER_RECORD + 1 + i]);
+      for (const i of kept) touched += indexes[i].touchSlot(hashes[r * HASHES_PER_RECORD + 1 + i]);
     }
     for (let r = 0; r < n; r++) {
       if (this.hashed[r] === 0) continue;
-      for (let i = 0; i < indexes.length; i++) touched += indexes[i].touchList(hashes[r * HASHES_PER_RECORD + 1 + i]);
+      for (const i of kept) touched += indexes[i].touchList(hashes[r * HASHES_PER_RECORD + 1 + i]);
     }
     this.touched = touched;
   }
@@ -574,7 +600,7 @@ export class MemoryFlowStore implements FlowSource {
     this.uuids.add(hashes[r * HASHES_PER_RECORD], id);
     // Hashed by hashAll unless the flow was held then (and evicted since by this message).
     const hashed = this.hashed[r] === 1;
-    for (let i = 0; i < this.indexes.length; i++) {
+    for (const i of this.kept) {
       if (!this.setProbe(id, i)) continue;
       this.indexes[i].add(hashed ? hashes[r * HASHES_PER_RECORD + 1 + i] : this.probeHash(i), id);
     }
@@ -598,7 +624,7 @@ export class MemoryFlowStore implements FlowSource {
       // Skydive freezes a flow's keys at creation, so these rarely differ; when they do (an
       // agent restarted with other settings), the indexes follow.
       let moved = 0;
-      for (let i = 0; i < this.indexes.length; i++) {
+      for (const i of this.kept) {
         if (this.sameAsHeld(id, scan, r, i)) continue;
         moved |= 1 << i;
         const h = this.probeHeld(id, i);
@@ -626,7 +652,7 @@ export class MemoryFlowStore implements FlowSource {
 
   private remove(id: number): void {
     this.deltas -= this.deltaCount(id);
-    for (let i = 0; i < this.indexes.length; i++) {
+    for (const i of this.kept) {
       const h = this.probeHeld(id, i);
       if (h !== undefined) this.indexes[i].remove(h, id);
     }
