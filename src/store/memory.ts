@@ -187,6 +187,14 @@ export class MemoryFlowStore implements FlowSource {
   private hashed = new Uint8Array(0);
   /** What the prefetching loads added up to (kept, so that they are not optimised away). */
   private touched = 0;
+  /**
+   * The message's records copied into the arena in one piece (`stage`): its length (0: not
+   * staged), its place (record r lies at stagedOff + recStart[r]), and the bytes inserts took.
+   */
+  private staged = 0;
+  private stagedSlab = 0;
+  private stagedOff = 0;
+  private stagedTaken = 0;
   private nextSeq = 0;
   private deltas = 0;
   private readonly counters = { inserted: 0, updated: 0, evicted: 0, expired: 0, rejected: 0, historyDropped: 0 };
@@ -248,7 +256,8 @@ export class MemoryFlowStore implements FlowSource {
   ingest(message: Uint8Array, receivedAtMs?: number): IngestResult {
     const scan = this.scanner;
     scan.read(message);
-    this.hashAll(scan);
+    const fresh = this.hashAll(scan);
+    this.stage(scan, fresh);
     const hashes = this.hashes;
     for (let r = 0; r < scan.count; r++) {
       const kb = r * TEXT_KEY_COUNT;
@@ -261,6 +270,11 @@ export class MemoryFlowStore implements FlowSource {
       const id = this.uuids.first(hashes[r * HASHES_PER_RECORD]);
       if (id === EMPTY) this.insert(scan, r);
       else this.update(id, scan, r, receivedAtMs);
+    }
+    if (this.staged > 0) {
+      // What no insert took (gaps between records, updates, refused flows) is free again.
+      this.arena.release(this.stagedSlab, this.staged - this.stagedTaken);
+      this.staged = 0;
     }
     this.byLast.compactIfNeeded(() => this.ids(), this.count);
     if (this.arena.wantsCompaction()) this.compactArena();
@@ -499,8 +513,9 @@ export class MemoryFlowStore implements FlowSource {
    * an insert. The UUID slots first; the other indexes only for the flows not held yet (an
    * update probes them only if a value changed).
    */
-  private hashAll(scan: MessageScan): void {
+  private hashAll(scan: MessageScan): number {
     const n = scan.count;
+    let fresh = 0;
     if (this.hashes.length < n * HASHES_PER_RECORD) {
       this.hashes = new Int32Array(2 * n * HASHES_PER_RECORD);
       this.hashed = new Uint8Array(2 * n);
@@ -523,6 +538,7 @@ export class MemoryFlowStore implements FlowSource {
       this.hashed[r] = 0;
       if (scan.keyLen[k] === 0 || uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
       this.hashed[r] = 1;
+      fresh++;
       for (const i of kept) {
         const src = SOURCE_OF[i];
         let h = 0;
@@ -547,6 +563,26 @@ export class MemoryFlowStore implements FlowSource {
       for (const i of kept) touched += indexes[i].touchList(hashes[r * HASHES_PER_RECORD + 1 + i]);
     }
     this.touched = touched;
+    return fresh;
+  }
+
+  /**
+   * When most of the message's records are flows not held yet, copies all its records into the
+   * arena at once: a copy per record (a call into Buffer.copy for 270 bytes) was a twentieth of
+   * an insert. An insert then keeps its record where it already lies. Updates, whose records
+   * mostly fit their old places, are copied one by one.
+   */
+  private stage(scan: MessageScan, fresh: number): void {
+    if (scan.count === 0 || 4 * fresh < 3 * scan.count) return;
+    const from = scan.recStart[0];
+    const to = scan.recEnd[scan.count - 1];
+    const arena = this.arena;
+    arena.take(to - from);
+    scan.buf.copy(arena.buffer(arena.slab), arena.offset, from, to);
+    this.staged = to - from;
+    this.stagedSlab = arena.slab;
+    this.stagedOff = arena.offset - from;
+    this.stagedTaken = 0;
   }
 
   /** Whether scan row `r` has the value record `id` holds in secondary index `i`. */
@@ -585,8 +621,18 @@ export class MemoryFlowStore implements FlowSource {
     this.seqById[id] = seq;
     this.live[id] = 1;
     this.older[id] = undefined;
-    this.capOf[id] = 0;
-    this.writeRecord(id, scan, r);
+    if (this.staged > 0 && this.hashed[r] === 1) {
+      // A flow not held when the message was staged: its record lies in the staged copy.
+      const len = scan.recEnd[r] - scan.recStart[r];
+      this.slabOf[id] = this.stagedSlab;
+      this.offOf[id] = this.stagedOff + scan.recStart[r];
+      this.capOf[id] = len;
+      this.stagedTaken += len;
+    } else {
+      this.capOf[id] = 0;
+      this.placeRecord(id, scan, r);
+    }
+    this.writeColumns(id, scan, r);
     // Append to the insertion-order list.
     this.seqPrev[id] = this.seqTail;
     this.seqNext[id] = EMPTY;
@@ -635,7 +681,8 @@ export class MemoryFlowStore implements FlowSource {
         this.counters.historyDropped += addDelta((this.older[id] ??= []), previous, maxOlder);
       }
       const lastBefore = this.lastById[id];
-      this.writeRecord(id, scan, r);
+      this.placeRecord(id, scan, r);
+      this.writeColumns(id, scan, r);
       for (let i = 0; moved !== 0; i++, moved >>>= 1) {
         if ((moved & 1) === 0) continue;
         const h = this.probeHeld(id, i);
@@ -674,8 +721,8 @@ export class MemoryFlowStore implements FlowSource {
     this.count--;
   }
 
-  /** Copies scan row `r`'s record into record `id`'s place (a new one if it does not fit) and columns. */
-  private writeRecord(id: number, scan: MessageScan, r: number): void {
+  /** Copies scan row `r`'s record into record `id`'s place (a new one if it does not fit). */
+  private placeRecord(id: number, scan: MessageScan, r: number): void {
     const start = scan.recStart[r];
     const len = scan.recEnd[r] - start;
     if (len > this.capOf[id]) {
@@ -686,7 +733,12 @@ export class MemoryFlowStore implements FlowSource {
       this.capOf[id] = len;
     }
     scan.buf.copy(this.arena.buffer(this.slabOf[id]), this.offOf[id], start, start + len);
-    this.lenOf[id] = len;
+  }
+
+  /** Record `id`'s columns from scan row `r` (its record in place). */
+  private writeColumns(id: number, scan: MessageScan, r: number): void {
+    const start = scan.recStart[r];
+    this.lenOf[id] = scan.recEnd[r] - start;
     const kb = id * TEXT_KEY_COUNT;
     const sb = r * TEXT_KEY_COUNT;
     for (let k = 0; k < TEXT_KEY_COUNT; k++) {
