@@ -51,11 +51,12 @@ export const DEFAULT_STORE_OPTIONS: Readonly<MemoryStoreOptions> = {
  * Resident bytes per stored flow and per metric delta, measured by bench/query.ts on 1,000,000
  * generated flows (Ethernet/IP/TCP or UDP with TCPMetric on TCP flows, as agents send them, 267
  * bytes of protobuf each): the record in its slab, the columns, the indexes and the eviction
- * heap (bench/results/query-20261121T235155Z.json: 777 B; 1845 B when the store held decoded
- * Flow objects). A flow's first older delta costs its history array (about 250 B); later ones
- * 56 B each.
+ * heap (bench/results/query-20261122T014843Z.json: 714 B, and 57 B more once the on-demand
+ * indexes are built; 777 B when every index was kept from the start, 1845 B when the store held
+ * decoded Flow objects). A flow's first older delta costs its history array (about 250 B); later
+ * ones 56 B each.
  */
-export const BYTES_PER_FLOW = 780;
+export const BYTES_PER_FLOW = 715;
 export const BYTES_PER_DELTA = 60;
 
 /** What `ingest` found in a message. */
