@@ -15,6 +15,8 @@
  *    drawn from the data: median, p99 and max over many runs. Large replies are also timed
  *    without the JSON text (the evaluation alone), since writing 300,000 flows as JSON is not
  *    what an index does.
+ * 5. The on-demand indexes (L3TrackingID, Link.A/B): the first query on each, which builds its
+ *    index, timed once; then their latency, and the RSS they add once built.
  *
  * Writes bench/results/query-<date>.json and bench/results/query-latest.md.
  */
@@ -110,6 +112,14 @@ function ingest(messages: readonly Buffer[], n: number): { store: MemoryFlowStor
   return { store, ms: ms(t0) };
 }
 
+/** One timed run of a query that does something once (builds an index), without warm-up. */
+function once(name: string, query: string, run: (q: string) => unknown): LatencyRow {
+  const t0 = process.hrtime.bigint();
+  run(query);
+  const t = ms(t0);
+  return { name, query, runs: 1, medianMs: t, p99Ms: t, maxMs: t };
+}
+
 interface LatencyRow { name: string; query: string; runs: number; medianMs: number; p99Ms: number; maxMs: number; replyFlows?: number }
 
 /**
@@ -191,6 +201,20 @@ function main(): void {
     latency('scan: Has Network.A Ipv4Range .Count()', () => "G.Flows().Has('Network.A', Ipv4Range('10.1.0.0/16')).Count()", 30, query),
     latency('Has Network.A .Metrics()', (i) => `G.Flows().Has('Network.A', '${at(picks, i).Network?.A}').Metrics()`, 1000, query),
   ];
+  // The on-demand indexes (memory.ts' ON_DEMAND): the first query on each field builds its
+  // index over every flow held, once; then it answers as the others do.
+  const mem4 = memory();
+  const firstOnDemand: LatencyRow[] = [
+    once('first Has L3TrackingID (builds its index)', `G.Flows().Has('L3TrackingID', '${at(picks, 1).L3TrackingID}')`, query),
+    once('first Has Link.A (builds its index)', `G.Flows().Has('Link.A', '${at(picks, 2).Link?.A}')`, query),
+    once('first Has Link.B (builds its index)', `G.Flows().Has('Link.B', '${at(picks, 3).Link?.B}')`, query),
+  ];
+  const mem5 = memory();
+  rows.push(
+    ...firstOnDemand,
+    latency('Has L3TrackingID (indexed on demand)', (i) => `G.Flows().Has('L3TrackingID', '${at(picks, i).L3TrackingID}')`, 2000, query, flowsInJSON),
+    latency('Has Link.A (indexed on demand)', (i) => `G.Flows().Has('Link.A', '${at(picks, i).Link?.A}')`, 2000, query, flowsInJSON),
+  );
 
   const perFlow = (a: Memory, b: Memory, n: number): number => Math.round(((b.rssMB - a.rssMB) * 2 ** 20) / n);
   const result = {
@@ -208,6 +232,7 @@ function main(): void {
       rssBytesPerStoredFlow: perFlow(mem1, mem2, opts.flows),
       heapBytesPerStoredFlow: Math.round(((mem2.heapMB - mem1.heapMB) * 2 ** 20) / opts.flows),
       rssBytesPerExtraDelta: perFlow(mem2, mem3, Math.max(1, stats.historyEntries - deltasBefore)),
+      rssBytesPerFlowOfOnDemandIndexes: perFlow(mem4, mem5, opts.flows),
       storeStats: stats,
     },
     latency: rows,
@@ -222,7 +247,8 @@ function main(): void {
     `- Ingest (store.ingest of messages of ${BATCH} flows, scan included): ${result.ingest.ingestFlowsPerSecond.toLocaleString('en')}`
       + ` flows/s (median of ${opts.runs}); update tick (20% of the flows): ${result.ingest.updateTickFlowsPerSecond.toLocaleString('en')} flows/s.`,
     `- Memory after GC: ${result.memory.rssBytesPerStoredFlow} B RSS per stored flow (heap ${result.memory.heapBytesPerStoredFlow} B);`
-      + ` ${result.memory.rssBytesPerExtraDelta} B RSS per extra metric delta.`,
+      + ` ${result.memory.rssBytesPerExtraDelta} B RSS per extra metric delta; the on-demand indexes, once built,`
+      + ` ${result.memory.rssBytesPerFlowOfOnDemandIndexes} B RSS per flow more.`,
     '',
     '| query | runs | median ms | p99 ms | max ms | flows in reply |',
     '|---|---:|---:|---:|---:|---:|',

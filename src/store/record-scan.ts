@@ -128,9 +128,12 @@ export class MessageScan {
     const kb = r * TEXT_KEY_COUNT;
     const ks = this.keyStart;
     const kl = this.keyLen;
-    ks.fill(0, kb, kb + TEXT_KEY_COUNT);
-    kl.fill(0, kb, kb + TEXT_KEY_COUNT);
-    this.placedStart.fill(-1, r * PLACED_COUNT, (r + 1) * PLACED_COUNT);
+    // Loops, not TypedArray.fill: a call of fill costs more than these few stores.
+    for (let i = kb; i < kb + TEXT_KEY_COUNT; i++) {
+      ks[i] = 0;
+      kl[i] = 0;
+    }
+    for (let i = r * PLACED_COUNT; i < (r + 1) * PLACED_COUNT; i++) this.placedStart[i] = -1;
     this.portA[r] = NaN;
     this.portB[r] = NaN;
     let fStart = 0, fLast = 0;
@@ -197,7 +200,7 @@ export class MessageScan {
     this.last[r] = fLast;
     this.lumStart[r] = lum;
     this.lumEnd[r] = lumEnd;
-    if (lum < 0) this.lum.fill(0, r * METRIC_NUMBERS, (r + 1) * METRIC_NUMBERS);
+    if (lum < 0) for (let i = r * METRIC_NUMBERS; i < (r + 1) * METRIC_NUMBERS; i++) this.lum[i] = 0;
   }
 
   /**
@@ -297,7 +300,7 @@ export function readMetricInto(buf: Buffer, start: number, end: number, out: Flo
 
 /** A FlowMetric's numbers (checked as `metric` does) into out[at..at + METRIC_NUMBERS). */
 function metricNumbers(c: Cursor, out: Float64Array, at: number): void {
-  out.fill(0, at, at + METRIC_NUMBERS);
+  for (let i = at; i < at + METRIC_NUMBERS; i++) out[i] = 0;
   for (let k = key(c); k !== 0; k = key(c)) {
     const wire = k & 7;
     const field = k >>> 3;

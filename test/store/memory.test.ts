@@ -125,6 +125,40 @@ t.test('indexes follow a flow whose indexed values change', (t) => {
   t.end();
 });
 
+t.test('on-demand indexes (L3TrackingID, Link.A/B): built by the first lookup from the flows held, then kept up to date', (t) => {
+  const store = new MemoryFlowStore({ maxFlows: 500 });
+  const flows = makeFlows(600);
+  const seqs = (it: Iterable<{ seq: number }>): number[] => [...it].map((e) => e.seq);
+  const ascending = (xs: number[]): boolean => xs.every((x, i) => i === 0 || xs[i - 1] < x);
+  const moved = (f: Flow, i: number): Flow => ({
+    ...f,
+    L3TrackingID: i % 2 ? 'l3-shared-' + (i % 5) : f.L3TrackingID,
+    Link: f.Link ? { ...f.Link, A: '02:00:00:00:00:0' + (i % 4), B: i % 3 ? f.Link.B : '' } : undefined,
+  });
+  // Before any lookup: inserts, evictions (600 flows for 500 places) and values that change.
+  store.upsert(flows);
+  const held = [...store.scan()].map((e) => e.flow);
+  store.upsert(held.slice(0, 120).map(moved));
+  const mac = '02:00:00:00:00:01';
+  const withMac = [...store.scan()].filter((e) => e.flow.Link?.A === mac).map((e) => e.flow.UUID).sort();
+  t.ok(withMac.length > 10, 'the changed values are shared by many flows');
+  t.same(uuids(store.lookup('Link.A', mac)), withMac, 'the first lookup sees the values held now');
+  t.ok(ascending(seqs(store.lookup('Link.A', mac))), 'in insertion order');
+  t.equal(store.lookupSize('L3TrackingID', 'l3-shared-1'), [...store.scan()].filter((e) => e.flow.L3TrackingID === 'l3-shared-1').length);
+  t.same(indexMismatches(store), [], 'every index agrees with a scan');
+  // Once built, kept: more evictions, values moving again and back.
+  const more = makeFlows(300, 11).map((f) => ({ ...f, UUID: 'more-' + f.UUID }));
+  store.upsert(more);
+  const now = [...store.scan()].map((e) => e.flow);
+  store.upsert(now.slice(0, 200).map((f, i) => moved(f, i + 1)));
+  store.upsert(now.slice(0, 60));
+  t.same(indexMismatches(store), [], 'every index agrees with a scan after more changes');
+  const gone = [...flows, ...more].filter((f) => store.get(f.UUID) === undefined);
+  t.ok(gone.length >= 400, 'flows were evicted');
+  t.same(ghosts(store, gone), [], 'evicted flows left every index');
+  t.end();
+});
+
 t.test('history: one delta per update, in time order, duplicates replaced, zero deltas skipped', (t) => {
   const store = new MemoryFlowStore();
   const f0 = baseFlow('h', { LastUpdateMetric: metric(1, 2, BASE_MS, BASE_MS + 60_000) });

@@ -109,3 +109,40 @@ t.test('records rewritten, grown and moved by arena compaction keep their latest
   t.equal(store.lookupSize('Network.A', '10.0.0.3'), [...latest.keys()].filter((i) => i % 7 === 3).length, 'indexes follow the moves');
   t.ok(store.stats().estimatedBytes > 0);
 });
+
+t.test('messages of new flows, copied whole into the arena, with repeats, refusals and evictions in them, keep the latest state', async (t) => {
+  const store = new MemoryFlowStore({ maxFlows: 1000, retentionMs: Infinity });
+  const r = rng(5);
+  const sent = new Map<string, Flow>();
+  let refused = 0;
+  for (let round = 0; round < 60; round++) {
+    const flows: Flow[] = [];
+    for (let i = 0; i < 100; i++) {
+      flows.push(baseFlow(`s${round}-${i}`, {
+        Application: 'A'.repeat(1 + Math.floor(r() * 1500)), Last: BASE_MS + round * 1000 + Math.floor(r() * 5000),
+        Network: { Protocol: 'IPV4', A: '10.0.0.' + (i % 9), B: '10.1.0.1', ID: 0 },
+      }));
+    }
+    // Records of up to 1.5 KB: the freed bytes of evicted flows fill slabs, which get compacted.
+    // The same UUID twice in one message: once as long as before (it fits the staged place),
+    // once longer (it takes a new place).
+    flows.push({ ...flows[3], Application: flows[3].Application.replace('A', 'B'), Last: Number(flows[3].Last) + 1 });
+    flows.push({ ...flows[7], Application: flows[7].Application + 'CCCC', Last: Number(flows[7].Last) + 1 });
+    // Older than everything held once the store is full: refused.
+    flows.push(baseFlow(`old${round}`, { Last: BASE_MS - 1 }));
+    store.ingest(encodeMessage(flows));
+    for (const f of flows) sent.set(f.UUID, f);
+    if (round > 10 && store.get(`old${round}`) === undefined) refused++;
+  }
+  t.equal(store.size, 1000);
+  t.ok(store.stats().evicted > 4000, 'flows were evicted, their bytes freed');
+  t.ok(refused > 40, 'flows too old were refused');
+  let bad = 0;
+  for (const e of store.scan()) {
+    const want = sent.get(e.flow.UUID) as Flow;
+    if (JSON.stringify(e.flow) !== JSON.stringify(readFlowMessage(encodeMessage([want])).flows[0])) bad++;
+  }
+  t.equal(bad, 0, 'every flow held decodes to the last state sent');
+  const held = [...store.scan()].map((e) => e.flow);
+  t.equal(store.lookupSize('Network.A', '10.0.0.4'), held.filter((f) => f.Network?.A === '10.0.0.4').length, 'indexes agree');
+});
