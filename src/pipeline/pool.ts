@@ -61,4 +61,3 @@ export function localShard(config: ShardConfig): ShardHandle {
     close: async () => {},
   };
 }
-
