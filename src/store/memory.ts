@@ -141,36 +141,36 @@ export class MemoryFlowStore implements FlowSource {
   private idCapacity: number;
   // Columns by id. Zero-filled typed arrays: the kernel commits their pages only when first
   // written, so a store sized for a million flows holding a thousand costs a thousand flows' worth.
-  private live: Uint8Array<ArrayBuffer>;
+  private live = new Uint8Array(0);
   /** The record: arena slab, offset, length, and the bytes its place can hold. */
-  private slabOf: Int32Array<ArrayBuffer>;
-  private offOf: Int32Array<ArrayBuffer>;
-  private lenOf: Int32Array<ArrayBuffer>;
-  private capOf: Int32Array<ArrayBuffer>;
+  private slabOf = new Int32Array(0);
+  private offOf = new Int32Array(0);
+  private lenOf = new Int32Array(0);
+  private capOf = new Int32Array(0);
   /** TEXT_KEY_COUNT per id: each text key's offset in the record and length (0: "" or absent). */
-  private keyOff: Int32Array<ArrayBuffer>;
-  private keyLen: Int32Array<ArrayBuffer>;
+  private keyOff = new Int32Array(0);
+  private keyLen = new Int32Array(0);
   /** Transport.A and .B; NaN without Transport. */
-  private portA: Float64Array<ArrayBuffer>;
-  private portB: Float64Array<ArrayBuffer>;
+  private portA = new Float64Array(0);
+  private portB = new Float64Array(0);
   /** Start, Last and seq: Sort().Limit() on a timestamp reads these instead of records. */
-  private startById: Float64Array<ArrayBuffer>;
-  private lastById: Float64Array<ArrayBuffer>;
-  private seqById: Float64Array<ArrayBuffer>;
+  private startById = new Float64Array(0);
+  private lastById = new Float64Array(0);
+  private seqById = new Float64Array(0);
   /** LastUpdateMetric's offset in the record (-1: none) and length; whether it is a non-zero delta. */
-  private lumOff: Int32Array<ArrayBuffer>;
-  private lumLen: Int32Array<ArrayBuffer>;
-  private hasDelta: Uint8Array<ArrayBuffer>;
+  private lumOff = new Int32Array(0);
+  private lumLen = new Int32Array(0);
+  private hasDelta = new Uint8Array(0);
   /** PLACED_COUNT per id: where the scan placed Link, Network, Transport, Metric in the record (-1: absent). */
-  private placedOff: Int32Array<ArrayBuffer>;
-  private placedLen: Int32Array<ArrayBuffer>;
+  private placedOff = new Int32Array(0);
+  private placedLen = new Int32Array(0);
   /** Whether the record has a rare part (record-view.ts reads it whole). */
-  private rare: Uint8Array<ArrayBuffer>;
+  private rare = new Uint8Array(0);
   /** Deltas older than the flow's own LastUpdateMetric (history.ts); few flows have any. */
   private older: Array<HistoryArray | undefined> = [];
   /** Ids in first-insertion order, a doubly linked list: scans list flows in that order. */
-  private seqNext: Int32Array<ArrayBuffer>;
-  private seqPrev: Int32Array<ArrayBuffer>;
+  private seqNext = new Int32Array(0);
+  private seqPrev = new Int32Array(0);
   private seqHead = EMPTY;
   private seqTail = EMPTY;
   private readonly uuids: HashIndex;
@@ -207,26 +207,7 @@ export class MemoryFlowStore implements FlowSource {
     checkOption('maxHistoryPerFlow', o.maxHistoryPerFlow, 1, false);
     this.options = Object.freeze(o);
     const n = (this.idCapacity = Math.min(o.maxFlows, PRESIZED_IDS));
-    this.live = new Uint8Array(n);
-    this.slabOf = new Int32Array(n);
-    this.offOf = new Int32Array(n);
-    this.lenOf = new Int32Array(n);
-    this.capOf = new Int32Array(n);
-    this.keyOff = new Int32Array(n * TEXT_KEY_COUNT);
-    this.keyLen = new Int32Array(n * TEXT_KEY_COUNT);
-    this.portA = new Float64Array(n);
-    this.portB = new Float64Array(n);
-    this.startById = new Float64Array(n);
-    this.lastById = new Float64Array(n);
-    this.seqById = new Float64Array(n);
-    this.lumOff = new Int32Array(n);
-    this.lumLen = new Int32Array(n);
-    this.hasDelta = new Uint8Array(n);
-    this.placedOff = new Int32Array(n * PLACED_COUNT);
-    this.placedLen = new Int32Array(n * PLACED_COUNT);
-    this.rare = new Uint8Array(n);
-    this.seqNext = new Int32Array(n);
-    this.seqPrev = new Int32Array(n);
+    this.sizeColumns(n);
     // Indexes of nearly unique values grow to twice the flows held: sized so once, they are
     // never rebuilt (each doubling moved every slot to a random place: a cache miss per slot).
     const slots = nextPowerOfTwo(2 * n);
@@ -815,6 +796,11 @@ export class MemoryFlowStore implements FlowSource {
     this.idCapacity = capacity;
     this.uuids.growRecords(capacity);
     for (const index of this.indexes) index.growRecords(capacity);
+    this.sizeColumns(capacity);
+  }
+
+  /** Sizes every column for ids below `capacity`, keeping what they hold. */
+  private sizeColumns(capacity: number): void {
     const grow = <T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: T, per = 1): T =>
       grown(a, capacity * per);
     this.live = grow(this.live);
