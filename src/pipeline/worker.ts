@@ -1,9 +1,9 @@
 /**
  * piscina worker: owns one shard (a WASM flow table) for the life of the
- * thread. Chunks of frames arrive in the shard's input region, written by the
- * reader into the core's shared memory (file replay), or in a SharedArrayBuffer
- * (live capture);
- * flows go back in bulk, encoded, in transferred buffers.
+ * thread. Chunks of frames arrive in a shared buffer (the first table's core
+ * memory in a file replay, a SharedArrayBuffer of the live pipeline) and are
+ * copied into this core's memory; flows go back in bulk, encoded, in
+ * transferred buffers.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { FlowGroups, Shard, withInput, type SharedInput, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';

@@ -109,8 +109,8 @@ const SHARED_INITIAL_PAGES = 256;
 const SHARED_MAXIMUM_PAGES = 65536;
 
 /**
- * A memory for `loadCore(..., memory)`: shared, so that another thread can write a worker's
- * input region while the worker runs (it never moves: a shared memory grows in place).
+ * A memory for `loadCore(..., memory)`: shared, so that other threads can fill or read its
+ * chunk slots while its core runs (it never moves: a shared memory grows in place).
  */
 export function sharedCoreMemory(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAXIMUM_PAGES, shared: true });
