@@ -144,6 +144,8 @@ interface Run {
   analyzerMainThreadCpuSeconds: number;
   analyzerRssMB: number;
   udpKernelDrops?: number;
+  /** Datagrams dropped between the analyzer's receiving thread and its event loop (queue full). */
+  udpQueueDrops?: number;
   analyzerBadMessages: number;
 }
 
@@ -197,6 +199,8 @@ async function once(transport: Transport, run: number, records: readonly Uint8Ar
   };
   const drops = m.get('skydive_analyzer_udp_kernel_drops_total');
   if (drops !== undefined) r.udpKernelDrops = drops;
+  const queueDrops = m.get('skydive_analyzer_udp_queue_drops_total');
+  if (queueDrops !== undefined) r.udpQueueDrops = queueDrops;
   return r;
 }
 
@@ -231,10 +235,10 @@ async function main(): Promise<void> {
       + ` paced at ${o.udpRate === 0 ? 'no limit' : `${o.udpRate.toLocaleString('en')} flows/s`}; analyzer in a child process.`,
     `- Median flows/s: ${o.transports.map((t) => `${t} ${summary[t].toLocaleString('en')}`).join(', ')}.`,
     '',
-    '| transport | run | stored / sent | seconds | flows/s | sender CPU s | analyzer CPU s | analyzer main thread CPU s | analyzer RSS MB | UDP kernel drops |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| transport | run | stored / sent | seconds | flows/s | sender CPU s | analyzer CPU s | analyzer main thread CPU s | analyzer RSS MB | UDP kernel drops | UDP queue drops |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map((r) => `| ${r.transport} | ${r.run} | ${r.flowsStored.toLocaleString('en')} / ${r.flowsSent.toLocaleString('en')} | ${r.seconds.toFixed(2)}`
-      + ` | ${r.flowsPerSecond.toLocaleString('en')} | ${r.senderCpuSeconds} | ${r.analyzerCpuSeconds} | ${r.analyzerMainThreadCpuSeconds} | ${r.analyzerRssMB} | ${r.udpKernelDrops ?? ''} |`),
+      + ` | ${r.flowsPerSecond.toLocaleString('en')} | ${r.senderCpuSeconds} | ${r.analyzerCpuSeconds} | ${r.analyzerMainThreadCpuSeconds} | ${r.analyzerRssMB} | ${r.udpKernelDrops ?? ''} | ${r.udpQueueDrops ?? ''} |`),
   ].join('\n');
   writeFileSync(join(RESULTS, 'ingest-latest.md'), md + '\n');
   console.log(md);

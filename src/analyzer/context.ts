@@ -8,6 +8,7 @@ import type { AgentSessions } from './agent-sessions.js';
 import type { Connections } from './connections.js';
 import type { FlowStream } from './flow-stream.js';
 import type { FlowIntake } from './intake.js';
+import type { UDPDrops } from './udp-intake.js';
 
 export interface AnalyzerContext {
   /** `host_id` (default: the hostname): GET /api's Host. */
@@ -25,8 +26,8 @@ export interface AnalyzerContext {
   /** http.ws.ping_delay and pong_timeout + ping_delay, in ms. */
   pingDelayMs: number;
   pongTimeoutMs: number;
-  /** Datagrams the kernel dropped on the UDP intake, when there is one. */
-  udpKernelDrops(): number | undefined;
+  /** Datagrams lost on the way into the UDP intake, when there is one. */
+  udpDrops(): UDPDrops | undefined;
   /**
    * One entry per open WebSocket: closes it cleanly (a final acknowledgement to an agent, then
    * a close frame) and resolves once the client has answered or a short time has passed.

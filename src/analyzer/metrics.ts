@@ -9,6 +9,7 @@ import type { MemoryStoreStats } from '../store/types.js';
 import type { CaptureStatsRegistry } from './capture-stats.js';
 import type { FlowStream } from './flow-stream.js';
 import type { IntakeCounters, Transport } from './intake.js';
+import type { UDPDrops } from './udp-intake.js';
 
 export interface MetricsSnapshot {
   intake: IntakeCounters;
@@ -17,8 +18,8 @@ export interface MetricsSnapshot {
   store: MemoryStoreStats;
   stream: FlowStream;
   agentConnections: number;
-  /** Datagrams the kernel dropped on the analyzer's UDP socket (its receive buffer was full), when known. */
-  udpKernelDrops?: number;
+  /** Datagrams lost on the way into the analyzer's UDP intake, when it has one. */
+  udpDrops?: UDPDrops;
   /** The elasticsearch flow backend's counters, when configured. */
   elasticsearch?: ElasticsearchStats;
 }
@@ -85,8 +86,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
     .family('skydive_stream_flows_dropped_total', 'counter', 'Flows not sent to a subscriber that was too far behind (http.ws.queue_size).', [[{}, m.stream.totals.droppedFlows]])
     .family('skydive_analyzer_registry_forgotten_total', 'counter', 'Agents or captures forgotten by the metrics registry (more than 1024 seen).', [[{}, m.registry.forgotten]])
     .family('process_resident_memory_bytes', 'gauge', 'Resident memory of the analyzer process.', [[{}, process.memoryUsage.rss()]]);
-  if (m.udpKernelDrops !== undefined) {
-    e.family('skydive_analyzer_udp_kernel_drops_total', 'counter', 'Datagrams the kernel dropped on the flow UDP socket (receive buffer full).', [[{}, m.udpKernelDrops]]);
+  const udp = m.udpDrops;
+  if (udp?.kernel !== undefined) {
+    e.family('skydive_analyzer_udp_kernel_drops_total', 'counter', 'Datagrams the kernel dropped on the flow UDP socket (receive buffer full).', [[{}, udp.kernel]]);
+  }
+  if (udp !== undefined) {
+    e.family('skydive_analyzer_udp_queue_drops_total', 'counter', 'Datagrams dropped because the queue from the UDP receiving thread to the intake was full.', [[{}, udp.queue]]);
   }
   const es = m.elasticsearch;
   if (es !== undefined) {

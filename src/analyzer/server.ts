@@ -92,7 +92,7 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
     flowExpireMs: o.flowExpireMs ?? 600_000,
     pingDelayMs: o.pingDelayMs ?? 2000,
     pongTimeoutMs: (o.pongTimeoutMs ?? 5000) + (o.pingDelayMs ?? 2000),
-    udpKernelDrops: () => udp?.kernelDrops(),
+    udpDrops: () => udp?.drops(),
     closers: new Set(),
     log,
   };

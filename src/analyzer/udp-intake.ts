@@ -1,49 +1,115 @@
 /**
  * The analyzer's UDP flow intake (Skydive's default `flow.protocol: udp`): one `flow.Message`
- * per datagram, on the same address and port number as the HTTP server. Datagrams go to the
- * intake as they arrive; whatever they hold, the socket keeps listening.
+ * per datagram, on the same address and port number as the HTTP server. A thread of its own
+ * reads the socket into a shared ring (udp-receiver.ts says why); the event loop takes the
+ * datagrams from the ring to the intake in batches, between which it serves everything else.
+ * Whatever datagrams hold, the socket keeps listening.
  */
-import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import type { FlowIntake } from './intake.js';
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { compiledScript } from '../project-files.js';
+import { createDatagramRing, DatagramRingReader } from './datagram-ring.js';
+import type { FlowIntake, Source } from './intake.js';
+import type { UDPReceiverData } from './udp-receiver.js';
 
 /** Asked of the kernel; Linux caps it at net.core.rmem_max. */
 const RECEIVE_BUFFER = 8 << 20;
+/**
+ * The ring between the receiving thread and the event loop: about 23,000 datagrams of 1400
+ * bytes, a second of 100,000 flows a second. Its pages cost memory only once written.
+ */
+const RING_BYTES = 32 << 20;
+/** Datagrams taken from the ring per turn of the event loop (a few ms of work). */
+const DATAGRAMS_PER_TURN = 256;
+
+/** Datagrams lost on the way in: by the kernel (its buffer full), by the ring (full). */
+export interface UDPDrops {
+  /** From /proc/net/udp*; undefined off Linux. */
+  kernel?: number;
+  queue: number;
+}
 
 export interface UDPIntake {
   readonly port: number;
-  /** Datagrams the kernel dropped on this socket (its receive buffer was full), from /proc/net/udp. */
-  kernelDrops(): number | undefined;
+  drops(): UDPDrops;
   close(): Promise<void>;
 }
 
-export async function listenUDP(host: string, port: number, intake: FlowIntake, log: (line: string) => void): Promise<UDPIntake> {
+interface ReceiverMessage { listening?: number; error?: string; log?: string; closed?: boolean }
+
+export async function listenUDP(host: string, port: number, intake: FlowIntake, log: (line: string) => void, ringBytes = RING_BYTES): Promise<UDPIntake> {
   const v6 = isIPv6(host);
-  const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', recvBufferSize: RECEIVE_BUFFER });
-  socket.on('message', (msg, rinfo) => {
-    intake.ingest(msg, { transport: 'udp', agent: `${rinfo.address}:${rinfo.port}` });
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, host, () => {
-      socket.off('error', reject);
-      resolve();
+  const ring = createDatagramRing(ringBytes);
+  const data: UDPReceiverData = { host, port, ipv6: v6, receiveBufferBytes: RECEIVE_BUFFER, ring };
+  const worker = new Worker(compiledScript('analyzer/udp-receiver.js'), { workerData: data });
+  let bound: number;
+  const starting: { message?: (m: ReceiverMessage) => void; error?: (err: Error) => void; exit?: (code: number) => void } = {};
+  try {
+    bound = await new Promise<number>((resolve, reject) => {
+      starting.message = (m) => {
+        if (m.listening !== undefined) resolve(m.listening);
+        else if (m.error !== undefined) reject(new Error(m.error));
+      };
+      starting.error = reject;
+      starting.exit = (code) => reject(new Error(`the UDP receiving thread exited (code ${code})`));
+      worker.on('message', starting.message).on('error', starting.error).on('exit', starting.exit);
     });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  } finally {
+    // Only these: Worker keeps listeners of its own (its port's reference follows 'message' listeners).
+    worker.off('message', starting.message!).off('error', starting.error!).off('exit', starting.exit!);
+  }
+  const where = `udp ${host}:${bound}`;
+  const closed = new Promise<void>((resolve) => {
+    worker.on('message', (m: ReceiverMessage) => {
+      if (m.log !== undefined) log(`${where}: ${m.log}`);
+      if (m.closed) resolve();
+    });
+    worker.once('exit', () => resolve());
   });
-  socket.on('error', (err) => log(`udp ${host}:${port}: ${err.message}`));
-  const bound = socket.address().port;
+  worker.on('error', (err) => log(`${where}: the receiving thread failed, no more flows over UDP: ${err.stack ?? err.message}`));
+
+  const reader = new DatagramRingReader(ring);
+  const sources: Source[] = [];
+  const unnamed: Source = { transport: 'udp', agent: 'unknown' };
+  const onDatagram = (sender: number, payload: Buffer): void => {
+    intake.ingest(payload, sources[sender] ?? unnamed);
+  };
+  const onName = (sender: number, name: string): void => {
+    sources[sender] = { transport: 'udp', agent: name };
+  };
+  let open = true;
+  const pump = (async () => {
+    for (;;) {
+      if (reader.empty) {
+        if (!open) return;
+        await reader.whenNotEmpty();
+        continue;
+      }
+      reader.drain(DATAGRAMS_PER_TURN, onDatagram, onName);
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const proc = v6 ? '/proc/net/udp6' : '/proc/net/udp';
   return {
     port: bound,
-    kernelDrops: () => socketCounters(v6 ? '/proc/net/udp6' : '/proc/net/udp', bound)?.drops,
+    drops: () => ({ kernel: socketCounters(proc, bound)?.drops, queue: reader.dropped }),
     close: async () => {
       // Datagrams an agent sent just before its stop may still wait in the receive queue: read
       // them before closing (at most DRAIN_MS), so that a stopping allinone loses none.
       const until = Date.now() + DRAIN_MS;
-      while (Date.now() < until && (socketCounters(v6 ? '/proc/net/udp6' : '/proc/net/udp', bound)?.queued ?? 0) > 0) {
+      while (Date.now() < until && (socketCounters(proc, bound)?.queued ?? 0) > 0) {
         await new Promise((r) => setTimeout(r, 10));
       }
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      worker.postMessage({ close: true });
+      await closed;
+      await worker.terminate();
+      open = false;
+      reader.wake();
+      await pump;
     },
   };
 }

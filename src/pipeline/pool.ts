@@ -3,13 +3,11 @@
  * its WASM flow table for its whole life (minThreads = maxThreads = 1, no
  * idle timeout), so a shard's state never moves and its tasks run in order.
  */
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { Piscina } from 'piscina';
 import { FlowGroups, Shard, withInput, type SharedInput, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import type { WorkerTask } from './worker.js';
 import { compiledCore } from '../wasm/module.js';
+import { compiledScript } from '../project-files.js';
 
 /** A shard behind a uniform async interface. */
 export interface ShardHandle {
@@ -17,25 +15,12 @@ export interface ShardHandle {
   close(): Promise<void>;
 }
 
-function workerFile(): string {
-  // The worker runs compiled JavaScript, also when this module runs from TypeScript sources.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'dist', 'src', 'pipeline', 'worker.js');
-    if (existsSync(candidate)) return candidate;
-    const here = join(dir, 'worker.js');
-    if (existsSync(here)) return here;
-    dir = dirname(dir);
-  }
-  throw new Error('skydive-ts: dist/src/pipeline/worker.js is missing; run "npm run build" first');
-}
-
 export function threadShard(config: ShardConfig): ShardHandle {
   // The thread instantiates the core this one compiled: it neither compiles it again nor waits for its own tier-up.
   const { debug, memory } = config.engine;
   const module = compiledCore(debug ?? false, memory !== undefined);
   const pool = new Piscina({
-    filename: workerFile(),
+    filename: compiledScript('pipeline/worker.js'),
     minThreads: 1,
     maxThreads: 1,
     idleTimeout: Number.MAX_SAFE_INTEGER,

@@ -4,8 +4,8 @@
  * of the worker (flow state lives in its linear memory).
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../project-files.js';
 
 /** Raw exports of the core; see assembly/index.ts. */
 export interface CoreExports {
@@ -82,16 +82,6 @@ export interface CoreExports {
   emitRelease(): void;
   emitLost(): number;
   [name: string]: unknown;
-}
-
-function projectRoot(): string {
-  // Works from src/ (ts-node, tests) and from dist/src/ (compiled).
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'assembly'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('skydive-ts: cannot find the project root (package.json beside assembly/)');
 }
 
 const compiled = new Map<string, WebAssembly.Module>();

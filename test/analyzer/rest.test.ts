@@ -156,6 +156,7 @@ t.test('GET /metrics: Prometheus text with intake, per-capture, store and stream
   t.ok(value('skydive_analyzer_ingest_flows_per_second') >= 0);
   t.ok(value('process_resident_memory_bytes') > 1e6);
   t.match(text, /^skydive_analyzer_udp_kernel_drops_total \d+$/m);
+  t.match(text, /^skydive_analyzer_udp_queue_drops_total 0$/m, 'no datagram lost between the receiving thread and the intake');
   for (const line of text.trim().split('\n')) t.match(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? -?[\d.e+]+)$/, 'exposition syntax');
   t.equal(analyzer.logs.filter((l) => /refused 1 message/.test(l)).length, 1, 'the bad datagram is logged');
 });

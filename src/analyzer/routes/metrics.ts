@@ -14,7 +14,7 @@ export function metricsRoutes(ctx: AnalyzerContext) {
         store: ctx.store.stats(),
         stream: ctx.stream,
         agentConnections: ctx.connections.agentCount(),
-        udpKernelDrops: ctx.udpKernelDrops(),
+        udpDrops: ctx.udpDrops(),
         elasticsearch: ctx.elasticsearch?.stats(),
       });
     });

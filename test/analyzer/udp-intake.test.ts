@@ -1,0 +1,65 @@
+/**
+ * The UDP intake while the event loop cannot take datagrams: the receiving thread keeps the
+ * socket read, the ring holds what it can, and every datagram sent is accounted for, stored or
+ * counted as dropped; the flows stored are those of the datagrams that came first.
+ */
+import t from 'tap';
+import { Worker } from 'node:worker_threads';
+import { FlowIntake } from '../../src/analyzer/intake.js';
+import { listenUDP } from '../../src/analyzer/udp-intake.js';
+import { encodeMessage } from '../../src/format/protobuf.js';
+import { MemoryFlowStore } from '../../src/store/memory.js';
+import { makeFlows } from '../query/flow-fixture.js';
+import { until } from '../helpers/analyzer.js';
+
+/** Sends `datagrams` to 127.0.0.1:`port` from a thread of its own, then sets done[0] to 1. */
+const SENDER = `
+const { workerData } = require('node:worker_threads');
+const dgram = require('node:dgram');
+const { port, datagrams, done } = workerData;
+const s = dgram.createSocket('udp4');
+s.connect(port, '127.0.0.1', async () => {
+  for (const d of datagrams) await new Promise((ok, ko) => s.send(d, (e) => (e ? ko(e) : ok())));
+  s.close(() => { Atomics.store(done, 0, 1); Atomics.notify(done, 0); });
+});
+`;
+
+t.test('a blocked event loop: what the ring cannot hold is dropped and counted, nothing else is lost', async (t) => {
+  const flows = makeFlows(2000, 5);
+  // Two flows a datagram: about 600 bytes each, 1,000 datagrams against a ring of 64 KB.
+  const datagrams = Array.from({ length: flows.length / 2 }, (_, i) => encodeMessage(flows.slice(2 * i, 2 * i + 2)));
+  const store = new MemoryFlowStore({ retentionMs: Infinity });
+  const intake = new FlowIntake(store);
+  const logs: string[] = [];
+  const udp = await listenUDP('127.0.0.1', 0, intake, (l) => logs.push(l), 64 << 10);
+  t.teardown(() => udp.close());
+
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const sender = new Worker(SENDER, { eval: true, workerData: { port: udp.port, datagrams, done } });
+  // The event loop stops here until every datagram is sent: only the receiving thread runs.
+  Atomics.wait(done, 0, 0, 60_000);
+  t.equal(Atomics.load(done, 0), 1, 'all datagrams were sent while the event loop was blocked');
+  await sender.terminate();
+
+  const accounted = (): number => {
+    const d = udp.drops();
+    return intake.counters.messages.udp + d.queue + (d.kernel ?? 0);
+  };
+  await until(() => accounted() === datagrams.length, 'every datagram stored or counted');
+  const { queue, kernel } = udp.drops();
+  const received = intake.counters.messages.udp;
+  t.ok(queue > 0, `the 64 KB ring overflowed (${queue} dropped)`);
+  t.ok(received > 0 && received < datagrams.length, `the ring kept ${received} datagrams`);
+  t.equal(kernel ?? 0, 0, 'the receiving thread kept the kernel buffer from overflowing');
+  t.equal(store.size, 2 * received, 'each datagram kept gave its two flows');
+  const firsts = flows.slice(0, 2 * received);
+  t.ok(firsts.every((f) => store.get(f.UUID) !== undefined), 'the flows kept are those of the first datagrams');
+  t.same(logs, []);
+});
+
+t.test('a port taken is a clear error, and no thread stays behind', async (t) => {
+  const intake = new FlowIntake(new MemoryFlowStore());
+  const first = await listenUDP('127.0.0.1', 0, intake, () => undefined);
+  t.teardown(() => first.close());
+  await t.rejects(listenUDP('127.0.0.1', first.port, intake, () => undefined), /EADDRINUSE/);
+});
