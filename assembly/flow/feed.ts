@@ -5,7 +5,10 @@
 //
 // Every worker of a pool receives the same chunks and keeps the packets of
 // its shard (shard.ts): records are walked by each worker, which costs a few
-// loads per record, instead of split and copied by the reader.
+// loads per record, instead of split and copied by the reader. A file replay
+// splits instead (`split`): the first shard walks every record, keeps its own
+// and copies the others' into one region per shard, which those shards then
+// process whole, neither walking nor copying what is not theirs.
 //
 // Walking stops before the first record stamped at or after `limitNs`: the
 // host runs the timer tick due then and calls again, so ticks fall between
@@ -44,15 +47,20 @@ export function feedRecordCount(): u32 { return fedRecords; }
   return bigEndian ? bswap<u32>(v) : v;
 }
 
+/** A split region's entry: u32 base address, u32 bytes used, u32 records, per shard. */
+const SPLIT_ENTRY: usize = 12;
+
 /**
  * Walks at most `maxRecords` records of `format` in [base, base+bytes) and
  * processes those that belong to `shard` of `shards`. Pcap timestamps are
  * ts_sec * 1e9 + ts_frac * `fracToNs`; `linkType` >= 0 replaces (batch) or
- * gives (pcap) the link type. Returns the bytes consumed; the number of
- * records is in feedRecordCount().
+ * gives (pcap) the link type. With `split` (the address of `shards` entries
+ * of SPLIT_ENTRY), each other shard's records are appended, as they are, to
+ * its region. Returns the bytes consumed; the number of records is in
+ * feedRecordCount().
  */
 export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u32, fracToNs: u32, linkType: i32,
-                            limitNs: i64, shard: u32, shards: u32): u32 {
+                            limitNs: i64, shard: u32, shards: u32, split: usize): u32 {
   let p = base;
   const end = base + bytes;
   let done: u32 = 0;
@@ -82,7 +90,13 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
     // previous one gives: load the next one's first two lines now, so that
     // they arrive while this frame is processed rather than after it.
     if (next + 128 <= end) prefetched ^= load<u32>(next) ^ load<u32>(next, 64);
-    if (shards <= 1 || shardOf(data, caplen, lt, shards) == shard) processPacket(data, caplen, wire, lt, ts, outer);
+    if (shards <= 1) {
+      processPacket(data, caplen, wire, lt, ts, outer);
+    } else {
+      const s = shardOf(data, caplen, lt, shards);
+      if (s == shard) processPacket(data, caplen, wire, lt, ts, outer);
+      else if (split != 0) copyToRegion(split + <usize>s * SPLIT_ENTRY, p, <u32>(next - p));
+    }
     p = next;
     done++;
   }
@@ -90,8 +104,16 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
   return <u32>(p - base);
 }
 
+/** Appends the record [p, p+size) to the split region whose entry is at `entry`. */
+@inline function copyToRegion(entry: usize, p: usize, size: u32): void {
+  const used = load<u32>(entry, 4);
+  memory.copy(<usize>load<u32>(entry) + used, p, size);
+  store<u32>(entry, used + size, 4);
+  store<u32>(entry, load<u32>(entry, 8) + 1, 8);
+}
+
 /** The batch-only entry point kept for the core bench and tests: every record, one table. */
 export function processBatch(base: usize, bytes: u32, n: u32, linkOverride: i32): u32 {
-  feedRecords(FMT_BATCH, base, bytes, n, 0, linkOverride, I64.MAX_VALUE, 0, 1);
+  feedRecords(FMT_BATCH, base, bytes, n, 0, linkOverride, I64.MAX_VALUE, 0, 1, 0);
   return fedRecords;
 }

@@ -7,12 +7,15 @@
  * memory, which holds the chunk slots: the first shard runs in this thread,
  * which reads the next chunk into it while the table works on this one; each
  * other shard is a piscina pool of exactly one thread (its state never moves,
- * its tasks run in order) that copies every chunk into its own memory. Each
- * shard keeps the packets that are its own (assembly/shard.ts). A bounded
- * number of chunks is in flight: the reader waits for the oldest to come back
- * (a file never drops packets).
+ * its tasks run in order). The first shard splits each chunk: it keeps its
+ * own packets (assembly/shard.ts) and copies the others' into a region per
+ * shard, which that shard copies into its own memory and processes whole,
+ * while the first shard goes on with the next chunk. So no thread walks or
+ * copies the packets of the others. A bounded number of chunks is in flight:
+ * the reader waits for the oldest to come back (a file never drops packets).
  *
- * Timers, when enabled, follow packet time and run inside every shard
+ * Timers, when enabled, follow packet time: the first shard runs them as the
+ * records come, and the others at the same places among their records
  * (shard-task.ts). Replies are taken in chunk order, and the flows each shard
  * returns are cut at the ticks, so the flows that left every table before a
  * tick are all known once it has run, and are written then, in canonical
@@ -23,7 +26,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CaptureReader, FRAMES_BATCH, type ReadResult } from '../capture/pcapfile.js';
-import { groupRecords, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
+import { groupRecords, SPLIT_ENTRY, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { FlowWriter } from '../format/writer.js';
@@ -98,17 +101,18 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
 }
 
 /**
- * Every chunk to every shard, replies taken in chunk order. Shard 0 runs in
- * this thread when `local` (no thread to feed, no task to post: with one
- * shard, the table runs here), the others each in a thread of its own. Each
- * shard's core runs in a shared memory (wasm/module.ts sharedCoreMemory) in
- * which SLOTS chunk slots are kept: the file is read (by libuv's threads)
- * into shard 0's slot, and each other shard copies the chunk from there into
- * its own slot, while this thread works or reads the next chunk. The reader
- * waits for the chunk that last used a slot to come back from every shard
- * before it reads into it (a file never drops packets). At the end, `finish`
- * gets each shard's remaining flows as a sorted source (its counters go to
- * `addCounters` with the last group).
+ * Every chunk to shard 0, its split to the others, replies taken in chunk
+ * order. Shard 0 runs in this thread when `local` (no thread to feed, no task
+ * to post: with one shard, the table runs here), the others each in a thread
+ * of its own. Each shard's core runs in a shared memory (wasm/module.ts
+ * sharedCoreMemory) in which SLOTS chunk slots are kept: the file is read (by
+ * libuv's threads) into shard 0's slot; shard 0 splits the chunk into the
+ * regions of that slot, in its memory, and each other shard copies its region
+ * from there into its own slot, while this thread works or reads the next
+ * chunk. The reader waits for the chunk that last used a slot (and its
+ * regions) to come back from every shard before it reads into it (a file
+ * never drops packets). At the end, `finish` gets each shard's remaining flows
+ * as a sorted source (its counters go to `addCounters` with the last group).
  */
 async function replayChunks(reader: CaptureReader, n: number, local: boolean, config: (i: number) => ShardConfig,
                             frames: (bytes: number, records: number) => FramesTask,
@@ -128,6 +132,7 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       const { input } = await h.run({ op: 'input', bytes: SLOTS * SLOT_BYTES });
       return inputSlots(memories[i], input!, SLOTS);
     }));
+    const split = n > 1 ? await splitRoom(handles[0], memories[0], n) : undefined;
     reading = reader.readFrames(slots[0][0], batchPackets);
     for (let c = 0; ; c++) {
       const r = await reading;
@@ -136,11 +141,21 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
       reading = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
-      const task = (i: number): FramesTask => ({ ...frames(r.bytes, r.packets), address: slots[i][s].byteOffset });
-      const input = { sab: memories[0].buffer as unknown as SharedArrayBuffer, offset: slots[0][s].byteOffset };
-      // The threads get their tasks first: a local shard 0 works before its run returns.
-      const others = handles.slice(1).map((h, k) => h.run(task(k + 1), input));
-      pending.push(Promise.all([handles[0].run(task(0)), ...others]));
+      const first = handles[0].run({ ...frames(r.bytes, r.packets), address: slots[0][s].byteOffset, split: split?.tables[s] });
+      if (!split) {
+        pending.push(Promise.all([first]));
+        continue;
+      }
+      // Once shard 0 has split the chunk (a local shard 0 has, when its run returns), each other shard takes its region.
+      pending.push(first.then((reply) => Promise.all([reply, ...handles.slice(1).map((h, j) => {
+        const k = j + 1;
+        const part = reply.split!;
+        const task: FramesTask = {
+          ...frames(part.bytes[k], part.records[k]), address: slots[k][s].byteOffset,
+          presplit: part.ticks.map((t) => ({ tick: t.tick, after: t.after[k] })),
+        };
+        return h.run(task, { sab: memories[0].buffer as unknown as SharedArrayBuffer, offset: split.region(s, k) });
+      })])));
     }
     while (pending.length > 0) await take(await pending.shift()!);
     await finish(handles.map((h) => stopSource(async (recycle) => {
@@ -153,6 +168,23 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
     await Promise.allSettled([...pending, reading]);
     await Promise.all(handles.map((h) => h.close()));
   }
+}
+
+/**
+ * Room in shard 0's memory for splitting the chunks of every slot: per slot, a
+ * split table (SPLIT_ENTRY bytes per shard, each entry's region address set
+ * here) and a region of a chunk's size for each other shard.
+ */
+async function splitRoom(first: ShardHandle, memory: WebAssembly.Memory, n: number): Promise<{ tables: number[]; region(s: number, k: number): number }> {
+  const tableBytes = (SLOTS * n * SPLIT_ENTRY + 63) & ~63;
+  const { input } = await first.run({ op: 'input', bytes: tableBytes + SLOTS * (n - 1) * SLOT_BYTES });
+  const region = (s: number, k: number): number => input! + tableBytes + (s * (n - 1) + k - 1) * SLOT_BYTES;
+  const tables = Array.from({ length: SLOTS }, (_, s) => input! + s * n * SPLIT_ENTRY);
+  tables.forEach((at, s) => {
+    const entries = new Uint32Array(memory.buffer, at, n * SPLIT_ENTRY / 4);
+    for (let k = 1; k < n; k++) entries[3 * k] = region(s, k);
+  });
+  return { tables, region };
 }
 
 /** `count` chunk slots from `address` in `memory` (a shared memory grows in place and never shrinks: the views stay valid). */

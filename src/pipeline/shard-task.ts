@@ -3,9 +3,13 @@
  * piscina worker (worker.ts) or in the calling thread (pool.ts localShard).
  * Both run this same code, so their outputs cannot differ.
  *
- * Every shard receives every chunk of frames and keeps its own packets
+ * A shard receives every chunk of frames and keeps its own packets
  * (assembly/flow/feed.ts); with packet-time timers, it also runs the ticks
- * itself, between the same two packets as every other shard.
+ * itself, between the same two packets as every other shard. In a file
+ * replay, the first shard splits each chunk instead (FramesTask.split): it
+ * copies the other shards' records to a region each and says which ticks it
+ * ran between which of them; the others then get their region alone, with
+ * those ticks at the same places (FramesTask.presplit).
  */
 import { FlowEngine, type EngineOptions } from '../engine/flow-engine.js';
 import type { FlowEvent } from '../flow/types.js';
@@ -42,7 +46,25 @@ export interface FramesTask {
   fracToNs: number;
   /** Link type of every record (pcap), or -1 for each record's own (batch). */
   linkType: number;
+  /** The first shard of a split: the address of its split table (SPLIT_ENTRY bytes per shard; bases set, counts reset here). */
+  split?: number;
+  /** Records a first shard split off for this one: the ticks it ran between them, none of this shard's own timers. */
+  presplit?: PresplitTick[];
 }
+
+/** A tick the splitting shard ran, and how many of this shard's records came before it. */
+export interface PresplitTick { tick: Tick; after: number }
+
+/** What the splitting shard wrote for the others: per shard, the region's bytes and records, and the ticks between them. */
+export interface SplitResult {
+  bytes: number[];
+  records: number[];
+  /** Each tick run, with the records of each shard's region before it. */
+  ticks: { tick: Tick; after: number[] }[];
+}
+
+/** Bytes per shard in a split table: u32 region address, u32 bytes used, u32 records (assembly/flow/feed.ts). */
+export const SPLIT_ENTRY = 12;
 
 /**
  * Capture stop: the flows leave the table in key order, at most `maxFlows` per task, until `done`.
@@ -77,6 +99,8 @@ export interface ShardStatus {
   tableSize?: number;
   /** The address of the room an `input` task asked for. */
   input?: number;
+  /** What a splitting frames task wrote for the other shards. */
+  split?: SplitResult;
 }
 
 /** Encoded flows in bulk: one buffer, record i at [ends[i-1], ends[i]), with its sort key. */
@@ -162,6 +186,14 @@ export class Shard {
     const core = this.engine.core;
     const base = task.address ?? core.inputBuffer();
     if (task.data) new Uint8Array(core.memory.buffer, base, task.bytes).set(task.data.subarray(0, task.bytes));
+    if (task.presplit) return this.presplitFrames(task, base, out);
+    const split = task.split ?? 0;
+    const count = this.config.count;
+    // A fresh view each time: the table's memory may grow (and a memory that is not shared then moves) while it works.
+    const entries = (): Uint32Array => new Uint32Array(core.memory.buffer, split, count * SPLIT_ENTRY / 4);
+    const column = (c: number): number[] => { const e = entries(); return Array.from({ length: count }, (_, k) => e[3 * k + c]); };
+    const ticks: SplitResult['ticks'] = [];
+    if (split !== 0) for (let k = 0, e = entries(); k < count; k++) e[3 * k + 1] = e[3 * k + 2] = 0;
     let off = 0;
     let left = task.records;
     while (left > 0) {
@@ -170,16 +202,39 @@ export class Shard {
         if (!this.clock.started) this.clock.start(frameTimeMs(task.format, new DataView(core.memory.buffer, base), off, task.fracToNs));
         limitNs = BigInt(this.clock.next) * 1_000_000n;
       }
-      off += core.feedRecords(task.format, base + off, task.bytes - off, left, task.fracToNs, task.linkType, limitNs, this.config.index, this.config.count);
+      off += core.feedRecords(task.format, base + off, task.bytes - off, left, task.fracToNs, task.linkType, limitNs, this.config.index, this.config.count, split);
       left -= core.feedRecordCount();
       if (left === 0) break;
       // Stopped early: at a tick, or at a record that overruns the chunk (counted by the core as bad_records).
       const view = new DataView(core.memory.buffer, base, task.bytes);
       if (!this.clock || task.bytes - off < 16 || frameTimeMs(task.format, view, off, task.fracToNs) < this.clock.next) break;
-      this.tick(this.clock.take());
+      const tick = this.clock.take();
+      if (split !== 0) ticks.push({ tick, after: column(2) });
+      this.tick(tick);
       this.emitTo(out);
       out.endGroup();
     }
+    this.emitTo(out);
+    return split === 0 ? {} : { split: { bytes: column(1), records: column(2), ticks } };
+  }
+
+  /** Records split off for this shard (all its own), with the splitting shard's ticks between them. */
+  private presplitFrames(task: FramesTask, base: number, out: FlowOut): ShardStatus {
+    const core = this.engine.core;
+    let off = 0;
+    let fed = 0;
+    const feed = (upTo: number): void => {
+      if (upTo <= fed) return;
+      off += core.feedRecords(task.format, base + off, task.bytes - off, upTo - fed, task.fracToNs, task.linkType, NEVER, 0, 1, 0);
+      fed += core.feedRecordCount();
+    };
+    for (const t of task.presplit!) {
+      feed(t.after);
+      this.tick(t.tick);
+      this.emitTo(out);
+      out.endGroup();
+    }
+    feed(task.records);
     this.emitTo(out);
     return {};
   }

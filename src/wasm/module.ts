@@ -36,9 +36,12 @@ export interface CoreExports {
   setLayerTimeout(layer: number, ms: bigint): void;
   setAppTimeout(app: number, ms: bigint): void;
   processBatch(base: number, bytes: number, n: number, linkOverride: number): number;
-  /** assembly/flow/feed.ts: walks records of `format` (0 batch, 1 pcap LE, 2 pcap BE), feeds one shard's packets; returns bytes consumed. */
+  /**
+   * assembly/flow/feed.ts: walks records of `format` (0 batch, 1 pcap LE, 2 pcap BE), feeds one shard's packets
+   * (with `split`, copies the others' to their regions); returns bytes consumed.
+   */
   feedRecords(format: number, base: number, bytes: number, maxRecords: number, fracToNs: number, linkType: number,
-              limitNs: bigint, shard: number, shards: number): number;
+              limitNs: bigint, shard: number, shards: number, split: number): number;
   feedRecordCount(): number;
   setERSPANTypeI(on: number): void;
   /**

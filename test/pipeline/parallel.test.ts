@@ -87,6 +87,34 @@ t.test('generated traffic: same output for every worker count and batch size', a
   }
 });
 
+/**
+ * Conversations that go quiet for longer than the expiry, then speak again right around an
+ * expire tick: some just before it (one flow: the tick finds them active), some just after it
+ * (two flows: the tick ends the first). A table that ran the tick one packet early or late
+ * would merge or split one of them.
+ */
+t.test('timers: every table runs a tick between the same two of its packets', async (t) => {
+  const t0 = 1_700_000_000_000_000;
+  const frames: { data: number[]; tsUs: number }[] = [];
+  const datagram = (i: number, tsUs: number): void => {
+    frames.push({ data: ethernet('02:00:00:00:00:01', '02:00:00:00:00:02', 0x0800, ipv4(`10.1.0.${i}`, '10.2.0.1', 17, udp(20000 + i, 53, [i]))), tsUs });
+  };
+  for (let i = 1; i <= 60; i++) datagram(i, t0 + i * 1000);
+  // Expire ticks every 20 s from the first packet: the one at t0 + 40 s ends flows last seen before t0 + 20 s.
+  for (let i = 1; i <= 30; i++) datagram(i, t0 + 40_000_000 - 1000 * (31 - i));
+  for (let i = 31; i <= 60; i++) datagram(i, t0 + 40_000_000 + 1000 * (i - 30));
+  const file = path.join(dir, 'tick-edges.pcap');
+  writePcap(file, frames);
+  const args = ['--timers', '--update', '5', '--expire', '20'];
+  const one = await run([...args, file]);
+  const flows = one.trim().split('\n').map((l) => JSON.parse(l) as { Transport: { A: number } });
+  const perPort = (port: number) => flows.filter((f) => f.Transport.A === port).length;
+  t.same([perPort(20001), perPort(20030), perPort(20031), perPort(20060)], [1, 1, 2, 2], 'before the tick: one flow; after it: two');
+  for (const extra of [['--workers', '2'], ['--workers', '3'], ['--workers', '4', '--batch-packets', '5'], ['--workers', '2', '--threads']]) {
+    t.equal(await run([...args, ...extra, file]), one, extra.join(' '));
+  }
+});
+
 const CORPUS = fileURLToPath(new URL('../../../shared/corpus/', import.meta.url));
 const CAPTURES: [string, string[]][] = [
   ['skydive/geneve.pcap', []], ['skydive/eth-ip4-arp-dns-req-http-google.pcap', ['--extra-layers', 'ALL']],
