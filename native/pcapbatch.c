@@ -833,6 +833,9 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* pcapread.c: readRecords. */
+void pcapread_register(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -842,6 +845,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"libVersion", NULL, js_version, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  pcapread_register(env, exports);
   return exports;
 }
 

@@ -14,10 +14,7 @@
  * A batch stays valid until its release(), or until the iterator is asked for the next batch,
  * which releases the previous one. An open capture keeps the process alive until close().
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nativeAddon, NativeAddonError, type NativeAddon, type NativeOpenResult } from './native-addon.js';
 import { recordSize } from './pcapfile.js';
 
 /** Skydive's HeaderSize default: the snap length when a capture gives 0 or none. */
@@ -91,34 +88,14 @@ export class LiveCaptureError extends Error {
   }
 }
 
-interface NativeOpenResult { handle: object; linkType: number; ifIndex: number; nanosecond: boolean; snaplen: number }
-interface NativeStats { recv: number; drop: number; ifdrop: number; ringDropped: number; packets: number; bytes: number; batches: number }
-interface Addon {
-  open(opts: object, ring: Uint8Array, cb: (err: (Error & { code?: string }) | null, slot: number, bytes: number, packets: number) => void): NativeOpenResult;
-  release(handle: object, slot: number): void;
-  stats(handle: object): NativeStats;
-  close(handle: object): void;
-}
-
-const ADDON_PATH = join('native', 'build', 'Release', 'pcapbatch.node');
-let addon: Addon | undefined;
-
-/** Loads the addon from native/build/Release of this package (from src/ or dist/src/). */
-function loadAddon(): Addon {
-  if (addon) return addon;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  let file: string | undefined;
-  for (let i = 0; i < 5 && !file; i++, dir = dirname(dir)) {
-    if (existsSync(join(dir, ADDON_PATH))) file = join(dir, ADDON_PATH);
-  }
-  const hint = 'install libpcap-dev and build-essential (apt-get install libpcap-dev build-essential), then run `npm run build`';
-  if (!file) throw new LiveCaptureError('ERR_ADDON_MISSING', `the live capture addon ${ADDON_PATH} is not built: ${hint}`);
+/** Loads the addon, its failure as a LiveCaptureError (same code). */
+function loadAddon(): NativeAddon {
   try {
-    addon = createRequire(import.meta.url)(file) as Addon;
+    return nativeAddon();
   } catch (e) {
-    throw new LiveCaptureError('ERR_ADDON_LOAD', `cannot load ${file} (${(e as Error).message}): ${hint}`, { cause: e });
+    if (e instanceof NativeAddonError) throw new LiveCaptureError(e.code, e.message, { cause: e });
+    throw e;
   }
-  return addon;
 }
 
 function intOption(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
@@ -136,7 +113,7 @@ export class LiveCapture implements AsyncIterable<LiveBatch> {
   /** Whether the kernel gives nanosecond timestamps (else µs, still written in ns). */
   readonly nanosecond: boolean;
 
-  private readonly lib: Addon;
+  private readonly lib: NativeAddon;
   private readonly handle: object;
   private readonly ring: SharedArrayBuffer;
   private readonly batchSize: number;
@@ -147,7 +124,7 @@ export class LiveCapture implements AsyncIterable<LiveBatch> {
   private iterating = false;
   private finalStats?: LiveCaptureStats;
 
-  private constructor(lib: Addon, opts: LiveCaptureOptions) {
+  private constructor(lib: NativeAddon, opts: LiveCaptureOptions) {
     this.lib = lib;
     if (typeof opts?.interface !== 'string' || opts.interface === '') throw new LiveCaptureError('ERR_INVALID_ARG', 'interface must be a non-empty string');
     const snaplen = opts.headerSize ? intOption('headerSize', opts.headerSize, DEFAULT_HEADER_SIZE, 14, 262144) : DEFAULT_HEADER_SIZE;

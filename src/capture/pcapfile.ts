@@ -25,6 +25,7 @@
  *   offset 24  data[caplen], zero padding up to the next 8-byte boundary
  */
 import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { nativeAddon, NativeAddonError, type NativeAddon } from './native-addon.js';
 
 /** Size of the fixed header in front of each record's data. */
 export const RECORD_HEADER_SIZE = 24;
@@ -75,6 +76,11 @@ export interface CaptureOpenOptions {
   linkTypeOverride?: number;
   /** Bytes per file read (default 1 MiB). The buffer grows past it only for a larger record. */
   chunkSize?: number;
+  /**
+   * readFrames of a classic pcap reads and counts records through the native addon when it is
+   * built (default true); false counts them in JavaScript. Both give the same records.
+   */
+  nativeRead?: boolean;
 }
 
 const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -92,6 +98,17 @@ const PCAP_MAGIC_US = 0xa1b2c3d4;
 const PCAP_MAGIC_NS = 0xa1b23c4d;
 const PCAP_FILE_HEADER = 24;
 const PCAP_RECORD_HEADER = 16;
+
+/** The addon's readRecords, or undefined when the addon is not built (readFrames then counts in JavaScript). */
+function nativeReadRecords(): NativeAddon['readRecords'] | undefined {
+  try {
+    const lib = nativeAddon();
+    return lib.readRecords.bind(lib);
+  } catch (e) {
+    if (e instanceof NativeAddonError) return undefined;
+    throw e;
+  }
+}
 
 /** Block types (pcapng §4): the SHB type reads the same in both byte orders. */
 const BT_SHB = 0x0a0d0d0a;
@@ -269,6 +286,8 @@ export abstract class CaptureReader {
   readonly stats: CaptureStats;
   /** Set at end of file, clean or truncated, and on close: later batches are empty. */
   protected done = false;
+  /** The addon's readRecords, when readFrames may use it (CaptureOpenOptions.nativeRead). */
+  protected native: NativeAddon['readRecords'] | undefined;
 
   protected constructor(
     protected readonly path: string,
@@ -295,6 +314,7 @@ export abstract class CaptureReader {
       const win = new FileWindow(fh, chunkSize, { packets: 0, bytesRead: 0, truncatedTail: false, skippedBlocks: 0 });
       const reader = await CaptureReader.forMagic(path, fh, win, override);
       await reader.readHeader();
+      if (opts.nativeRead ?? true) reader.native = nativeReadRecords();
       return reader;
     } catch (err) {
       await fh.close();
@@ -440,8 +460,7 @@ class PcapReader extends CaptureReader {
       this.rawPos = this.win.fileOffset(this.win.pos);
       this.stats.bytesRead = this.rawPos;
     }
-    const { bytesRead } = await this.fh.read(dst, 0, dst.length, this.rawPos);
-    const [n, p] = this.wholeRecords(new DataView(dst.buffer, dst.byteOffset, bytesRead), maxPackets, bytesRead === dst.length);
+    const [n, p, bytesRead] = await this.readWholeRecords(dst, maxPackets, this.rawPos);
     if (n === 0) {
       // Nothing whole is left: the file ends here, cleanly or in the middle of a record.
       this.done = true;
@@ -455,6 +474,34 @@ class PcapReader extends CaptureReader {
   }
 
   /**
+   * Reads `dst` full from `position`; returns the number of whole records at its start (at most
+   * `max`), their bytes, and the bytes read. The native addon, when built, does both in libuv's
+   * thread pool (native/pcapread.c says why); otherwise the records are counted here.
+   */
+  private async readWholeRecords(dst: Uint8Array, max: number, position: number): Promise<[number, number, number]> {
+    const native = this.native;
+    if (native === undefined) {
+      const { bytesRead } = await this.fh.read(dst, 0, dst.length, position);
+      const [n, p] = this.wholeRecords(new DataView(dst.buffer, dst.byteOffset, bytesRead), max, bytesRead === dst.length);
+      return [n, p, bytesRead];
+    }
+    const c = await native(this.fh.fd, dst, position, max, !this.littleEndian, MAX_LENGTH);
+    if (c.corrupt >= 0) this.corruptCaplen(c.corrupt, new DataView(dst.buffer, dst.byteOffset + c.bytes, PCAP_RECORD_HEADER).getUint32(8, this.littleEndian));
+    if (c.records === 0 && c.bytesRead === dst.length) this.tooBig(dst, c.bytesRead);
+    return [c.records, c.bytes, c.bytesRead];
+  }
+
+  private corruptCaplen(index: number, caplen: number): never {
+    throw new CaptureFormatError(`${this.path}: packet ${this.stats.packets + index + 1} claims ${caplen} captured bytes (limit ${MAX_LENGTH}): corrupt record header`);
+  }
+
+  /** The first record does not fit in a whole `dst`. */
+  private tooBig(dst: Uint8Array, size: number): never {
+    const caplen = new DataView(dst.buffer, dst.byteOffset, PCAP_RECORD_HEADER).getUint32(8, this.littleEndian);
+    throw new CaptureFormatError(`${this.path}: packet ${this.stats.packets + 1} has ${caplen} captured bytes; its record cannot fit in a ${size}-byte batch`);
+  }
+
+  /**
    * Number of whole records at the start of `view` (at most `max`) and their
    * bytes. Synchronous, like walk(), to keep the per-record loop fast.
    */
@@ -464,15 +511,10 @@ class PcapReader extends CaptureReader {
     let p = 0, n = 0;
     while (n < max && p + PCAP_RECORD_HEADER <= size) {
       const caplen = view.getUint32(p + 8, le);
-      if (caplen > MAX_LENGTH) {
-        throw new CaptureFormatError(`${this.path}: packet ${this.stats.packets + n + 1} claims ${caplen} captured bytes (limit ${MAX_LENGTH}): corrupt record header`);
-      }
+      if (caplen > MAX_LENGTH) this.corruptCaplen(n, caplen);
       const next = p + PCAP_RECORD_HEADER + caplen;
       if (next > size) {
-        if (n === 0 && full) {
-          throw new CaptureFormatError(
-            `${this.path}: packet ${this.stats.packets + 1} has ${caplen} captured bytes; its record cannot fit in a ${size}-byte batch`);
-        }
+        if (n === 0 && full) this.tooBig(new Uint8Array(view.buffer, view.byteOffset, size), size);
         break;
       }
       p = next;

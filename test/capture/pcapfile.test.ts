@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeAddon } from '../../src/capture/native-addon.js';
 import {
   CaptureReader,
   FRAMES_BATCH,
@@ -413,9 +414,12 @@ t.test('a record that can never fit in dst is an error naming the packet', async
 // ---------------------------------------------------------------------------------------------
 // readFrames: classic pcap records as they are on disk, pcapng as batch records
 
-/** Reads every frame with readFrames into a `dstSize` buffer; raw pcap records are turned into Recs here. */
-async function readAllFrames(path: string, dstSize: number, maxPackets = 1000): Promise<{ recs: Rec[]; reader: CaptureReader; chunks: number }> {
-  const reader = await CaptureReader.open(path);
+/**
+ * Reads every frame with readFrames into a `dstSize` buffer; raw pcap records are turned into Recs here.
+ * `nativeRead`: the records of a chunk counted by the native addon, or in JavaScript.
+ */
+async function readAllFrames(path: string, dstSize: number, maxPackets = 1000, nativeRead = true): Promise<{ recs: Rec[]; reader: CaptureReader; chunks: number }> {
+  const reader = await CaptureReader.open(path, { nativeRead });
   const dst = new Uint8Array(dstSize);
   const recs: Rec[] = [];
   let chunks = 0;
@@ -443,15 +447,22 @@ async function readAllFrames(path: string, dstSize: number, maxPackets = 1000): 
   return { recs, reader, chunks };
 }
 
+/** Both ways of counting a chunk's records; the native one must be there in CI (npm run build makes it). */
+const READS: [string, boolean][] = [['native', true], ['JavaScript', false]];
+
+t.test('the native addon that counts records is built', { skip: process.env.CI ? false : 'outside CI, the JavaScript count is the fallback' }, async (t) => {
+  t.type(nativeAddon().readRecords, 'function');
+});
+
 t.test('readFrames: raw pcap records carry the same packets as readBatch, in any chunk size', async (t) => {
-  for (const le of [true, false]) {
+  for (const [how, nativeRead] of READS) for (const le of [true, false]) {
     for (const nano of [false, true]) {
       const packets = Array.from({ length: 25 }, (_, i) => ({ sec: 1_700_000_000 + i, frac: nano ? 999_999_999 - i : 999_999 - i, data: payload(i * 7, i), wirelen: i * 7 + 3 }));
       const path = writeCapture(pcapFile({ le, nano, linkType: 113, packets }));
       const { recs: expected } = await readAll(path);
       for (const dstSize of [200, 4096]) {
-        const { recs, reader, chunks } = await readAllFrames(path, dstSize, 7);
-        const name = `${le ? 'LE' : 'BE'} ${nano ? 'ns' : 'µs'} dst ${dstSize}`;
+        const { recs, reader, chunks } = await readAllFrames(path, dstSize, 7, nativeRead);
+        const name = `${how}: ${le ? 'LE' : 'BE'} ${nano ? 'ns' : 'µs'} dst ${dstSize}`;
         t.equal(reader.framesFormat, le ? FRAMES_PCAP_LE : FRAMES_PCAP_BE, name);
         t.equal(reader.fracToNs, nano ? 1 : 1000, name);
         t.strictSame(recs, expected, name);
@@ -474,13 +485,19 @@ t.test('readFrames: pcapng gives batch records', async (t) => {
 t.test('readFrames: truncated tail, oversized and corrupt records', async (t) => {
   const packets = [0, 1, 2].map((i) => ({ sec: i, frac: 0, data: payload(50, i) }));
   const whole = pcapFile({ le: true, nano: false, linkType: 1, packets });
-  for (const cut of [5, 60]) {
-    const { recs, reader } = await readAllFrames(writeCapture(whole.subarray(0, whole.length - cut)), 100);
-    t.equal(recs.length, 2, `cut by ${cut}`);
-    t.equal(reader.stats.truncatedTail, true, `cut by ${cut}`);
+  for (const [how, nativeRead] of READS) {
+    for (const cut of [5, 60]) {
+      const { recs, reader } = await readAllFrames(writeCapture(whole.subarray(0, whole.length - cut)), 100, 1000, nativeRead);
+      t.equal(recs.length, 2, `${how}: cut by ${cut}`);
+      t.equal(reader.stats.truncatedTail, true, `${how}: cut by ${cut}`);
+    }
+    await t.rejects(readAllFrames(writeCapture(whole), 60, 1000, nativeRead), { name: 'CaptureFormatError', message: /packet 1 has 50 captured bytes; its record cannot fit in a 60-byte batch/ }, how);
+    await t.rejects(readAllFrames(writeCapture(patch(whole, 24 + 66 + 8, 0x7fffffff)), 4096, 1000, nativeRead),
+      { name: 'CaptureFormatError', message: /packet 2 claims 2147483647 captured bytes .* corrupt record header/ }, how);
+    // A corrupt record after whole ones, in a later chunk: its number counts the packets before.
+    await t.rejects(readAllFrames(writeCapture(patch(whole, 24 + 2 * 66 + 8, 0x7fffffff)), 70, 1000, nativeRead),
+      { name: 'CaptureFormatError', message: /packet 3 claims 2147483647 captured bytes .* corrupt record header/ }, how);
   }
-  await t.rejects(readAllFrames(writeCapture(whole), 60), { name: 'CaptureFormatError', message: /packet 1 has 50 captured bytes; its record cannot fit in a 60-byte batch/ });
-  await t.rejects(readAllFrames(writeCapture(patch(whole, 24 + 66 + 8, 0x7fffffff)), 4096), { name: 'CaptureFormatError', message: /packet 2 claims 2147483647 captured bytes .* corrupt record header/ });
 });
 
 // ---------------------------------------------------------------------------------------------

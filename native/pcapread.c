@@ -1,0 +1,164 @@
+/*
+ * pcapread: reads a chunk of a classic pcap file and finds its whole records, in libuv's thread
+ * pool, for a file replay (src/capture/pcapfile.ts).
+ *
+ * Finding where the last whole record of a chunk ends means following the record headers
+ * one after the other: a chain of dependent loads, each on a line the read has just written.
+ * Done by the JavaScript thread, right after another thread's read, each load waited for a
+ * line held by the other core: about a tenth of a replay's main thread. Done here, by the
+ * thread that read the chunk, the lines are still in its cache, and the main thread only takes
+ * the result.
+ *
+ *   readRecords(fd, dst, position, maxRecords, bigEndian, maxCaplen)
+ *     -> Promise<{ bytesRead, records, bytes, corrupt }>
+ *
+ * Reads up to dst.length bytes at `position` into `dst` (a Uint8Array, typically a view of a
+ * WebAssembly memory), then counts the whole records at its start: at most `maxRecords`, each
+ * a 16-byte header whose captured length (bytes 8-11, in the file's byte order) is followed by
+ * as many bytes. `records` and `bytes` are what was found; `corrupt` is the index of the first
+ * record whose captured length exceeds `maxCaplen` (-1 when none; counting stops there).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PCAP_RECORD_HEADER 16
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref dst_ref;
+  int fd;
+  uint8_t *dst;
+  size_t length;
+  int64_t position;
+  uint32_t max_records;
+  int big_endian;
+  uint32_t max_caplen;
+  /* Results. */
+  int error;
+  size_t bytes_read;
+  uint32_t records;
+  size_t bytes;
+  int64_t corrupt;
+} read_t;
+
+static uint32_t caplen_at(const uint8_t *p, int big_endian) {
+  uint32_t v;
+  memcpy(&v, p + 8, 4);
+  return big_endian ? __builtin_bswap32(v) : v;
+}
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  read_t *r = data;
+  size_t got = 0;
+  while (got < r->length) {
+    ssize_t n = pread(r->fd, r->dst + got, r->length - got, r->position + (int64_t)got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      r->error = errno;
+      return;
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  r->bytes_read = got;
+  size_t p = 0;
+  uint32_t n = 0;
+  r->corrupt = -1;
+  while (n < r->max_records && p + PCAP_RECORD_HEADER <= got) {
+    uint32_t caplen = caplen_at(r->dst + p, r->big_endian);
+    if (caplen > r->max_caplen) {
+      r->corrupt = n;
+      break;
+    }
+    size_t next = p + PCAP_RECORD_HEADER + caplen;
+    if (next > got) break;
+    p = next;
+    n++;
+  }
+  r->records = n;
+  r->bytes = p;
+}
+
+static void set_number(napi_env env, napi_value obj, const char *name, double x) {
+  napi_value v;
+  napi_create_double(env, x, &v);
+  napi_set_named_property(env, obj, name, v);
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  read_t *r = data;
+  if (status != napi_ok || r->error != 0) {
+    napi_value msg, code, err;
+    napi_create_string_utf8(env, status != napi_ok ? "the read was cancelled" : strerror(r->error), NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, "ERR_PCAP_READ", NAPI_AUTO_LENGTH, &code);
+    napi_create_error(env, code, msg, &err);
+    napi_reject_deferred(env, r->deferred, err);
+  } else {
+    napi_value out;
+    napi_create_object(env, &out);
+    set_number(env, out, "bytesRead", (double)r->bytes_read);
+    set_number(env, out, "records", (double)r->records);
+    set_number(env, out, "bytes", (double)r->bytes);
+    set_number(env, out, "corrupt", (double)r->corrupt);
+    napi_resolve_deferred(env, r->deferred, out);
+  }
+  napi_delete_reference(env, r->dst_ref);
+  napi_delete_async_work(env, r->work);
+  free(r);
+}
+
+static napi_value fail(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG", msg);
+  return NULL;
+}
+
+static napi_value js_read_records(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return fail(env, "readRecords(fd, dst, position, maxRecords, bigEndian, maxCaplen)");
+  int32_t fd;
+  double position;
+  uint32_t max_records, max_caplen;
+  bool big_endian, is_typed;
+  if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return fail(env, "fd: a file descriptor");
+  if (napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed) return fail(env, "dst: a Uint8Array");
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return fail(env, "dst: a Uint8Array");
+  if (napi_get_value_double(env, argv[2], &position) != napi_ok || position < 0) return fail(env, "position: a file offset");
+  if (napi_get_value_uint32(env, argv[3], &max_records) != napi_ok) return fail(env, "maxRecords: a count");
+  if (napi_get_value_bool(env, argv[4], &big_endian) != napi_ok) return fail(env, "bigEndian: a boolean");
+  if (napi_get_value_uint32(env, argv[5], &max_caplen) != napi_ok) return fail(env, "maxCaplen: a length");
+  read_t *r = calloc(1, sizeof *r);
+  if (!r) return fail(env, "out of memory");
+  r->fd = fd;
+  r->dst = data;
+  r->length = length;
+  r->position = (int64_t)position;
+  r->max_records = max_records;
+  r->big_endian = big_endian;
+  r->max_caplen = max_caplen;
+  napi_value promise, name;
+  napi_create_promise(env, &r->deferred, &promise);
+  /* Holds dst (and its buffer) until the read completes. */
+  napi_create_reference(env, argv[1], 1, &r->dst_ref);
+  napi_create_string_utf8(env, "pcapReadRecords", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, execute, complete, r, &r->work);
+  napi_queue_async_work(env, r->work);
+  return promise;
+}
+
+void pcapread_register(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "readRecords", NAPI_AUTO_LENGTH, js_read_records, NULL, &fn);
+  napi_set_named_property(env, exports, "readRecords", fn);
+}

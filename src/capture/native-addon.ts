@@ -1,0 +1,52 @@
+/**
+ * The project's native addon (native/, built by `npm run build` when libpcap-dev is there): live
+ * capture (pcapbatch.c) and the reading of classic pcap chunks (pcapread.c).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { projectRoot } from '../project-files.js';
+
+export interface NativeOpenResult { handle: object; linkType: number; ifIndex: number; nanosecond: boolean; snaplen: number }
+export interface NativeStats { recv: number; drop: number; ifdrop: number; ringDropped: number; packets: number; bytes: number; batches: number }
+/** What readRecords found: bytes read, whole records at the start and their bytes, the first corrupt record (-1: none). */
+export interface NativeChunk { bytesRead: number; records: number; bytes: number; corrupt: number }
+
+export interface NativeAddon {
+  open(opts: object, ring: Uint8Array, cb: (err: (Error & { code?: string }) | null, slot: number, bytes: number, packets: number) => void): NativeOpenResult;
+  release(handle: object, slot: number): void;
+  stats(handle: object): NativeStats;
+  close(handle: object): void;
+  readRecords(fd: number, dst: Uint8Array, position: number, maxRecords: number, bigEndian: boolean, maxCaplen: number): Promise<NativeChunk>;
+}
+
+export const ADDON_PATH = join('native', 'build', 'Release', 'pcapbatch.node');
+const HINT = 'install libpcap-dev and build-essential (apt-get install libpcap-dev build-essential), then run `npm run build`';
+
+/** Why the addon could not be loaded: `code` is ERR_ADDON_MISSING or ERR_ADDON_LOAD. */
+export class NativeAddonError extends Error {
+  override readonly name = 'NativeAddonError';
+  constructor(readonly code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+let loaded: NativeAddon | NativeAddonError | undefined;
+
+/** The addon; throws a NativeAddonError saying how to build it when it cannot be loaded. */
+export function nativeAddon(): NativeAddon {
+  if (loaded === undefined) {
+    const file = join(projectRoot(), ADDON_PATH);
+    if (!existsSync(file)) {
+      loaded = new NativeAddonError('ERR_ADDON_MISSING', `the native addon ${ADDON_PATH} is not built: ${HINT}`);
+    } else {
+      try {
+        loaded = createRequire(import.meta.url)(file) as NativeAddon;
+      } catch (e) {
+        loaded = new NativeAddonError('ERR_ADDON_LOAD', `cannot load ${file} (${(e as Error).message}): ${HINT}`, { cause: e });
+      }
+    }
+  }
+  if (loaded instanceof NativeAddonError) throw loaded;
+  return loaded;
+}
