@@ -43,25 +43,25 @@ export async function listenUDP(host: string, port: number, intake: FlowIntake, 
   const ring = createDatagramRing(ringBytes);
   const data: UDPReceiverData = { host, port, ipv6: v6, receiveBufferBytes: RECEIVE_BUFFER, ring };
   const worker = new Worker(compiledScript('analyzer/udp-receiver.js'), { workerData: data });
-  let bound: number;
-  const starting: { message?: (m: ReceiverMessage) => void; error?: (err: Error) => void; exit?: (code: number) => void } = {};
-  try {
-    bound = await new Promise<number>((resolve, reject) => {
-      starting.message = (m) => {
-        if (m.listening !== undefined) resolve(m.listening);
-        else if (m.error !== undefined) reject(new Error(m.error));
-      };
-      starting.error = reject;
-      starting.exit = (code) => reject(new Error(`the UDP receiving thread exited (code ${code})`));
-      worker.on('message', starting.message).on('error', starting.error).on('exit', starting.exit);
-    });
-  } catch (err) {
+  // Until the thread says it listens: its bind error, or its end, is listenUDP's error.
+  const bound = await new Promise<number>((resolve, reject) => {
+    const settle = (): void => {
+      // Only these: Worker keeps listeners of its own (its port's reference follows 'message' listeners).
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+    };
+    const onMessage = (m: ReceiverMessage): void => {
+      if (m.listening === undefined && m.error === undefined) return;
+      settle();
+      if (m.listening !== undefined) resolve(m.listening);
+      else reject(new Error(m.error));
+    };
+    const onError = (err: Error): void => { settle(); reject(err); };
+    const onExit = (code: number): void => { settle(); reject(new Error(`the UDP receiving thread exited (code ${code})`)); };
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  }).catch(async (err: unknown) => {
     await worker.terminate();
     throw err;
-  } finally {
-    // Only these: Worker keeps listeners of its own (its port's reference follows 'message' listeners).
-    worker.off('message', starting.message!).off('error', starting.error!).off('exit', starting.exit!);
-  }
+  });
   const where = `udp ${host}:${bound}`;
   const closed = new Promise<void>((resolve) => {
     worker.on('message', (m: ReceiverMessage) => {
