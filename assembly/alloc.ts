@@ -27,8 +27,10 @@ export function heapAlloc(bytes: usize, align: usize = 8): usize {
     const step = max(pages, max(<i32>(have >> 18), GROW_MIN_PAGES));
     if (memory.grow(step) < 0 && memory.grow(pages) < 0) return 0;
   }
+  // No fill: the bump pointer only rises, so [p, end) was never handed out, and a
+  // WebAssembly memory starts and grows zeroed (the host gives each core a fresh
+  // one). Zeroing it again wrote every flow slab and sort buffer twice.
   top = end;
-  memory.fill(p, 0, bytes);
   return p;
 }
 

@@ -161,11 +161,12 @@ export class FlowEngine {
   /**
    * Hands the sort key and Skydive JSON of every emitted flow whose event is
    * in `keep` to `visit` (see FlowRecordReader.drainJSON: `json` may be a
-   * view valid during the call only) and frees the output.
+   * view valid during the call only; `phase`: where, modulo 8, it will be
+   * copied to) and frees the output.
    */
   drainJSON(keep: ReadonlySet<FlowEvent>, dropLastUpdateMetric: boolean,
-            visit: (key: string, json: Uint8Array | string) => void): number {
-    return this.reader.drainJSON(keep, dropLastUpdateMetric, visit);
+            visit: (key: string, json: Uint8Array | string) => void, phase?: () => number): number {
+    return this.reader.drainJSON(keep, dropLastUpdateMetric, visit, phase);
   }
 
   tableSize(): number { return this.core.tableSize(); }

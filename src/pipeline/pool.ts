@@ -3,7 +3,7 @@
  * its WASM flow table for its whole life (minThreads = maxThreads = 1, no
  * idle timeout), so a shard's state never moves and its tasks run in order.
  */
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { FlowGroups, Shard, withInput, type SharedInput, type ShardConfig, type ShardReply, type ShardTask } from './shard-task.js';
 import type { WorkerTask } from './worker.js';
 import { compiledCore } from '../wasm/module.js';
@@ -19,18 +19,22 @@ export function threadShard(config: ShardConfig): ShardHandle {
   // The thread instantiates the core this one compiled: it neither compiles it again nor waits for its own tier-up.
   const { debug, memory } = config.engine;
   const module = compiledCore(debug ?? false, memory !== undefined);
-  const pool = new Piscina({
+  // piscina is loaded with the first thread: a table in the calling thread alone (pcap2flows'
+  // default) does without it, and its loading was a fortieth of a small replay.
+  const pool: Promise<Piscina> = import('piscina').then(({ Piscina }) => new Piscina({
     filename: compiledScript('pipeline/worker.js'),
     minThreads: 1,
     maxThreads: 1,
     idleTimeout: Number.MAX_SAFE_INTEGER,
     recordTiming: false,
     workerData: { ...config, engine: { ...config.engine, module } } satisfies ShardConfig,
-  });
+  }));
+  // A failure to start surfaces at the first run or close; not also as an unhandled rejection.
+  pool.catch(() => {});
   return {
-    run: (task, input) => pool.run({ ...task, input } satisfies WorkerTask,
+    run: async (task, input) => (await pool).run({ ...task, input } satisfies WorkerTask,
       task.op === 'stop' && task.recycle ? { transferList: task.recycle } : {}) as Promise<ShardReply>,
-    close: () => pool.destroy(),
+    close: async () => (await pool).destroy(),
   };
 }
 

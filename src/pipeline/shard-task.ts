@@ -253,7 +253,7 @@ export class Shard {
   private emitTo(out: FlowOut): void {
     const format = this.config.format;
     if (format !== 'protobuf') {
-      this.engine.drainJSON(this.keep, this.config.dropLastUpdateMetric, (key, json) => out.add(key, json));
+      this.engine.drainJSON(this.keep, this.config.dropLastUpdateMetric, (key, json) => out.add(key, json), () => out.phase());
       return;
     }
     this.engine.drain((e) => {
@@ -338,6 +338,8 @@ export class FlowGroups implements FlowOut {
     this.ends.push(this.size);
     this.keys.push(key);
   }
+
+  phase(): number { return this.size & 7; }
 
   endGroup(): void {
     const data = groupData(this.size);

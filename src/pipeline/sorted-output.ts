@@ -18,6 +18,8 @@ export interface FlowOut {
    * core's memory that the next record overwrites: keep a copy, not the view.
    */
   add(key: string, record: Uint8Array | string): void;
+  /** Where, modulo 8, the next record added will be copied to (see FlowRecordReader.drainJSON). */
+  phase(): number;
   /** Every flow added so far left the table before the tick that just ran. */
   endGroup(): void;
 }
@@ -57,6 +59,8 @@ export class SortedFlowSink implements FlowOut {
     this.entries.push({ key, chunk: c, start: this.used, end: this.used + size });
     this.used += size;
   }
+
+  phase(): number { return this.used & 7; }
 
   endGroup(): void {
     const last = this.groupEnds.length > 0 ? this.groupEnds[this.groupEnds.length - 1] : 0;
