@@ -1,11 +1,14 @@
 /**
  * The analyzer's HTTP and WebSocket server, built but not listening (server.ts listens):
- * fastify with @fastify/websocket on one port, one plugin per API area.
+ * fastify with @fastify/websocket on one port, one plugin per API area; gzip and CORS on every
+ * reply.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { IncomingMessage } from 'node:http';
 import type { AnalyzerContext } from './context.js';
+import { compressReplies } from './compress.js';
+import { allowCrossOrigin } from './cors.js';
 import { ackRequest, agentFlowRoutes } from './routes/agent-flow.js';
 import { infoRoutes } from './routes/info.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -23,6 +26,9 @@ export async function buildAnalyzerApp(ctx: AnalyzerContext): Promise<FastifyIns
     headers.push(`X-Host-ID: ${ctx.hostId}`, 'X-Service-Type: analyzer');
     if (req.url?.startsWith('/ws/agent/flow') && ackRequest(req.headers)) headers.push('X-Flow-Ack: 1');
   });
+  // At the root, before the routes: they apply to every reply.
+  compressReplies(app);
+  allowCrossOrigin(app);
   await app.register(infoRoutes(ctx));
   await app.register(metricsRoutes(ctx));
   await app.register(topologyRoutes(ctx));

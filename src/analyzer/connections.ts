@@ -1,7 +1,7 @@
 /**
  * WebSocket clients of the analyzer, as /api/status lists them: agents sending flows on
  * /ws/agent/flow and flow subscribers, each with Skydive's ConnStatus fields
- * (skydive-api.md §2.4).
+ * (skydive-api.md §2.4), and the uniqueness of their host IDs (§3.1).
  */
 
 export interface ConnStatus {
@@ -16,44 +16,49 @@ export interface ConnStatus {
   RemoteServiceType: string;
 }
 
-export interface Connection {
-  /** X-Host-ID, or the remote address when the client sent none. */
-  host: string;
-  status: ConnStatus;
-}
+export type ConnectionKind = 'agent' | 'subscriber';
 
+/**
+ * The clients of each endpoint by host: X-Host-ID, or the remote address when the client sent
+ * none. As in Skydive, a host connects once per endpoint: a second handshake with the host ID
+ * of a client still connected is refused (409), so that two agents set up with the same
+ * host_id are noticed rather than mixed.
+ */
 export class Connections {
-  private readonly agents = new Set<Connection>();
-  private readonly subscribers = new Set<Connection>();
+  private readonly hosts: Record<ConnectionKind, Map<string, ConnStatus | undefined>> = {
+    agent: new Map(), subscriber: new Map(),
+  };
 
-  /** Registers a connection; the returned function forgets it. */
-  add(kind: 'agent' | 'subscriber', c: Connection): () => void {
-    const set = kind === 'agent' ? this.agents : this.subscribers;
-    set.add(c);
-    return () => { set.delete(c); };
+  /**
+   * Reserves `host` for a handshake (false: taken). The handshake's `status` comes with
+   * `connected`; `release` frees the host, whether the upgrade happened or not.
+   */
+  claim(kind: ConnectionKind, host: string): boolean {
+    const hosts = this.hosts[kind];
+    if (hosts.has(host)) return false;
+    hosts.set(host, undefined);
+    return true;
+  }
+
+  connected(kind: ConnectionKind, host: string, status: ConnStatus): void {
+    this.hosts[kind].set(host, status);
+  }
+
+  release(kind: ConnectionKind, host: string): void {
+    this.hosts[kind].delete(host);
   }
 
   agentCount(): number {
-    return this.agents.size;
+    return this.status('agent').length;
   }
 
-  /** host -> ConnStatus; a second connection from the same host gets a `#n` suffix. */
-  static byHost(conns: Iterable<Connection>): Record<string, ConnStatus> {
-    const out: Record<string, ConnStatus> = {};
-    for (const c of conns) {
-      let key = c.host;
-      for (let n = 2; key in out; n++) key = `${c.host}#${n}`;
-      out[key] = c.status;
-    }
-    return out;
+  /** host -> ConnStatus of the connected clients of an endpoint. */
+  statusByHost(kind: ConnectionKind): Record<string, ConnStatus> {
+    return Object.fromEntries(this.status(kind));
   }
 
-  agentStatus(): Record<string, ConnStatus> {
-    return Connections.byHost(this.agents);
-  }
-
-  subscriberStatus(): Record<string, ConnStatus> {
-    return Connections.byHost(this.subscribers);
+  private status(kind: ConnectionKind): [string, ConnStatus][] {
+    return [...this.hosts[kind]].filter((e): e is [string, ConnStatus] => e[1] !== undefined);
   }
 }
 

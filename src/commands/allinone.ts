@@ -1,7 +1,8 @@
 /**
  * `skydive allinone`: an analyzer and an agent on one host (skydive-api.md §1.4), as Skydive
- * does it: the analyzer runs as a child process; once it answers GET /api, the agent runs as a
- * second child with SKYDIVE_ANALYZERS set to it (0.0.0.0 becomes 127.0.0.1).
+ * does it: the analyzer runs as a child process; once it listens (it says where over the IPC
+ * channel: polling the port could reach another process there), the agent runs as a second
+ * child with SKYDIVE_ANALYZERS set to it (0.0.0.0 becomes 127.0.0.1).
  *
  * Two processes rather than one: the capture and flow tables and the store and queries each get
  * a core and an event loop of their own (a long query does not hold packets back, a capture
@@ -15,10 +16,9 @@
  * through this order only, and they stop by themselves if this process dies (IPC channel).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { UsageError } from '../cli/errors.js';
 import { configFiles, parseOptions } from '../cli/options.js';
-import { dialable, formatHostPort, type HostPort } from '../net/host-port.js';
+import { dialable, formatHostPort, parseHostPort } from '../net/host-port.js';
 import { hostDefaultInterface } from '../net/default-route.js';
 import { listenAddress, loadCommandConfig } from './analyzer.js';
 
@@ -38,7 +38,7 @@ export function parseAllInOneArgs(argv: string[]): AllInOneArgs {
   return { files: configFiles(o.values.conf), listen: o.values.listen?.[0] };
 }
 
-/** How long the analyzer has to answer GET /api, and each child to stop. */
+/** How long the analyzer has to start listening, and each child to stop. */
 const START_TIMEOUT_MS = 20000;
 const STOP_TIMEOUT_MS = 15000;
 
@@ -64,14 +64,33 @@ async function stop(c: ChildProcess, ms: number): Promise<number | null> {
   return code;
 }
 
-function answers(at: HostPort): Promise<boolean> {
+type NotListening = 'exited' | 'aborted' | 'timeout';
+
+/**
+ * The address the analyzer child listens on, once it says so (analyzer.ts sends it over the IPC
+ * channel), or why it never will: it stopped, `signal` aborted, or the time ran out.
+ */
+function listening(analyzer: ChildProcess, signal: AbortSignal): Promise<{ address: string } | NotListening> {
   return new Promise((resolve) => {
-    const req = http.get({ host: at.host, port: at.port, path: '/api', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    const done = (why: { address: string } | NotListening): void => {
+      clearTimeout(timer);
+      analyzer.off('message', onMessage);
+      analyzer.off('exit', onExit);
+      signal.removeEventListener('abort', onAbort);
+      resolve(why);
+    };
+    const onMessage = (m: unknown): void => {
+      const msg = m as { type?: unknown; address?: unknown } | null;
+      if (msg?.type === 'listening' && typeof msg.address === 'string') done({ address: msg.address });
+    };
+    const onExit = (): void => done('exited');
+    const onAbort = (): void => done('aborted');
+    const timer = setTimeout(() => done('timeout'), START_TIMEOUT_MS);
+    analyzer.on('message', onMessage);
+    analyzer.once('exit', onExit);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (analyzer.exitCode !== null || analyzer.signalCode !== null) done('exited');
+    else if (signal.aborted) done('aborted');
   });
 }
 
@@ -91,17 +110,14 @@ export async function runAllInOne(args: AllInOneArgs, log: (line: string) => voi
 
   const analyzer = child(['analyzer', ...conf, '--listen', formatHostPort(listen)], env, 'ignore');
   const analyzerExit = exited(analyzer);
-  const target = dialable(listen);
-  const started = Date.now();
-  while (!(await answers(target))) {
-    if (analyzer.exitCode !== null || analyzer.signalCode !== null) throw new Error(`the analyzer stopped (exit code ${analyzer.exitCode ?? analyzer.signalCode})`);
-    if (signal.aborted) { await stop(analyzer, STOP_TIMEOUT_MS); return 0; }
-    if (Date.now() - started > START_TIMEOUT_MS) {
-      await stop(analyzer, STOP_TIMEOUT_MS);
-      throw new Error(`the analyzer did not answer on ${formatHostPort(target)} within ${START_TIMEOUT_MS / 1000} s`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const why = await listening(analyzer, signal);
+  if (why === 'exited') throw new Error(`the analyzer stopped (exit code ${analyzer.exitCode ?? analyzer.signalCode})`);
+  if (why === 'aborted') { await stop(analyzer, STOP_TIMEOUT_MS); return 0; }
+  if (why === 'timeout') {
+    await stop(analyzer, STOP_TIMEOUT_MS);
+    throw new Error(`the analyzer did not start listening on ${formatHostPort(listen)} within ${START_TIMEOUT_MS / 1000} s`);
   }
+  const target = dialable(parseHostPort(why.address));
 
   const agentEnv = { ...env, SKYDIVE_ANALYZERS: formatHostPort(target) };
   const agent = child(['agent', ...conf, ...(captureYAML ? ['-c', '-'] : [])], agentEnv, captureYAML ? 'pipe' : 'ignore');

@@ -108,6 +108,9 @@ export async function runAnalyzer(args: AnalyzerArgs, log: (line: string) => voi
   for (const w of config.warnings) log(`warning: ${w}`);
   const analyzer = await startAnalyzerCommand(analyzerOptions(config, args, log));
   log(`listening on ${formatHostPort(analyzer.address)} (http, websocket, udp flows)`);
+  // allinone, our parent then, waits for this rather than for an answer on the port: another
+  // process may already answer there.
+  process.send?.({ type: 'listening', address: formatHostPort(analyzer.address) });
   await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
   await analyzer.close();
   const received = analyzer.intake.counters.flows;

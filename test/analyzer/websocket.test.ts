@@ -3,6 +3,7 @@
  * - /ws/subscriber/flow: Skydive's envelopes with the flows in Skydive JSON, in bulks; Stats on
  *   `stats`; a Gremlin filter and `flow/<CaptureID>` namespaces narrow what a subscriber gets;
  *   a bad filter or namespace refuses the upgrade with a 400 saying why;
+ * - both: a host ID connects once per endpoint (409 for a second handshake);
  * - /ws/agent/flow: malformed messages are counted and the connection goes on; with
  *   X-Flow-Session/X-Flow-Seq the analyzer acknowledges what it stored and skips what an agent
  *   sends again after reconnecting.
@@ -82,6 +83,29 @@ t.test('a bad filter or namespace refuses the upgrade with a 400 saying why', as
   t.equal(analyzer.stream.size, 0, 'no subscriber was added');
 });
 
+const agentsConnected = async (): Promise<Record<string, unknown>> =>
+  ((await (await fetch(`${analyzer.base}/api/status`)).json()) as { Agents: Record<string, unknown> }).Agents;
+
+t.test('a host ID connects once per endpoint: a second handshake gets a 409', async (t) => {
+  const first = await openSocket(url('/ws/agent/flow'), { 'X-Host-ID': 'twin', 'X-Client-Type': 'agent' });
+  t.ok(first instanceof WebSocket, 'the first connects');
+  const second = await openSocket(url('/ws/agent/flow'), { 'X-Host-ID': 'twin', 'X-Client-Type': 'agent' });
+  t.match(second, { status: 409, body: 'a client with X-Host-ID "twin" is already connected to /ws/agent/flow\n' });
+  t.strictSame(Object.keys(await agentsConnected()), ['twin'], 'status lists the first one only');
+  const sub = await openSocket(url('/ws/subscriber/flow?x-host-id=twin'));
+  t.ok(sub instanceof WebSocket, 'the same host ID on another endpoint is another client');
+  const sub2 = await openSocket(url('/ws/subscriber/flow'), { 'X-Host-ID': 'twin' });
+  t.match(sub2, { status: 409, body: /already connected to \/ws\/subscriber\/flow/ });
+  const anon = await Promise.all([openSocket(url('/ws/subscriber/flow')), openSocket(url('/ws/subscriber/flow'))]);
+  t.ok(anon.every((w) => w instanceof WebSocket), 'clients without a host ID are told apart by their address');
+  for (const w of [first, sub, ...anon]) (w as WebSocket).close();
+  await until(async () => Object.keys(await agentsConnected()).length === 0, 'the agent gone');
+  const again = await openSocket(url('/ws/agent/flow'), { 'X-Host-ID': 'twin', 'X-Client-Type': 'agent' });
+  t.ok(again instanceof WebSocket, 'once the first has gone, the host ID connects again');
+  (again as WebSocket).close();
+  await until(() => analyzer.stream.size === 0, 'subscribers gone');
+});
+
 t.test('/ws/agent/flow: malformed messages are counted, the connection goes on', async (t) => {
   const before = analyzer.intake.counters.badMessages.websocket;
   const ws = await openSocket(url('/ws/agent/flow'), { 'X-Host-ID': 'noisy' }) as WebSocket;
@@ -113,6 +137,8 @@ t.test('/ws/agent/flow acknowledgements: what an agent sends again is stored onc
   for (let i = 1; i <= 3; i++) c1.ws.send(msg(i));
   await until(() => lastAck(c1.got) === 3, 'messages 1-3 acknowledged');
   c1.ws.close();
+  // Its host ID is free again once the analyzer has seen it go.
+  await until(async () => !('acker' in (await agentsConnected())), 'the first connection gone');
   const dupBefore = analyzer.intake.counters.duplicateMessages;
   // The agent did not see the acknowledgement of 2 and 3: it sends them again, then 4.
   const c2 = await connect(2);

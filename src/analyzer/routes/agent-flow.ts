@@ -15,7 +15,7 @@ import type { AnalyzerContext } from '../context.js';
 import { envelope } from '../envelope.js';
 import type { Source } from '../intake.js';
 import { keepAlive } from '../keepalive.js';
-import { clientHost, closeSocket, connStatus } from './ws-util.js';
+import { claimHost, clientHost, closeSocket, connStatus } from './ws-util.js';
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
@@ -29,7 +29,10 @@ export function ackRequest(headers: IncomingHttpHeaders): { session: string; fir
 
 export function agentFlowRoutes(ctx: AnalyzerContext) {
   return async (app: FastifyInstance): Promise<void> => {
-    app.get('/ws/agent/flow', { websocket: true }, (socket, req) => {
+    app.get('/ws/agent/flow', {
+      websocket: true,
+      preValidation: async (req, reply) => claimHost(ctx.connections, 'agent', req, reply),
+    }, (socket, req) => {
       const host = clientHost(req);
       const source: Source = { transport: 'websocket', agent: host };
       const acks = ackRequest(req.headers);
@@ -67,7 +70,7 @@ export function agentFlowRoutes(ctx: AnalyzerContext) {
         ackPending ??= setImmediate(sendAck);
       });
 
-      const forget = ctx.connections.add('agent', { host, status: connStatus(req, 'protobuf') });
+      ctx.connections.connected('agent', host, connStatus(req, 'protobuf'));
       const closer = async (): Promise<void> => {
         sendAck();
         closing = true;
@@ -75,7 +78,6 @@ export function agentFlowRoutes(ctx: AnalyzerContext) {
       };
       ctx.closers.add(closer);
       socket.once('close', () => {
-        forget();
         ctx.closers.delete(closer);
         if (ackPending) clearImmediate(ackPending);
       });

@@ -14,10 +14,10 @@ export function infoRoutes(ctx: AnalyzerContext) {
     app.get('/api/status', async () => {
       const s = ctx.store.stats();
       return {
-        Agents: ctx.connections.agentStatus(),
+        Agents: ctx.connections.statusByHost('agent'),
         Peers: { Incomers: {}, Outgoers: {} },
         Publishers: {},
-        Subscribers: ctx.connections.subscriberStatus(),
+        Subscribers: ctx.connections.statusByHost('subscriber'),
         Alerts: { IsMaster: true },
         Captures: { IsMaster: true },
         Probes: {},

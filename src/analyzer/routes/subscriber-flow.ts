@@ -16,7 +16,7 @@ import { compileFlowFilter, QueryError } from '../../query/index.js';
 import type { AnalyzerContext } from '../context.js';
 import { Subscriber, type Namespaces } from '../flow-stream.js';
 import { keepAlive } from '../keepalive.js';
-import { clientHost, closeSocket, connStatus, handshakeParam } from './ws-util.js';
+import { claimHost, clientHost, closeSocket, connStatus, handshakeParam } from './ws-util.js';
 
 class HandshakeError extends Error {}
 
@@ -61,6 +61,7 @@ export function subscriberFlowRoutes(ctx: AnalyzerContext) {
           if (!(err instanceof HandshakeError)) throw err;
           return reply.code(400).type('text/plain; charset=utf-8').send(err.message + '\n');
         }
+        return claimHost(ctx.connections, 'subscriber', req, reply);
       },
     }, (socket, req) => {
       const p = parsed.get(req)!;
@@ -71,12 +72,11 @@ export function subscriberFlowRoutes(ctx: AnalyzerContext) {
         },
       });
       const remove = ctx.stream.add(sub);
-      const forget = ctx.connections.add('subscriber', { host: clientHost(req), status: connStatus(req, 'json') });
+      ctx.connections.connected('subscriber', clientHost(req), connStatus(req, 'json'));
       const closer = (): Promise<void> => closeSocket(socket, 1001, 'analyzer stopping');
       ctx.closers.add(closer);
       socket.once('close', () => {
         remove();
-        forget();
         ctx.closers.delete(closer);
       });
       // Subscribers only listen; whatever they send is ignored.

@@ -1,7 +1,7 @@
 /** Helpers shared by the WebSocket routes: handshake parameters and a clean close. */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { rfc3339, type ConnStatus } from '../connections.js';
+import { rfc3339, type Connections, type ConnectionKind, type ConnStatus } from '../connections.js';
 
 /**
  * A handshake parameter: the request header, else the lower-cased query parameter (browsers
@@ -18,6 +18,21 @@ export function handshakeParam(req: FastifyRequest, name: string): string | unde
 /** The client's X-Host-ID, else its address. */
 export function clientHost(req: FastifyRequest): string {
   return handshakeParam(req, 'x-host-id') || `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+}
+
+/**
+ * For a route's preValidation hook, before the upgrade: claims the client's host on `kind`'s
+ * endpoint, or answers 409 when a client with that host ID is connected there. The claim ends
+ * with the client's TCP connection, upgraded or not.
+ */
+export function claimHost(connections: Connections, kind: ConnectionKind, req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  const host = clientHost(req);
+  if (!connections.claim(kind, host)) {
+    return reply.code(409).type('text/plain; charset=utf-8')
+      .send(`a client with X-Host-ID ${JSON.stringify(host)} is already connected to ${req.url.split('?')[0]}\n`);
+  }
+  req.socket.once('close', () => connections.release(kind, host));
+  return undefined;
 }
 
 export function connStatus(req: FastifyRequest, clientProtocol: string): ConnStatus {
