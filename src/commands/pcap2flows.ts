@@ -26,6 +26,8 @@ export interface Pcap2FlowsOptions {
   batchPackets?: number;
   /** Skydive's update/expire ticks on packet time; off = one table for the whole file, as Skydive's pcap tests. */
   timers?: ReplayTimers;
+  /** Bound of the finished flows held in memory until they can be written (beyond: sorted runs in TMPDIR). */
+  spillBytes?: number;
 }
 
 export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE
@@ -149,6 +151,7 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promis
       threads: opts.threads,
       batchPackets: opts.batchPackets,
       timers: opts.timers,
+      spillBytes: opts.spillBytes,
       shard: {
         engine: opts.engine,
         format: opts.format,

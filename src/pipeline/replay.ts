@@ -48,6 +48,8 @@ export interface ReplayOptions {
   /** Most records per chunk. */
   batchPackets?: number;
   timers?: ReplayTimers;
+  /** See SortedFlowSink: finished flows held in memory until written, at most (default SPILL_BYTES). */
+  spillBytes?: number;
 }
 
 export interface ReplayResult {
@@ -67,7 +69,7 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
   if (n > availableParallelism() * 4) throw new Error(`--workers ${n}: more than 4 per CPU makes no sense here`);
   const reader = await CaptureReader.open(opts.file, { linkTypeOverride: opts.linkType });
   const counters: Record<string, bigint> = {};
-  const sink = new SortedFlowSink();
+  const sink = new SortedFlowSink({ spillBytes: opts.spillBytes });
   const afterTick = async (): Promise<void> => { await sink.writeTo(writer); };
   const write = (record: Uint8Array): Promise<void> | undefined => writer.writeRecord(record);
   const addCounters = (c: Record<string, string> | undefined): void => {
@@ -92,9 +94,10 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
   try {
     await replayChunks(reader, n, !opts.threads, config, frames, take, batchPackets, async (sources) => {
       await afterTick();
-      await mergeSorted([sink.takeOpen(), ...sources], write);
+      await mergeSorted([...sink.takeOpen(), ...sources], write);
     }, addCounters);
   } finally {
+    sink.dispose();
     await reader.close();
   }
   return { counters, truncatedTail: reader.stats.truncatedTail };

@@ -89,11 +89,45 @@ t.test('sink: groups closed at ticks are written in order, each sorted; the open
   sink.add('c', '"c"');
   t.equal(sink.ready, true);
   t.equal(await sink.writeTo(writer), 3);
-  const open = sink.takeOpen();
+  const sources = sink.takeOpen();
+  t.equal(sources.length, 1, 'nothing spilled');
+  const open = sources[0];
   t.equal(sink.size, 0);
   const g = await open();
   t.strictSame(g?.keys, ['c', 'z']);
   t.equal(await open(), undefined);
   await writer.end();
   t.equal(Buffer.concat(chunks).toString(), '"a"\n"b"\n"0"\n');
+});
+
+t.test('sink: past its bound, records wait in sorted runs on disk; every group comes out whole and sorted', async (t) => {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  const writer = new FlowWriter(stream, 'jsonl', { end: false });
+  const sink = new SortedFlowSink({ spillBytes: 1000 });
+  let seed = 3;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed; };
+  const groups: string[][] = [[], [], []];
+  for (const [g, n] of [[0, 120], [1, 3], [2, 200]] as const) {
+    for (let i = 0; i < n; i++) {
+      // A few records are large.
+      const key = `${(rnd() % 500).toString().padStart(4, '0')}-${g}-${i.toString().padStart(3, '0')}`;
+      const record = JSON.stringify(key + (i % 37 === 0 ? 'x'.repeat(3000) : ''));
+      groups[g].push(record);
+      sink.add(key, record);
+    }
+    if (g === 2) break;
+    if (g === 0) t.ok(sink.spilled > 0, `spilled ${sink.spilled} of 120`);
+    sink.endGroup();
+    t.equal(await sink.writeTo(writer), n, `group ${g} written whole`);
+    t.equal(sink.spilled, 0, 'its runs are done with');
+  }
+  const sources = sink.takeOpen();
+  t.ok(sources.length > 1, `the open group: memory and ${sources.length - 1} run(s)`);
+  const { mergeSorted } = await import('../../src/pipeline/merge.js');
+  await mergeSorted(sources, (r) => writer.writeRecord(r));
+  await writer.end();
+  const want = groups.flatMap((g) => [...g].sort()).join('\n') + '\n';
+  t.equal(Buffer.concat(chunks).toString(), want, 'each group sorted, groups in order, nothing lost');
 });

@@ -18,11 +18,11 @@ import { writePcap } from '../helpers/pcap.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parallel-'));
 
-async function run(args: string[]): Promise<string> {
+async function run(args: string[], spillBytes?: number): Promise<string> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  await pcap2flows(parsePcap2FlowsArgs(args), out);
+  await pcap2flows({ ...parsePcap2FlowsArgs(args), spillBytes }, out);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -85,6 +85,20 @@ t.test('generated traffic: same output for every worker count and batch size', a
   for (const extra of [['--workers', '2'], ['--workers', '4', '--batch-packets', '13']]) {
     t.equal(await run(['--timers', '--update', '5', '--expire', '20', ...extra, file]), timed, `timers, ${extra.join(' ')}`);
   }
+});
+
+t.test('finished flows beyond the memory bound wait on disk: same output', async (t) => {
+  const file = traffic();
+  // A small table evicts most flows long before the end of the file: all of them wait for it.
+  // (Each table holds --max-entries: which flows a full table evicts depends on the worker count.)
+  for (const extra of [[], ['--workers', '2'], ['--workers', '3', '--batch-packets', '50']]) {
+    const args = ['--max-entries', '40', ...extra, file];
+    const held = await run(args);
+    t.ok(held.split('\n').length > 300, `${held.split('\n').length - 1} flows`);
+    t.equal(await run(args, 4096), held, `runs of 4 kB, ${extra.join(' ') || 'one table'}`);
+  }
+  const timed = ['--timers', '--update', '5', '--expire', '20', '--max-entries', '40', '--workers', '2', file];
+  t.equal(await run(timed, 2048), await run(timed), 'with ticks');
 });
 
 /**
