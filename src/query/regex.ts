@@ -9,10 +9,13 @@
  * Supported: literals, `.`, classes `[a-z]`, `[^...]`, `[[:alpha:]]`, escapes `\d \D \w \W \s \S`,
  * `\t \n \r \f \v`, `\xHH`, `\x{H...}`, escaped punctuation, groups `(...)`, `(?:...)`,
  * `(?P<name>...)`, `(?<name>...)`, alternation `|`, repetition `* + ? {n} {n,} {n,m}` (a trailing
- * `?` is accepted; it changes nothing for a yes/no match), and a leading `(?i)`. The whole value
- * must match: patterns are anchored at both ends, and `^` / `$` are refused, as Skydive does
+ * `?` is accepted; it changes nothing for a yes/no match), and a leading `(?i)` (Unicode simple
+ * case folding; a class is folded before it is negated, as RE2 does). The whole value must
+ * match: patterns are anchored at both ends, and `^` / `$` are refused, as Skydive does
  * (skydive-api.md §4.2). Backreferences and lookaround do not exist in RE2 either.
  */
+
+import { foldRanges, normalizeRanges } from './case-fold.js';
 
 /** A pattern error; `offset` is the offset in the pattern. */
 export class RegexSyntaxError extends Error {
@@ -26,7 +29,11 @@ const MAX_PROGRAM = 5000;
 const MAX_REPEAT = 1000;
 const MAX_NESTING = 100;
 
-/** A set of code points: sorted inclusive [lo, hi] pairs, possibly negated. */
+/**
+ * A set of code points: inclusive [lo, hi] pairs, possibly negated. Sets in a parsed pattern are
+ * normalized (ascending, disjoint) and already folded under (?i); the parts a class is built
+ * from are not.
+ */
 interface CharSet {
   readonly ranges: readonly number[];
   readonly negated: boolean;
@@ -58,8 +65,16 @@ function single(cp: number): CharSet {
   return { ranges: [cp, cp], negated: false };
 }
 
+/** Whether `cp` is in normalized ranges: a binary search, since folded classes can be long. */
 function inRanges(ranges: readonly number[], cp: number): boolean {
-  for (let i = 0; i < ranges.length; i += 2) if (cp >= ranges[i] && cp <= ranges[i + 1]) return true;
+  let lo = 0;
+  let hi = ranges.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cp < ranges[2 * mid]) hi = mid;
+    else if (cp > ranges[2 * mid + 1]) lo = mid + 1;
+    else return true;
+  }
   return false;
 }
 
@@ -70,6 +85,10 @@ function setHas(set: CharSet, cp: number): boolean {
 class PatternParser {
   private i = 0;
   private depth = 0;
+  /** Set by a leading (?i): every set is folded as it is made. */
+  private foldCase = false;
+  /** Folded literals by code point: a long pattern repeats few letters. */
+  private readonly foldedLiterals = new Map<number, Node>();
   readonly cps: number[];
   /** Offsets of each code point in the original pattern (UTF-16), for error messages. */
   private readonly offsets: number[];
@@ -102,15 +121,23 @@ class PatternParser {
     return false;
   }
 
-  parse(): { node: Node; foldCase: boolean } {
-    let foldCase = false;
+  parse(): Node {
     if (this.startsWith('(?i)')) {
-      foldCase = true;
+      this.foldCase = true;
       this.i += 4;
     }
     const node = this.alternation();
     if (this.i < this.cps.length) this.fail("unmatched ')'");
-    return { node, foldCase };
+    return node;
+  }
+
+  /**
+   * A finished set for the program: normalized, and under (?i) folded while still positive, so
+   * that a negation (`[^d]`, `\W`) also leaves out the other cases of what it names.
+   */
+  private finish(set: CharSet): Node {
+    const ranges = this.foldCase ? foldRanges(set.ranges) : normalizeRanges(set.ranges);
+    return { t: 'set', set: { ranges, negated: set.negated } };
   }
 
   private startsWith(s: string): boolean {
@@ -186,14 +213,19 @@ class PatternParser {
     const cp = this.cps[this.i++];
     switch (cp) {
       case 0x28: return this.group(at);
-      case 0x5b: return { t: 'set', set: this.charClass() };
-      case 0x2e: return { t: 'set', set: { ranges: [0x0a, 0x0a], negated: true } };
-      case 0x5c: return { t: 'set', set: this.escape(false) };
+      case 0x5b: return this.finish(this.charClass());
+      case 0x2e: return this.finish({ ranges: [0x0a, 0x0a], negated: true });
+      case 0x5c: return this.finish(this.escape(false));
       case 0x5e: case 0x24:
         return this.fail(`'${String.fromCharCode(cp)}' is not allowed, patterns are anchored at both ends`, at);
       case 0x2a: case 0x2b: case 0x3f:
         return this.fail('missing argument to repetition operator', at);
-      default: return { t: 'set', set: single(cp) };
+      default: {
+        if (!this.foldCase) return this.finish(single(cp));
+        let node = this.foldedLiterals.get(cp);
+        if (node === undefined) this.foldedLiterals.set(cp, node = this.finish(single(cp)));
+        return node;
+      }
     }
   }
 
@@ -396,12 +428,6 @@ class Program {
   }
 }
 
-function swapAsciiCase(cp: number): number {
-  if (cp >= 0x41 && cp <= 0x5a) return cp + 0x20;
-  if (cp >= 0x61 && cp <= 0x7a) return cp - 0x20;
-  return cp;
-}
-
 /** A compiled pattern: `test` says whether the whole string matches. */
 export interface CompiledRegex {
   test(s: string): boolean;
@@ -409,7 +435,7 @@ export interface CompiledRegex {
 
 /** Compiles `pattern`; throws RegexSyntaxError for a pattern outside the supported syntax. */
 export function compileRegex(pattern: string): CompiledRegex {
-  const { node, foldCase } = new PatternParser(pattern).parse();
+  const node = new PatternParser(pattern).parse();
   const prog = new Program();
   prog.node(node);
   prog.emit(MATCH);
@@ -443,9 +469,6 @@ export function compileRegex(pattern: string): CompiledRegex {
     return count;
   };
 
-  const matches = (set: CharSet, cp: number): boolean =>
-    setHas(set, cp) || (foldCase && swapAsciiCase(cp) !== cp && setHas(set, swapAsciiCase(cp)));
-
   return {
     test(s: string): boolean {
       // Marks compare against a generation counter; reset them before it could wrap.
@@ -462,7 +485,7 @@ export function compileRegex(pattern: string): CompiledRegex {
         let m = 0;
         for (let t = 0; t < n; t++) {
           const pc = current[t];
-          if (ops[pc] === CHAR && matches(sets[pc] as CharSet, cp)) m = addThread(next, m, pc + 1);
+          if (ops[pc] === CHAR && setHas(sets[pc] as CharSet, cp)) m = addThread(next, m, pc + 1);
         }
         const swap = current;
         current = next;

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import type { Flow } from '../../src/flow/types.js';
-import { runFlowQuery } from '../../src/query/index.js';
+import { runFlowQuery, runFlowQueryJSON } from '../../src/query/index.js';
 import { MemoryFlowStore } from '../../src/store/memory.js';
 import { makeFlows } from './flow-fixture.js';
 
@@ -172,6 +172,20 @@ t.test('Regex: anchored at both ends, RE2 syntax', (t) => {
   t.same(ids("G.Flows().Has('Application', Regex('(?i)icmpv\\d'))"),
     expect((f) => /^icmpv\d$/i.test(f.Application)));
   t.same(ids("G.Flows().Has('Transport.B', Regex('443'))"), [], 'numbers do not match a Regex');
+  t.end();
+});
+
+t.test('Regex (?i): a negated class is folded first, as in RE2 (the REST route\'s JSON entry point)', (t) => {
+  const count = (q: string): number => JSON.parse(runFlowQueryJSON(store, `G.Flows().${q}.Count()`)) as number;
+  const dns = flows.filter((f) => f.Application === 'DNS').length;
+  const tcp = flows.filter((f) => f.Application === 'TCP').length;
+  t.ok(dns > 0 && tcp > 0, 'the fixture has DNS and TCP flows');
+  t.equal(count("Has('Application', Regex('(?i)[^d]NS'))"), 0, '[^d] refuses D too');
+  t.equal(count("Has('Application', Regex('[^d]NS'))"), dns, 'without (?i), D is not d');
+  t.equal(count("Has('Application', Regex('(?i)[^t]cp'))"), 0);
+  t.equal(count("Has('Application', Regex('(?i)[^a-z]+'))"), 0, 'every application name has a letter');
+  t.equal(count("Has('Application', Regex('(?i)[a-z]+v\\d'))"), flows.filter((f) => /^ICMPv\d$/.test(f.Application)).length);
+  t.equal(count("Has('Application', Regex('(?i)\\W+'))"), 0);
   t.end();
 });
 

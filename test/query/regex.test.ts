@@ -48,6 +48,71 @@ t.test('(?i) folds ASCII case; POSIX classes', (t) => {
   t.end();
 });
 
+t.test('(?i) agrees with an anchored RegExp with the i and u flags, which also folds a class before negating it', (t) => {
+  // ECMA-262 compares under simple case folding and negates a class after folding it, as RE2
+  // does; JavaScript's \w under iu also takes U+017F and U+212A, as RE2's folded \w.
+  const patterns = [
+    '[^d]NS', '[^a-z]+', '[^A-Z]+', '[^a-zA-Z]+', '[A-z]+', '[^A-z]+', '[a-f]+', '[^a-f]+', 'dns', 'DNS', 'icmpv\\d',
+    '\\w+', '\\W+', '[\\w]+', '[^\\w]+', '[\\w.]+', '[^\\w.]+', '\\d+', '\\D+', '[^\\d]+', '\\s+', '\\S+', '[^\\s]+',
+    'k', '[^k]', 'K', '[^K]', 's', '[^s]+', '[^ks]+', '\\x41', '[^\\x41]', 'σ+', '[^σ]', '.+', '[^\\.]+',
+  ];
+  const inputs = [
+    ...INPUTS, 'DNS', 'dns', 'xNS', 'ICMPv4', 'icmpv4', 'K', 'k', '\u212a', 'S', 's', '\u017f', 'ſK', 'A', 'a', 'I', 'i',
+    '\u0131', '\u0130', '\u03c3', '\u03c2', '\u03a3', '[]^_`', 'Ab_9', '42',
+  ];
+  let checked = 0;
+  for (const p of patterns) {
+    const mine = compileRegex(`(?i)${p}`);
+    const js = new RegExp(`^(?:${p})$`, 'iu');
+    for (const s of inputs) {
+      if (mine.test(s) !== js.test(s)) t.fail(`(?i)${p} on ${JSON.stringify(s)}: ${mine.test(s)} vs ${js.test(s)}`);
+      checked++;
+    }
+  }
+  t.equal(checked, patterns.length * inputs.length);
+  t.end();
+});
+
+t.test('(?i) as RE2 folds: the whole orbit, before negation', (t) => {
+  // What Go's regexp/syntax gives, e.g. (?i)[a-z] is [A-Za-z\u017f\u212a].
+  const cases: Array<[string, string, boolean]> = [
+    ['(?i)[^d]NS', 'DNS', false],
+    ['(?i)[^d]NS', 'dns', false],
+    ['(?i)[^d]NS', 'xNs', true],
+    ['(?i)[^a-z]+', 'ICMPv4', false],
+    ['(?i)[^a-z]+', 'DNS', false],
+    ['(?i)[^a-z]+', '4.2', true],
+    ['(?i)[a-z]', '\u212a', true],
+    ['(?i)[a-z]', '\u017f', true],
+    ['(?i)[^a-z]', '\u212a', false],
+    ['(?i)k', '\u212a', true],
+    ['(?i)[^k]', '\u212a', false],
+    ['(?i)\\w', '\u017f', true],
+    ['(?i)\\W', '\u017f', false],
+    ['(?i)\\W', '\u212a', false],
+    ['\\W', '\u212a', true],
+    ['(?i)[^\\w]', '\u212a', false],
+    ['(?i)\\d', 'D', false],
+    ['(?i)\\D', 'd', true],
+    ['(?i)i', '\u0131', false],
+    ['(?i)I', '\u0130', false],
+    ['(?i)[^i]', '\u0131', true],
+    ['(?i)\\x41', 'a', true],
+    ['(?i)[\\x{41}-\\x{5a}]+', 'dns', true],
+    ['(?i)[[:upper:]]+', 'dns', true],
+    ['(?i)[^[:upper:]]', 'd', false],
+    ['(?i)[^[:lower:]]+', 'DNS', false],
+    ['(?i)[^[:digit:]]+', 'DNS', true],
+    ['(?i)σ+', 'Σσς', true],
+    ['(?i)\u00df', '\u1e9e', true],
+    ['(?i).', '\n', false],
+    ['[^d]NS', 'DNS', true],
+    ['[^a-z]+', 'DNS', true],
+  ];
+  for (const [p, s, want] of cases) t.equal(compileRegex(p).test(s), want, `${p} on ${JSON.stringify(s)}`);
+  t.end();
+});
+
 t.test('patterns that stall a backtracking engine match in linear time', (t) => {
   const evil = ['(a+)+b', '(a|a)*b', '(a|aa)+b', '(x+x+)+y', '(.*a){20}', '((a*)*)*b', '(a?){30}a{30}'];
   const input = 'a'.repeat(5000) + 'c';
