@@ -4,17 +4,18 @@
  *
  * Value semantics are Skydive's: a quoted value compares as text, a number as int64, and a value
  * of the other type never matches (Has('Transport.B', '443') finds nothing: ports are numbers;
- * Has('Network.A', 10) neither: addresses are text). Gt/Lt/Gte/Lte/Inside/Between/Outside
- * match numeric fields only, Regex and Ipv4Range text fields only. An absent field matches
- * nothing, except Without, Nee and HasNot. Departures from Skydive, chosen for users:
+ * Has('Network.A', 10) neither: addresses are text); Within, Without, Ne and Nee take values
+ * the same way, mixed types included. An absent field matches nothing, except Without, Nee and
+ * HasNot. Departures from Skydive, chosen for users (docs/compat.md#gremlin-errors):
  * Outside(a, b) works (x < a or x > b; Skydive never tokenises it), range predicates also take
- * floats, and an unknown field name is an error instead of an empty result.
+ * floats, and where Skydive finds nothing an error says what is wrong: an unknown field name,
+ * Gt/Lt/Gte/Lte/Inside/Between/Outside on a text field, Regex or Ipv4Range on a number field.
  */
 import type { Flow, Int64 } from '../flow/types.js';
 import type { IndexedField, IndexKey } from '../store/types.js';
 import type { ArgNode, LiteralNode, PredicateNode } from './ast.js';
 import { QueryError } from './errors.js';
-import { resolveField, suggestFields, twoSidedFields, type FieldDef, type FieldValue } from './fields.js';
+import { resolveField, suggestFields, twoSidedFields, type FieldDef, type FieldType, type FieldValue } from './fields.js';
 import { inIPv4Range, parseIPv4Range } from './ipv4.js';
 import { compileRegex, RegexSyntaxError } from './regex.js';
 
@@ -47,6 +48,10 @@ interface ValueMatcher {
 export const PREDICATE_NAMES = [
   'Within', 'Without', 'Ne', 'Nee', 'Gt', 'Lt', 'Gte', 'Lte', 'Inside', 'Outside', 'Between', 'Regex', 'Ipv4Range',
 ];
+
+/** Predicates that only make sense on one kind of field; on the other kind they are an error. */
+const NUMBER_ONLY = new Set(['GT', 'LT', 'GTE', 'LTE', 'INSIDE', 'BETWEEN', 'OUTSIDE']);
+const TEXT_ONLY = new Set(['REGEX', 'IPV4RANGE']);
 
 function isNumeric(v: FieldValue | undefined): v is Int64 {
   return typeof v === 'number' || typeof v === 'bigint';
@@ -117,6 +122,8 @@ export class ConditionCompiler {
     const key = this.keyOf(step, keyNode);
     const sides = twoSidedFields(key);
     if (sides !== undefined) {
+      // Both sides have the same type.
+      this.checkKind(key, sides[0].type, valueNode);
       const [a, b] = sides.map((side) => this.onField(side, valueNode));
       return anyOf([a, b]);
     }
@@ -124,7 +131,24 @@ export class ConditionCompiler {
     if (field.type === 'object') {
       this.fail(`'${key}' is a block, not a value`, keyNode, `compare one of its fields (such as '${key}.${field.name === 'ICMP' ? 'Type' : 'A'}') or use HasKey('${key}')`);
     }
+    this.checkKind(key, field.type, valueNode);
     return this.onField(field, valueNode);
+  }
+
+  /**
+   * Refuses a range predicate on a text field and Regex/Ipv4Range on a number field: Skydive
+   * silently finds nothing there, which reads as "no such flows" when the query is at fault.
+   */
+  private checkKind(key: string, type: FieldType, node: ArgNode): void {
+    if (node.kind !== 'predicate') return;
+    if (type === 'string' && NUMBER_ONLY.has(node.upper)) {
+      this.fail(`${node.name}() compares numbers; '${key}' holds text`, node,
+        'on text use a quoted value, Within, Without, Ne, Nee, Regex or Ipv4Range');
+    }
+    if (type === 'int' && TEXT_ONLY.has(node.upper)) {
+      this.fail(`${node.name}() matches text; '${key}' holds numbers`, node,
+        'on numbers use a number, Within, Without, Ne, Nee, Gt, Lt, Gte, Lte, Inside, Between or Outside');
+    }
   }
 
   private onField(field: FieldDef, valueNode: ArgNode): Condition {

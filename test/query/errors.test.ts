@@ -3,7 +3,7 @@
  * the error has a place, its 0-based position and a caret line.
  */
 import t from 'tap';
-import { compileFlowFilter, QueryError, runFlowQuery } from '../../src/query/index.js';
+import { compileFlowFilter, QueryError, runFlowQuery, runFlowQueryJSON } from '../../src/query/index.js';
 import { MemoryFlowStore } from '../../src/store/memory.js';
 import { BASE_MS, baseFlow } from './flow-fixture.js';
 
@@ -129,6 +129,41 @@ t.test('wrong arguments', (t) => {
     ["G.At('2026-02-30T00:00:00Z').Flows()", "cannot read time '2026-02-30T00:00:00Z' at position 5: use a duration like '-1m', an RFC 3339 or RFC 1123 date, unix seconds or NOW"],
   ];
   for (const [q, message] of cases) t.equal(errorOf(q).message, message, q);
+  t.end();
+});
+
+t.test('a predicate on the wrong kind of field is a 400, not an empty answer (REST entry point)', (t) => {
+  const cases: Array<[string, string, number]> = [
+    ["G.Flows().Has('Transport.B', Regex('44.*'))",
+      "Regex() matches text; 'Transport.B' holds numbers at position 29: on numbers use a number, Within, Without, Ne, Nee, Gt, Lt, Gte, Lte, Inside, Between or Outside", 29],
+    ["G.Flows().Has('Network.A', Gt(5))",
+      "Gt() compares numbers; 'Network.A' holds text at position 27: on text use a quoted value, Within, Without, Ne, Nee, Regex or Ipv4Range", 27],
+    ["G.Flows().Has('Transport.B', Ipv4Range('1.0.0.0/8'))",
+      "Ipv4Range() matches text; 'Transport.B' holds numbers at position 29: on numbers use a number, Within, Without, Ne, Nee, Gt, Lt, Gte, Lte, Inside, Between or Outside", 29],
+    ["G.Flows().Has('Network', Inside(1, 5))",
+      "Inside() compares numbers; 'Network' holds text at position 25: on text use a quoted value, Within, Without, Ne, Nee, Regex or Ipv4Range", 25],
+    ["G.Flows().Has('TCP', regex('4.*'))",
+      "regex() matches text; 'TCP' holds numbers at position 21: on numbers use a number, Within, Without, Ne, Nee, Gt, Lt, Gte, Lte, Inside, Between or Outside", 21],
+  ];
+  for (const [q, message, position] of cases) {
+    t.throws(() => runFlowQueryJSON(store, q), { name: 'QueryError', status: 400, message, position }, q);
+  }
+  // Every range predicate on a text field, Regex and Ipv4Range on every kind of number field,
+  // wherever a key/value pair goes.
+  const refused = [
+    ...['Gt(1)', 'Lt(1)', 'Gte(1)', 'Lte(1)', 'Inside(1, 2)', 'Between(1, 2)', 'Outside(1, 2)']
+      .flatMap((p) => [`Has('UUID', ${p})`, `Has('Link.A', ${p})`, `Has('ICMP.Type', ${p})`, `Has('IPV6.B', ${p})`]),
+    ...["Regex('1.*')", "Ipv4Range('10.0.0.0/8')"].flatMap((p) => [`Has('Start', ${p})`, `Has('Metric.ABBytes', ${p})`,
+      `Has('LastUpdateMetric.Last', ${p})`, `Has('TCPMetric.ABSynTTL', ${p})`, `Has('IPMetric.Fragments', ${p})`,
+      `Has('ICMP.Code', ${p})`, `Has('Link.ID', ${p})`, `Has('UDP.A', ${p})`]),
+    "HasEither('CaptureID', 'cap-1', 'Metric.ABBytes', Regex('1.*'))",
+  ];
+  for (const step of refused) {
+    t.throws(() => runFlowQueryJSON(store, `G.Flows().${step}.Count()`), { name: 'QueryError', status: 400 }, step);
+  }
+  t.throws(() => runFlowQueryJSON(store, "G.Flows('Transport.A', Regex('1'))"), { name: 'QueryError', position: 23 }, 'in Flows(...)');
+  t.throws(() => compileFlowFilter("G.Flows().Has('Network.B', Lt(9))"),
+    { name: 'QueryError', message: /^Lt\(\) compares numbers; 'Network\.B' holds text at position 27/ }, 'in a subscriber filter');
   t.end();
 });
 
