@@ -116,6 +116,11 @@ export function twoSidedFields(key: string): readonly [FieldDef, FieldDef] | und
   return [BY_NAME.get(`${name}.A`) as FieldDef, BY_NAME.get(`${name}.B`) as FieldDef];
 }
 
+/** The fields of a block such as 'Metric' (canonical name), in Go struct order; [] for the others. */
+export function blockFields(block: string): string[] {
+  return defs.filter((d) => d.name.startsWith(block + '.')).map((d) => d.name);
+}
+
 /** Closest known names for an unknown key, for error messages ("did you mean ..."). */
 export function suggestFields(key: string): string[] {
   const lower = key.toLowerCase();

@@ -15,7 +15,7 @@ import type { Flow, Int64 } from '../flow/types.js';
 import type { IndexedField, IndexKey } from '../store/types.js';
 import type { ArgNode, LiteralNode, PredicateNode } from './ast.js';
 import { QueryError } from './errors.js';
-import { resolveField, suggestFields, twoSidedFields, type FieldDef, type FieldType, type FieldValue } from './fields.js';
+import { blockFields, resolveField, suggestFields, twoSidedFields, type FieldDef, type FieldType, type FieldValue } from './fields.js';
 import { inIPv4Range, parseIPv4Range } from './ipv4.js';
 import { compileRegex, RegexSyntaxError } from './regex.js';
 
@@ -129,7 +129,10 @@ export class ConditionCompiler {
     }
     const field = this.field(key, keyNode);
     if (field.type === 'object') {
-      this.fail(`'${key}' is a block, not a value`, keyNode, `compare one of its fields (such as '${key}.${field.name === 'ICMP' ? 'Type' : 'A'}') or use HasKey('${key}')`);
+      const [example] = blockFields(field.name);
+      this.fail(`'${key}' is a block, not a value`, keyNode, example === undefined
+        ? `its content cannot be compared; use HasKey('${key}')`
+        : `compare one of its fields (such as '${example}') or use HasKey('${key}')`);
     }
     this.checkKind(key, field.type, valueNode);
     return this.onField(field, valueNode);

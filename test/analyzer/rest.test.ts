@@ -97,6 +97,7 @@ t.test('POST /api/topology: mistakes get a 400 that says what to change', async 
     ['{"GremlinQuery": "G.Flows().Has(\'Start\', Gt(\'x\'))"}', 400, /^Gt\(\) compares numbers at position 26: expected a number\n/],
     ['{"GremlinQuery": "G.Flows().Has(\'Network.A\', Gt(5))"}', 400, /^Gt\(\) compares numbers; 'Network\.A' holds text at position 27: on text use .*\nG\.Flows/],
     ['{"GremlinQuery": "G.Flows().Has(\'Transport.B\', Regex(\'44.*\'))"}', 400, /^Regex\(\) matches text; 'Transport\.B' holds numbers at position 29/],
+    ['{"GremlinQuery": "G.Flows().Has(\'Metric\', 1)"}', 400, /^'Metric' is a block, not a value at position 14: compare one of its fields \(such as 'Metric\.ABPackets'\)/],
     ['{"GremlinQuery": "G.Flows().Limit(\'5\')"}', 400, /Limit\(\) takes whole numbers >= 0 at position 16/],
     ['{"GremlinQuery": "G.Flows().Count().Values(\'UUID\')"}', 400, /Values\(\) cannot follow Count\(\)/],
     ['{"GremlinQuery": "G.V().Has(\'Name\', \'eth0\')"}', 400, /topology graph/],

@@ -85,7 +85,7 @@ t.test('wrong arguments', (t) => {
     ['G.Flows().Has(1, 2)', "Has() expects a quoted field name at position 14: for example 'Network.A'"],
     ["G.Flows().Has('Netwrok.A', '1')", "unknown flow field 'Netwrok.A' at position 14"],
     ["G.Flows().Has('network.a', '1')", "unknown flow field 'network.a' at position 14: did you mean Network.A?"],
-    ["G.Flows().Has('Metric', 1)", "'Metric' is a block, not a value at position 14: compare one of its fields (such as 'Metric.A') or use HasKey('Metric')"],
+    ["G.Flows().Has('Metric', 1)", "'Metric' is a block, not a value at position 14: compare one of its fields (such as 'Metric.ABPackets') or use HasKey('Metric')"],
     ["G.Flows().Has('UUID', Foo(1))", "unknown predicate 'Foo' at position 22: flows know Within, Without, Ne, Nee, Gt, Lt, Gte, Lte, Inside, Outside, Between, Regex, Ipv4Range"],
     ["G.Flows().Has('Start', Gt('x'))", 'Gt() compares numbers at position 26: expected a number'],
     ["G.Flows().Has('Start', Gt())", 'Gt() takes 1 argument, got 0 at position 23'],
@@ -164,6 +164,28 @@ t.test('a predicate on the wrong kind of field is a 400, not an empty answer (RE
   t.throws(() => runFlowQueryJSON(store, "G.Flows('Transport.A', Regex('1'))"), { name: 'QueryError', position: 23 }, 'in Flows(...)');
   t.throws(() => compileFlowFilter("G.Flows().Has('Network.B', Lt(9))"),
     { name: 'QueryError', message: /^Lt\(\) compares numbers; 'Network\.B' holds text at position 27/ }, 'in a subscriber filter');
+  t.end();
+});
+
+t.test('a block compared to a value: the hint names one of its real fields', (t) => {
+  const cases: Array<[string, string]> = [
+    ['Metric', "compare one of its fields (such as 'Metric.ABPackets') or use HasKey('Metric')"],
+    ['LastUpdateMetric', "compare one of its fields (such as 'LastUpdateMetric.ABPackets') or use HasKey('LastUpdateMetric')"],
+    ['TCPMetric', "compare one of its fields (such as 'TCPMetric.ABSynStart') or use HasKey('TCPMetric')"],
+    ['IPMetric', "compare one of its fields (such as 'IPMetric.Fragments') or use HasKey('IPMetric')"],
+    ['ICMP', "compare one of its fields (such as 'ICMP.Type') or use HasKey('ICMP')"],
+    ['DNS', "its content cannot be compared; use HasKey('DNS')"],
+    ['DHCPv4', "its content cannot be compared; use HasKey('DHCPv4')"],
+    ['VRRPv2', "its content cannot be compared; use HasKey('VRRPv2')"],
+  ];
+  for (const [block, hint] of cases) {
+    const q = `G.Flows().Has('${block}', 1)`;
+    t.throws(() => runFlowQueryJSON(store, q), { name: 'QueryError', status: 400, message: `'${block}' is a block, not a value at position 14: ${hint}` }, q);
+    const example = /such as '([^']+)'/.exec(hint)?.[1];
+    // The field it names is one the query knows (an unknown name would throw).
+    const present = { Metric: '2', ICMP: '1' }[block] ?? '0';
+    if (example !== undefined) t.equal(runFlowQueryJSON(store, `G.Flows().HasKey('${example}').Count()`), present, example);
+  }
   t.end();
 });
 
