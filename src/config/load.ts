@@ -5,11 +5,12 @@
  * defaults of keys.ts. Every value is checked against its type: a wrong type,
  * a value out of range or an unknown key is a ConfigError naming the key and
  * where it came from; keys of Skydive features skydive-ts does not implement
- * are reported as warnings and ignored.
+ * (keys.ts, UNUSED_SKYDIVE_KEYS) are reported as warnings and ignored. A null
+ * value, or a section left empty, is unset, as in Skydive (Viper).
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { IGNORED_PREFIXES, KEYS, type KeyType } from './keys.js';
+import { KEYS, UNUSED_SKYDIVE_KEYS, type KeyType } from './keys.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -26,18 +27,50 @@ type Tree = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Flattens a YAML tree into dotted keys; known maps and lists stay whole. */
+/**
+ * Flattens a YAML tree into dotted keys. A key of KEYS takes its value whole,
+ * whatever its shape (check() says when the shape is wrong); a mapping under
+ * any other name is walked, and an empty one is kept as it is, for its name to
+ * be checked.
+ */
 function flatten(tree: Tree, prefix: string, out: Map<string, unknown>): void {
   for (const [k, v] of Object.entries(tree)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    const spec = KEYS[key];
-    if (isObject(v) && !(spec && (spec.type.kind === 'map' || spec.type.kind === 'list'))) {
-      if (Object.keys(v).length === 0 && !spec) continue;
-      flatten(v, key, out);
-    } else {
-      out.set(key, v);
+    if (!KEYS[key] && isObject(v) && Object.keys(v).length > 0) flatten(v, key, out);
+    else out.set(key, v);
+  }
+}
+
+/** Every section (proper dotted prefix) of `keys`. */
+function sectionsOf(keys: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const key of keys) for (let i = key.indexOf('.'); i > 0; i = key.indexOf('.', i + 1)) out.add(key.slice(0, i));
+  return out;
+}
+
+/** Sections holding keys skydive-ts reads. */
+const READ_SECTIONS = sectionsOf(Object.keys(KEYS));
+const UNUSED_NAMES = UNUSED_SKYDIVE_KEYS.filter((e) => !e.endsWith('.*'));
+/** Every name a file may use: keys, their sections, unused Skydive keys and theirs (for "did you mean"). */
+const KNOWN_NAMES = [...Object.keys(KEYS), ...READ_SECTIONS, ...UNUSED_NAMES, ...sectionsOf(UNUSED_NAMES)];
+const KNOWN_SECTIONS = new Set([...READ_SECTIONS, ...sectionsOf(UNUSED_NAMES)]);
+
+/**
+ * How UNUSED_SKYDIVE_KEYS covers `key`: 'listed' (by a key or section), 'any' (by a
+ * `P.*` entry: a section under P that skydive-ts does not read), or undefined.
+ */
+function unused(key: string): 'listed' | 'any' | undefined {
+  for (const e of UNUSED_SKYDIVE_KEYS) {
+    if (e.endsWith('.*')) {
+      const parent = e.slice(0, -1);
+      if (!key.startsWith(parent)) continue;
+      const section = parent + key.slice(parent.length).split('.')[0];
+      if (!KEYS[section] && !READ_SECTIONS.has(section)) return 'any';
+    } else if (key === e || key.startsWith(e + '.')) {
+      return 'listed';
     }
   }
+  return undefined;
 }
 
 /** The env variable name of a key. */
@@ -91,21 +124,21 @@ function check(where: string, key: string, t: KeyType, value: unknown, fromEnv: 
     }
     case 'map': {
       if (fromEnv) bad('cannot be set from the environment (use a file)');
-      if (value === null) return {};
       if (!isObject(value)) bad();
       for (const [k, v] of Object.entries(value as Tree)) check(where, `${key}.${k}`, t.values === 'string' ? { kind: 'string' } : { kind: 'number', min: 0 }, v, false);
       return value;
     }
     case 'list': {
       if (fromEnv) bad('cannot be set from the environment (use a file)');
-      if (value === null) return [];
       if (!Array.isArray(value)) bad();
       return (value as unknown[]).map((item, i) => {
         const at = `${key}[${i}]`;
         if (!isObject(item)) throw new ConfigError(`${where}: ${at} must be a mapping, got ${JSON.stringify(item)}`);
-        for (const r of t.required ?? []) if (!(r in item)) throw new ConfigError(`${where}: ${at} needs "${r}"`);
+        // null is unset here too (`bpf:` left empty), as for any key.
+        for (const r of t.required ?? []) if (item[r] === undefined || item[r] === null) throw new ConfigError(`${where}: ${at} needs "${r}"`);
         const out: Tree = {};
         for (const [k, v] of Object.entries(item)) {
+          if (v === null) continue;
           const sub = t.item[k];
           if (!sub) throw new ConfigError(`${where}: ${at}: unknown key "${k}"${suggest(k, Object.keys(t.item))} (known: ${Object.keys(t.item).join(', ')})`);
           out[k] = check(where, `${at}.${k}`, sub, v, false);
@@ -140,8 +173,6 @@ function suggest(key: string, known: string[]): string {
   return bestD <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best}"?)` : '';
 }
 
-const ignored = (key: string): boolean => IGNORED_PREFIXES.some((p) => key === p || key.startsWith(p + '.'));
-
 export interface LoadOptions {
   /** Files given with -c, in order; `-` reads stdin. */
   files: string[];
@@ -169,10 +200,27 @@ export function loadConfig(opts: LoadOptions): Config {
     const flat = new Map<string, unknown>();
     flatten(tree, '', flat);
     for (const [key, value] of flat) {
+      // As Viper, null is unset: the default applies. That is what `analyzers:` with every
+      // entry commented out (a standalone agent) or a section with only comments leaves.
+      const unset = value === null || (isObject(value) && Object.keys(value).length === 0);
       const spec = KEYS[key];
-      if (spec) values.set(key, check(file, key, spec.type, value, false));
-      else if (ignored(key)) warnings.push(`${file}: ${key} is a Skydive setting skydive-ts does not use; ignored`);
-      else throw new ConfigError(`${file}: unknown key ${key}${suggest(key, Object.keys(KEYS))}`);
+      if (spec) {
+        if (value !== null) values.set(key, check(file, key, spec.type, value, false));
+        continue;
+      }
+      const how = unused(key);
+      if (how) {
+        // A section left empty sets nothing: nothing to report.
+        if (!unset) warnings.push(`${file}: ${key} is a Skydive setting skydive-ts does not use${how === 'any' ? suggest(key, Object.keys(KEYS)) : ''}; ignored`);
+        continue;
+      }
+      if (KNOWN_SECTIONS.has(key)) {
+        if (unset) continue;
+        const under = (names: string[]) => [...new Set(names.filter((n) => n.startsWith(key + '.')).map((n) => n.slice(key.length + 1).split('.')[0]))];
+        const inside = under(Object.keys(KEYS)).length > 0 ? under(Object.keys(KEYS)) : under(KNOWN_NAMES);
+        throw new ConfigError(`${file}: ${key} must be a mapping (the section of ${inside.join(', ')}), got ${JSON.stringify(value)}`);
+      }
+      throw new ConfigError(`${file}: unknown key ${key}${suggest(key, KNOWN_NAMES)}`);
     }
   }
   const env = opts.env ?? process.env;
