@@ -1,23 +1,34 @@
 /**
  * The `skydive` executable: Skydive's sub-commands plus ours. Errors a user
  * can act on print one line on stderr and exit non-zero; nothing else prints
- * a stack trace unless SKYDIVE_DEBUG is set.
+ * a stack trace unless --verbose is given or SKYDIVE_DEBUG is set.
  *
  * Each command's module is imported when that command runs: the analyzer's dependencies
  * (fastify, the Elasticsearch client) took 0.35 s to load, which every `client query` and
  * `pcap2flows` paid before.
  */
 import { UsageError } from './cli/errors.js';
+import { parseGlobalArgs } from './cli/global.js';
+import { parseOptions } from './cli/options.js';
+import { packageVersion } from './version.js';
 
-const USAGE = `usage: skydive <command> [options]
+const USAGE = `usage: skydive [global options] <command> [options]
 commands:
   allinone          an analyzer and an agent capturing this host (flows: skydive client query "G.Flows()")
   analyzer          the flow analyzer: REST, WebSocket and UDP intake on one port (default 127.0.0.1:8082)
   agent             run the captures of the configuration, flows to the analyzers (standalone: JSON lines)
   client            query an analyzer: client query "G.Flows()...", client status
   pcap2flows FILE   print the flows of a pcap/pcapng capture (Skydive's rules)
+  version           print the version
   help              this text
+global options (before or after the command):
+  -c, --conf FILE               configuration file of agent, analyzer, allinone (repeatable)
+  -b, --config-backend file     where the configuration comes from: file only (etcd is not supported)
+  --verbose                     debug output: the configuration files read, stack traces of
+                                unexpected errors (as SKYDIVE_DEBUG=1)
 Run "skydive <command> --help" for a command's options.`;
+
+const VERSION_USAGE = 'usage: skydive version\n  prints the version of skydive-ts: skydive skydive-ts <version>';
 
 /**
  * Aborted by SIGINT/SIGTERM, and when the parent that started this process with an IPC channel
@@ -38,18 +49,39 @@ const wantsHelp = (args: string[]): boolean => args.includes('--help') || args.i
 /** A command's log: one line on stderr, prefixed with the command. */
 const commandLog = (cmd: string) => (line: string): void => { process.stderr.write(`skydive ${cmd}: ${line}\n`); };
 
+/** --verbose was given: debug lines on stderr, stack traces of unexpected errors. */
+let verbose = false;
+
+/** With --verbose, the configuration a command reads (none: defaults and SKYDIVE_* only). */
+function debugConfig(log: (line: string) => void, files: readonly string[]): void {
+  if (verbose) log(`debug: configuration ${files.length > 0 ? `from ${files.join(', ')}` : 'from defaults (no file)'} and SKYDIVE_* variables`);
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+  const global = parseGlobalArgs(argv);
+  verbose = global.verbose;
+  const { command: cmd, args: rest } = global;
+  if (cmd === undefined || cmd === 'help') {
     process.stdout.write(USAGE + '\n');
     return cmd === undefined ? 2 : 0;
   }
   switch (cmd) {
+    case 'version': {
+      // Skydive prints "<program> <project> <version>".
+      if (wantsHelp(rest)) { process.stdout.write(VERSION_USAGE + '\n'); return 0; }
+      // -c is a global flag: accepted, and there is nothing to configure.
+      const o = parseOptions(rest, { values: { conf: ['-c', '--conf'] }, repeatable: ['conf'] }, VERSION_USAGE);
+      if (o.positional.length > 0) throw new UsageError(`version takes no argument, got ${o.positional[0]}`);
+      process.stdout.write(`skydive skydive-ts ${packageVersion()}\n`);
+      return 0;
+    }
     case 'agent': {
       const { AGENT_USAGE, parseAgentArgs, runAgent } = await import('./commands/agent.js');
       if (wantsHelp(rest)) { process.stdout.write(AGENT_USAGE + '\n'); return 0; }
       const log = commandLog('agent');
-      const results = await runAgent(parseAgentArgs(rest), process.stdout, log, stopSignal());
+      const opts = parseAgentArgs(rest);
+      debugConfig(log, opts.files);
+      const results = await runAgent(opts, process.stdout, log, stopSignal());
       for (const r of results) log(`stats ${JSON.stringify(r)}`);
       return 0;
     }
@@ -57,14 +89,18 @@ async function main(argv: string[]): Promise<number> {
       const { ANALYZER_USAGE, parseAnalyzerArgs, runAnalyzer } = await import('./commands/analyzer.js');
       if (wantsHelp(rest)) { process.stdout.write(ANALYZER_USAGE + '\n'); return 0; }
       const log = commandLog('analyzer');
-      await runAnalyzer(parseAnalyzerArgs(rest), log, stopSignal());
+      const opts = parseAnalyzerArgs(rest);
+      debugConfig(log, opts.files);
+      await runAnalyzer(opts, log, stopSignal());
       return 0;
     }
     case 'allinone': {
       const { ALLINONE_USAGE, parseAllInOneArgs, runAllInOne } = await import('./commands/allinone.js');
       if (wantsHelp(rest)) { process.stdout.write(ALLINONE_USAGE + '\n'); return 0; }
       const log = commandLog('allinone');
-      return runAllInOne(parseAllInOneArgs(rest), log, stopSignal());
+      const opts = parseAllInOneArgs(rest);
+      debugConfig(log, opts.files);
+      return runAllInOne({ ...opts, verbose }, log, stopSignal());
     }
     case 'client': {
       const { CLIENT_USAGE, parseClientArgs, runClient } = await import('./commands/client.js');
@@ -104,7 +140,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 0;
     } else {
       process.stderr.write(`skydive: ${(err as Error)?.message ?? String(err)}\n`);
-      if (process.env.SKYDIVE_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
+      if (verbose || process.env.SKYDIVE_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
       process.exitCode = 1;
     }
   },

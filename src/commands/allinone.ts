@@ -30,7 +30,12 @@ export const ALLINONE_USAGE = `usage: skydive allinone [-c FILE]... [--listen HO
 The agent runs the captures of agent.captures; with none, it captures the interface of the
 default route (needs root or CAP_NET_RAW). Then: skydive client query "G.Flows()".`;
 
-export interface AllInOneArgs { files: string[]; listen?: string }
+export interface AllInOneArgs {
+  files: string[];
+  listen?: string;
+  /** --verbose, passed on to both children. */
+  verbose?: boolean;
+}
 
 export function parseAllInOneArgs(argv: string[]): AllInOneArgs {
   const o = parseOptions(argv, { values: { conf: ['-c', '--conf'], listen: ['--listen'] }, repeatable: ['conf'] }, ALLINONE_USAGE);
@@ -99,7 +104,7 @@ export async function runAllInOne(args: AllInOneArgs, log: (line: string) => voi
   // Checked here first, so that a mistake is one line, before any child starts.
   const config = loadCommandConfig(args.files, env);
   const listen = listenAddress(args.listen ?? config.get<string>('analyzer.listen'), args.listen ? '--listen' : 'analyzer.listen');
-  const conf = args.files.flatMap((f) => ['-c', f]);
+  const conf = [...args.files.flatMap((f) => ['-c', f]), ...(args.verbose ? ['--verbose'] : [])];
   let captureYAML: string | undefined;
   if (config.get<unknown[]>('agent.captures').length === 0) {
     const iface = hostDefaultInterface();

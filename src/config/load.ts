@@ -226,7 +226,8 @@ export function loadConfig(opts: LoadOptions): Config {
   const env = opts.env ?? process.env;
   const byEnv = new Map(Object.keys(KEYS).map((k) => [envName(k), k]));
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('SKYDIVE_') || value === undefined) continue;
+    // SKYDIVE_DEBUG is the executable's own (stack traces, src/cli.ts), not a setting.
+    if (!name.startsWith('SKYDIVE_') || value === undefined || name === 'SKYDIVE_DEBUG') continue;
     const key = byEnv.get(name);
     if (key) values.set(key, check(`environment ${name}`, key, KEYS[key].type, value, true));
     else warnings.push(`environment ${name} is not a setting skydive-ts knows; ignored`);

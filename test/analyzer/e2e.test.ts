@@ -101,8 +101,10 @@ async function logged(p: Proc, re: RegExp, what: string): Promise<void> {
 }
 
 const allinone: Launch = async (conf, listen) => {
-  const p = skydive(['allinone', '-c', conf, '--listen', listen], { SKYDIVE_FLOW_UPDATE: '1', SKYDIVE_AGENT_FLOW_STATS_INTERVAL: '1' });
+  const p = skydive(['--verbose', 'allinone', '-c', conf, '--listen', listen], { SKYDIVE_FLOW_UPDATE: '1', SKYDIVE_AGENT_FLOW_STATS_INTERVAL: '1' });
   await logged(p, /sending flows over udp/, 'the allinone agent');
+  // --verbose reaches both children: each tells which configuration it reads.
+  await logged(p, /skydive analyzer: debug: configuration from [^]*skydive agent: debug: configuration from/, '--verbose in the children');
   return [p];
 };
 

@@ -52,12 +52,13 @@ t.test('bad values are errors naming the key and where it came from', async (t) 
 t.test('Skydive settings skydive-ts does not use are warnings, not errors', async (t) => {
   const c = loadConfig({
     files: ['s.yml'],
-    env: { SKYDIVE_ETCD_EMBEDDED: 'true', SKYDIVE_SOMETHING: 'x' },
+    env: { SKYDIVE_ETCD_EMBEDDED: 'true', SKYDIVE_SOMETHING: 'x', SKYDIVE_DEBUG: '1' },
     read: files({ 's.yml': 'etcd:\n  embedded: true\nagent:\n  topology:\n    probes: [ovsdb]\nlogging:\n  level: INFO\n' }),
   });
   t.equal(c.warnings.length, 5);
   t.match(c.warnings[0], /s.yml: etcd.embedded is a Skydive setting skydive-ts does not use; ignored/);
   t.match(c.warnings.join('\n'), /environment SKYDIVE_SOMETHING is not a setting skydive-ts knows/);
+  t.notMatch(c.warnings.join('\n'), /SKYDIVE_DEBUG/, "the executable's own variable is not a setting");
 });
 
 t.test('null and empty sections are unset: the default applies, as in Skydive (Viper)', async (t) => {

@@ -1,0 +1,89 @@
+/**
+ * The `skydive` executable itself (skydive-api.md §1.1): `version`, the global flags
+ * (-c before the command, -b/--config-backend, --verbose, taken before or after the
+ * command), and configuration problems reported at start-up as one line, exit code 2.
+ */
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseGlobalArgs } from '../../src/cli/global.js';
+
+const BIN = fileURLToPath(new URL('../../bin/skydive.js', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const dir = mkdtempSync(path.join(tmpdir(), 'skydive-cli-'));
+
+function skydive(...args: string[]) {
+  const env = { ...process.env };
+  delete env.SKYDIVE_DEBUG;
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env });
+  return { code: r.status, out: r.stdout, err: r.stderr.trim() };
+}
+
+function conf(name: string, text: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+t.test('global flags are taken before and after the command', async (t) => {
+  t.strictSame(parseGlobalArgs(['--verbose', 'agent', '--host-id', 'h']), { command: 'agent', args: ['--host-id', 'h'], verbose: true });
+  t.strictSame(parseGlobalArgs(['agent', '-c', 'a.yml', '--verbose']), { command: 'agent', args: ['-c', 'a.yml'], verbose: true });
+  t.strictSame(parseGlobalArgs(['-c', 'a.yml', '--conf=b.yml', 'analyzer', '-c', 'c.yml']),
+    { command: 'analyzer', args: ['-c', 'a.yml', '-c', 'b.yml', '-c', 'c.yml'], verbose: false }, '-c before the command goes to the command, first');
+  t.strictSame(parseGlobalArgs(['-b', 'file', 'client', '--config-backend=file', 'status']), { command: 'client', args: ['status'], verbose: false });
+  t.strictSame(parseGlobalArgs(['pcap2flows', '--', '--verbose']), { command: 'pcap2flows', args: ['--', '--verbose'], verbose: false }, 'nothing is taken after --');
+  t.strictSame(parseGlobalArgs(['--verbose=false', 'version']), { command: 'version', args: [], verbose: false });
+  t.strictSame(parseGlobalArgs([]), { command: undefined, args: [], verbose: false });
+  t.throws(() => parseGlobalArgs(['-b', 'etcd', 'agent']), { message: /--config-backend etcd is not supported/ });
+  t.throws(() => parseGlobalArgs(['agent', '--config-backend=etcd']), { message: /--config-backend etcd is not supported/ });
+  t.throws(() => parseGlobalArgs(['-b', 'consul', 'agent']), { message: '--config-backend must be file or etcd, got "consul"' });
+  t.throws(() => parseGlobalArgs(['agent', '-b']), { message: '-b needs a value' });
+  t.throws(() => parseGlobalArgs(['--listen', 'x', 'agent']), { message: /unknown option --listen/ });
+});
+
+t.test('skydive version', async (t) => {
+  // Skydive prints "<program> <project> <version>".
+  t.match(skydive('version'), { code: 0, out: `skydive skydive-ts ${VERSION}\n`, err: '' });
+  t.match(skydive('--verbose', '-b', 'file', 'version'), { code: 0, out: `skydive skydive-ts ${VERSION}\n` });
+  t.match(skydive('version', 'now'), { code: 2, err: 'skydive: version takes no argument, got now' });
+  t.match(skydive('help'), { code: 0, out: /\n {2}version +print the version\n[^]*--config-backend[^]*--verbose/ });
+});
+
+t.test('-b/--config-backend: file is the default, etcd is refused clearly', async (t) => {
+  const file = conf('standalone.yml', 'agent:\n  captures: []\n');
+  for (const args of [['-b', 'file', 'agent', '-c', file], ['agent', '--config-backend', 'file', '-c', file]]) {
+    t.match(skydive(...args), { code: 2, err: 'skydive: no capture configured: list them under agent.captures (see etc/skydive.yml.default)' }, args.join(' '));
+  }
+  t.match(skydive('-b', 'etcd', 'analyzer'), { code: 2, err: /^skydive: --config-backend etcd is not supported: skydive-ts reads its configuration from files/ });
+  t.match(skydive('analyzer', '--config-backend=etcd'), { code: 2, err: /--config-backend etcd is not supported/ });
+});
+
+t.test('--verbose: debug lines', async (t) => {
+  const file = conf('verbose.yml', 'agent:\n  captures: []\n');
+  const r = skydive('agent', '-c', file, '--verbose');
+  t.equal(r.code, 2);
+  t.equal(r.err.split('\n')[0], `skydive agent: debug: configuration from ${file} and SKYDIVE_* variables`);
+  t.notMatch(skydive('agent', '-c', file).err, /debug/, 'none without --verbose');
+});
+
+t.test('-c before the command', async (t) => {
+  const file = conf('before.yml', 'flow:\n  updte: 5\n');
+  t.match(skydive('-c', file, 'analyzer'), { code: 2, err: `skydive: ${file}: unknown key flow.updte (did you mean "flow.update"?)` });
+});
+
+t.test('a Skydive file with empty sections starts; a misspelt key stops it', async (t) => {
+  // The usual way to run an agent standalone: every analyzer commented out.
+  const empty = conf('empty.yml', 'analyzer:\nflow:\nanalyzers:\n  # - 127.0.0.1:8082\nhttp:\n  ws:\nagent:\n  captures: []\n');
+  t.match(skydive('agent', '-c', empty), { code: 2, err: /^skydive: no capture configured/ }, 'the configuration loads');
+  for (const [text, key, meant] of [
+    ['analyzer: {flow: {retentoin: 0}}\n', 'analyzer.flow.retentoin', 'analyzer.flow.retention'],
+    ['analyzer.flow.max_flow: 10\n', 'analyzer.flow.max_flow', 'analyzer.flow.max_flows'],
+    ['http: {ws: {ping_dealy: 1}}\n', 'http.ws.ping_dealy', 'http.ws.ping_delay'],
+  ]) {
+    const file = conf('typo.yml', text);
+    t.match(skydive('analyzer', '-c', file), { code: 2, err: `skydive: ${file}: unknown key ${key} (did you mean "${meant}"?)` }, text);
+  }
+});
