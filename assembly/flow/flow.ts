@@ -6,7 +6,7 @@ import * as ids from '../ids';
 import { copySmall } from '../mem';
 import { fieldsOf, layerContents, layerStart, layerType } from '../packet';
 import { blobAlloc, blobFree } from '../alloc';
-import { ETH_DST_OFF, ETH_SRC_OFF } from '../layers/ethernet';
+import { ETH_DST_OFF, ETH_SRC_OFF, ethHasMACs } from '../layers/ethernet';
 import { DOT1Q_VLAN } from '../layers/dot1q';
 import { IP4_LENGTH, IP4_TTL } from '../layers/ipv4';
 import { ICMP4_CODE, ICMP4_ID, ICMP4_TYPE } from '../layers/icmpv4';
@@ -35,7 +35,7 @@ import {
   FL_EXTRA_PTR, FL_EXTRA_TS, FL_FINISH, FL_ICMP_CODE, FL_ICMP_ID, FL_ICMP_TYPE, FL_IP_FRAG_ERRORS,
   FL_IP_FRAGMENTS, FL_LAST, FL_LINK_ID, FL_MAC_A, FL_MAC_B, FL_NET_A, FL_NET_A_NIL, FL_NET_B, FL_NET_ID,
   FL_NET_PROTO, FL_PARENT, FL_PATH, FL_PATH_LEN, FL_PORT_A, FL_PORT_B, FL_RTT, FL_RTT_FIRST, FL_START,
-  FL_SYN_TTL_AB, FL_SYN_TTL_BA, FL_TCP, FL_TRANSPORT, FLB_IP_METRIC, FLB_LEADING_SLASH, FLB_LINK, FLB_PARENT,
+  FL_SYN_TTL_AB, FL_SYN_TTL_BA, FL_TCP, FL_TRANSPORT, FLB_IP_METRIC, FLB_LEADING_SLASH, FLB_LINK, FLB_LINK_NIL, FLB_PARENT,
   FLB_TCP_METRIC, PATH_MAX, TRANSPORT_SCTP, TRANSPORT_TCP, TRANSPORT_UDP,
 } from './layout';
 
@@ -129,9 +129,15 @@ export function initFlow(f: usize, k: u32, tsMs: i64, parent: u64, hasParent: bo
 
   const eth = subEth;
   if (eth >= 0) {
-    const s = layerStart(<u32>eth);
-    copySmall(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
-    copySmall(f + FL_MAC_B, s + ETH_DST_OFF, 6);
+    if (ethHasMACs(<u32>eth)) {
+      const s = layerStart(<u32>eth);
+      copySmall(f + FL_MAC_A, s + ETH_SRC_OFF, 6);
+      copySmall(f + FL_MAC_B, s + ETH_DST_OFF, 6);
+    } else {
+      // The short Ethernet Skydive keeps after ERSPAN-II or MPLS: nil MACs,
+      // so a Link with empty A and B (FL_MAC_A/B stay zero).
+      setBit(f, FLB_LINK_NIL);
+    }
     store<i64>(f + FL_LINK_ID, vlanLinkID(from, to));
     setBit(f, FLB_LINK);
   }
@@ -329,9 +335,11 @@ function ipLength(ip: i32): i64 {
       const s = layerStart(<u32>eth);
       let ab: bool;
       // Equal MACs say nothing: Skydive decides with the network test, which
-      // answers BA when there is no network layer.
-      if (macEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF)) ab = ip >= 0 && isABByNetwork(f, ip);
-      else ab = macEqual(f + FL_MAC_A, s + ETH_SRC_OFF);
+      // answers BA when there is no network layer. A short Ethernet's nil
+      // MACs are equal (and its bytes are not read: they may lie past the
+      // end of the packet).
+      if (!ethHasMACs(<u32>eth) || macEqual(s + ETH_SRC_OFF, s + ETH_DST_OFF)) ab = ip >= 0 && isABByNetwork(f, ip);
+      else ab = (bits(f) & FLB_LINK_NIL) == 0 && macEqual(f + FL_MAC_A, s + ETH_SRC_OFF);
       countDir(f, ab, length);
     } else if (ip >= 0) {
       countDir(f, isABByNetwork(f, ip), ipLength(ip));

@@ -7,7 +7,7 @@ import * as ids from '../ids';
 import { copySmall } from '../mem';
 import { fieldsOf, layerFlags, layerStart, layerType, networkLayer, transportLayer } from '../packet';
 import { firstSum, hashSums, secondSum } from '../hash/xxhash64';
-import { ETH_DST_OFF, ETH_SRC_OFF } from '../layers/ethernet';
+import { ETH_DST_OFF, ETH_SRC_OFF, ethHasMACs } from '../layers/ethernet';
 import { IP4_HAS_ADDR, IP4_SRC } from '../layers/ipv4';
 import { ICMP4_CODE, ICMP4_ID, ICMP4_TYPE } from '../layers/icmpv4';
 import { TCP_DST, TCP_SRC } from '../layers/tcp';
@@ -170,6 +170,9 @@ export function computeKeys(k: u32, parent: u64, hasParent: bool, all: bool): vo
   const L = selLink, N = selNet, T = selTransport;
   const useLink = (!layerKeyModeL3 && L >= 0) || N < 0;
   const link = useLink && L >= 0;
+  // A short Ethernet (ethernet.ts ethHasMACs) has gopacket's nil MACs: they
+  // compare equal and hash as nothing.
+  const macs = link && ethHasMACs(<u32>L);
   let al: u32 = 0, a: usize = 0;
   if (N >= 0) { al = netAddrLen(N); a = netAddr(N, false); }
   if (T >= 0) buildTransportFlow(T, k);
@@ -177,8 +180,12 @@ export function computeKeys(k: u32, parent: u64, hasParent: bool, all: bool): vo
   let swap = false;
   let decided = false;
   if (link) {
-    const s = layerStart(<u32>L);
-    const x = mac48(s + ETH_SRC_OFF), y = mac48(s + ETH_DST_OFF);
+    let x: u64 = 0, y: u64 = 0;
+    if (macs) {
+      const s = layerStart(<u32>L);
+      x = mac48(s + ETH_SRC_OFF);
+      y = mac48(s + ETH_DST_OFF);
+    }
     if (x != y || N < 0) { swap = x > y; decided = true; }
   }
   if (!decided && N >= 0) {
@@ -243,7 +250,7 @@ export function computeKeys(k: u32, parent: u64, hasParent: bool, all: bool): vo
     n += 12;
   }
   const l3End = n;
-  if (link) {
+  if (macs) {
     const s = layerStart(<u32>L);
     const first = s + (swap ? ETH_DST_OFF : ETH_SRC_OFF), second = s + (swap ? ETH_SRC_OFF : ETH_DST_OFF);
     store<u32>(seg + n, load<u32>(first));
@@ -252,6 +259,9 @@ export function computeKeys(k: u32, parent: u64, hasParent: bool, all: bool): vo
     store<u16>(seg + n, load<u16>(second, 4), 10);
     store<u64>(seg + n, endpointType(3), 12);
     n += 20;
+  } else if (link) {
+    store<u64>(seg + n, endpointType(3));
+    n += 8;
   }
   const l2End = n;
   if (hasParent) {

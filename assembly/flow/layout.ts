@@ -75,6 +75,7 @@ export const FLB_LUM: u32 = 16;          // LastUpdateMetric present
 export const FLB_LEADING_SLASH: u32 = 32;// LayersPath starts with "/" (Linux SLL quirk)
 export const FLB_IN_TABLE: u32 = 64;
 export const FLB_PLAIN: u32 = 128;       // created from a plain frame: Link, Network and Transport A/B are what the key hashes (plain.ts)
+export const FLB_LINK_NIL: u32 = 256;    // Link.A/B are gopacket nil MACs (a short Ethernet after ERSPAN-II or MPLS): empty text, FL_MAC_A/B zero
 
 // FL_EMIT: why a record was written to the output
 export const EMIT_UPDATE: u8 = 1;        // update tick: sent, stays in the table

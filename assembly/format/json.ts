@@ -14,7 +14,7 @@ import {
   FL_AB_PACKETS, FL_APP, FL_BITS, FL_EXTRA_KIND, FL_FINISH, FL_ICMP_CODE, FL_ICMP_ID, FL_ICMP_TYPE, FL_IP_FRAG_ERRORS,
   FL_IP_FRAGMENTS, FL_L2KEY, FL_L3KEY, FL_LAST, FL_LINK_ID, FL_LUM, FL_MAC_A, FL_MAC_B, FL_NET_A, FL_NET_A_NIL, FL_NET_B,
   FL_NET_ID, FL_NET_PROTO, FL_PARENT, FL_PATH, FL_PATH_LEN, FL_PORT_A, FL_PORT_B, FL_RTT, FL_START, FL_SYN_TTL_AB,
-  FL_SYN_TTL_BA, FL_TCP, FL_TCP_AB, FL_TCP_BA, FL_TRANSPORT, FL_UUID, FLB_IP_METRIC, FLB_LEADING_SLASH, FLB_LINK, FLB_LUM,
+  FL_SYN_TTL_BA, FL_TCP, FL_TCP_AB, FL_TCP_BA, FL_TRANSPORT, FL_UUID, FLB_IP_METRIC, FLB_LEADING_SLASH, FLB_LINK, FLB_LINK_NIL, FLB_LUM,
   FLB_PARENT, FLB_TCP_METRIC, PATH_MAX, TRANSPORT_TCP, TRANSPORT_UDP,
 } from '../flow/layout';
 import {
@@ -41,7 +41,7 @@ const FIXED_BOUND: u32 = 3072;
 // written in a run (runI64) must stay consecutive.
 enum K {
   OPEN_UUID, LAYERS_PATH, APPLICATION,
-  LINK, MAC_B, ADDR_ID,
+  LINK, MAC_B, ADDR_ID, LINK_NIL,
   NETWORK_V4, NETWORK_V6, NIL,
   TRANSPORT_TCP, TRANSPORT_UDP, TRANSPORT_SCTP, PORT_B, TRANSPORT_END,
   ICMP_CODE, ICMP_ID,
@@ -82,6 +82,8 @@ function init(): void {
   def(K.LINK, ',"Link":{"Protocol":"ETHERNET","A":"');
   def(K.MAC_B, '","B":"');
   def(K.ADDR_ID, '","ID":');
+  // Nil MACs (FLB_LINK_NIL): A and B are empty strings, left out (omitempty).
+  def(K.LINK_NIL, ',"Link":{"Protocol":"ETHERNET","ID":');
   def(K.NETWORK_V4, ',"Network":{"Protocol":"IPV4","A":"');
   def(K.NETWORK_V6, ',"Network":{"Protocol":"IPV6","A":"');
   // quoteGo("<nil>"): Go's encoding/json escapes < and > for HTML.
@@ -287,11 +289,15 @@ export function jsonEncodeFlow(rec: usize, out: usize, cap: u32, dropLastUpdateM
   }
 
   if (bits & FLB_LINK) {
-    p = put(p, K.LINK);
-    p = writeMAC(p, rec + FL_MAC_A);
-    p = put(p, K.MAC_B);
-    p = writeMAC(p, rec + FL_MAC_B);
-    p = put(p, K.ADDR_ID);
+    if (bits & FLB_LINK_NIL) {
+      p = put(p, K.LINK_NIL);
+    } else {
+      p = put(p, K.LINK);
+      p = writeMAC(p, rec + FL_MAC_A);
+      p = put(p, K.MAC_B);
+      p = writeMAC(p, rec + FL_MAC_B);
+      p = put(p, K.ADDR_ID);
+    }
     p = writeI64(p, load<i64>(rec + FL_LINK_ID));
     p = putByte(p, 0x7d);
   }

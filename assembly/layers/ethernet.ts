@@ -9,7 +9,7 @@
 
 import { L_ETHERNET, L_LLC, L_NONE } from '../ids';
 import { rd16 } from '../mem';
-import { fieldsOf, layerPayload, markTruncated, pushLayer, setLinkLayer } from '../packet';
+import { fieldsOf, layerContents, layerPayload, markTruncated, pushLayer, setLinkLayer } from '../packet';
 import { etherTypeDecoder, NO_DECODER } from '../registry';
 
 /** Field offsets (from fieldsOf). */
@@ -18,6 +18,15 @@ export const ETH_LENGTH: u32 = 2; // u16: 802.3 length field, 0 for Ethernet II
 /** MACs are read in place: destination at +0, source at +6 of the layer start. */
 export const ETH_DST_OFF: u32 = 0;
 export const ETH_SRC_OFF: u32 = 6;
+
+/**
+ * Whether Ethernet layer i holds its MACs. Skydive's ERSPAN-II and MPLS
+ * decoders (erspan.ts decodeSkydiveEthernet) keep an Ethernet layer of fewer
+ * than 14 bytes, with 0 header bytes here: its MACs are gopacket's nil
+ * addresses (empty text, nothing hashed), and the bytes at its start are not
+ * its own (they may lie past the end of the packet).
+ */
+@inline export function ethHasMACs(i: u32): bool { return layerContents(i) != 0; }
 
 /**
  * Pushes the Ethernet layer of the `len` (at least 14) bytes at `s`, with its

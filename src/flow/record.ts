@@ -204,7 +204,11 @@ export class FlowRecordReader {
       FinishType: b8(o.FL_FINISH),
     };
     if (bits & o.FLB_LINK) {
-      flow.Link = { Protocol: 'ETHERNET', A: macText(u8, at + o.FL_MAC_A), B: macText(u8, at + o.FL_MAC_B), ID: i64(o.FL_LINK_ID) };
+      // Nil MACs (a short Ethernet after ERSPAN-II or MPLS) print as "" in Go.
+      const nil = (bits & o.FLB_LINK_NIL) !== 0;
+      flow.Link = {
+        Protocol: 'ETHERNET', A: nil ? '' : macText(u8, at + o.FL_MAC_A), B: nil ? '' : macText(u8, at + o.FL_MAC_B), ID: i64(o.FL_LINK_ID),
+      };
     }
     const np = b8(o.FL_NET_PROTO);
     if (np) {

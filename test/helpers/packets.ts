@@ -40,3 +40,18 @@ export function icmpEcho(type: 8 | 0, id: number, seq: number, payload: Bytes = 
 export function vxlan(vni: number, inner: Bytes): Bytes {
   return [0x08, 0, 0, 0, ...be32(vni << 8), ...inner];
 }
+
+/** GRE header (RFC 2784/2890) for `protocol`; with `seq`, the S bit and a sequence number. */
+export function gre(protocol: number, payload: Bytes, seq?: number): Bytes {
+  return seq === undefined ? [0, 0, ...be16(protocol), ...payload] : [0x10, 0, ...be16(protocol), ...be32(seq), ...payload];
+}
+
+/** ERSPAN type II header (version 1, 8 bytes) before the mirrored `frame`: what GRE 0x88BE carries. */
+export function erspan2(session: number, frame: Bytes, vlan = 0): Bytes {
+  return [0x10 | ((vlan >> 8) & 0xf), vlan & 255, (session >> 8) & 3, session & 255, 0, 0, 0, 0, ...frame];
+}
+
+/** One MPLS label stack entry; `bottom` sets the S bit. */
+export function mpls(label: number, bottom: boolean, payload: Bytes, ttl = 64): Bytes {
+  return [...be32(((label & 0xfffff) << 12) | (bottom ? 0x100 : 0) | (ttl & 255)), ...payload];
+}
