@@ -14,19 +14,26 @@ const MAX_STEPS: u32 = MAX_LAYERS * 2;
 
 /**
  * Stop as soon as a layer declared itself gopacket's network layer: all the
- * sharding step needs (shard.ts), at a fraction of a full decode.
+ * sharding step needs (shard.ts), at a fraction of a full decode. Such a
+ * decode counts nothing: with several workers, every packet is decoded that
+ * way to route it and then again, fully, by the worker that owns it, whose
+ * decode alone counts (each counter counts each packet once whatever the
+ * number of workers).
  */
 let stopAtNetwork = false;
 export function setStopAtNetwork(on: bool): void { stopAtNetwork = on; }
+
+/** Counts a decode event, unless this is the sharding step's decode. */
+@inline function event(c: u32): void { if (!stopAtNetwork) count(c); }
 
 /** Decodes the frame at [data, data+caplen) captured with `linkType` into the layer table. */
 export function decodePacket(data: usize, caplen: u32, linkType: u32): void {
   resetPacket();
   const first = linkTypeDecoder(linkType);
   if (first == NO_DECODER) {
-    count(C_UNKNOWN_LINKTYPE);
+    event(C_UNKNOWN_LINKTYPE);
     pushFailure(data, data + caplen);
-    count(C_DECODE_FAILURES);
+    event(C_DECODE_FAILURES);
     return;
   }
   decodeFrom(first, data, data + caplen);
@@ -43,7 +50,7 @@ export function decodeFrom(id: u8, s: usize, e: usize): void {
     if (!start && s >= e) break;
     start = false;
     if (nLayers >= MAX_LAYERS - 1 || ++steps > MAX_STEPS) {
-      count(C_TOO_MANY_LAYERS);
+      event(C_TOO_MANY_LAYERS);
       pushFailure(s, e);
       break;
     }
@@ -59,6 +66,6 @@ export function decodeFrom(id: u8, s: usize, e: usize): void {
     s = nextStart;
     e = nextEnd;
   }
-  if (failed) count(C_DECODE_FAILURES);
-  if (truncated) count(C_TRUNCATED);
+  if (failed) event(C_DECODE_FAILURES);
+  if (truncated) event(C_TRUNCATED);
 }

@@ -83,7 +83,12 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
       if (load<u32>(p, 20) & BATCH_FORCED_LENGTH) outer = <i64>wire;
     }
     const data = p + header;
-    if (<u64>data + caplen > <u64>end) { count(C_BAD_RECORDS); break; }
+    if (<u64>data + caplen > <u64>end) {
+      // Every shard of a pool walks the same chunk (unless the first splits
+      // it): the first shard alone counts the record.
+      if (shard == 0 || shards <= 1) count(C_BAD_RECORDS);
+      break;
+    }
     if (ts >= limitNs) break;
     const next = data + (pcap ? caplen : (caplen + 7) & ~7);
     // Records are read one after the other, each at an address only the

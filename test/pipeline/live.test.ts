@@ -8,7 +8,7 @@ import t from 'tap';
 import { LivePipeline, type LiveOptions } from '../../src/pipeline/live.js';
 import type { FlowGroup } from '../../src/pipeline/shard-task.js';
 import { encodeBatch, TestTable, type Frame } from '../helpers/engine.js';
-import { ethernet, ipv4, udp, vxlan } from '../helpers/packets.js';
+import { ethernet, icmpEcho, ipv4, udp, vxlan } from '../helpers/packets.js';
 import { flowToJSON } from '../../src/format/json.js';
 import { groupLines } from '../helpers/flow-lines.js';
 
@@ -113,4 +113,30 @@ t.test('a pool that is behind drops whole batches and counts them; nothing else 
   const packets = innermost.reduce((n, f) => n + f.Metric.ABPackets + f.Metric.BAPackets, 0);
   t.equal(packets, p.stats.PacketsReceived - p.stats.PacketsDropped, 'received = in flows + dropped');
   t.equal(p.offer(encodeBatch(all.slice(0, 1)), 1), false, 'a stopped pipeline takes nothing (and counts it)');
+});
+
+t.test('counters count each packet once with 1, 2 or 3 tables, a record cut short included', async (t) => {
+  // Frames that hit the decoder's counters, on many address pairs (every table gets some).
+  const damaged: Frame[] = [];
+  for (let i = 0; i < 40; i++) {
+    const whole = ethernet(mac(i), mac(500 + i), 0x0800, ipv4(ip(i), ip(500 + i), 1, icmpEcho(8, i, 1, new Array(64).fill(i))));
+    damaged.push({ data: whole.slice(0, 50), wireLen: whole.length, tsMs: 1_700_000_001_000 + i }); // truncated
+    damaged.push({ data: ethernet(mac(i), mac(500 + i), 0x0800, ipv4(ip(i), ip(500 + i), 1, [8, 0])), tsMs: 1_700_000_001_000 + i }); // DecodeFailure
+  }
+  const all = [...frames(400), ...damaged];
+  const results: Record<string, bigint>[] = [];
+  for (const [workers, threads] of [[1, false], [2, true], [3, true]] as const) {
+    const c = collector();
+    const p = new LivePipeline(options(c.onFlows, { workers, threads, maxInFlight: 16 }));
+    for (let i = 0; i < all.length; i += 100) p.offer(encodeBatch(all.slice(i, i + 100)), Math.min(100, all.length - i));
+    // A batch whose last record claims more bytes than it holds: the walk stops there (bad_records).
+    const cut = encodeBatch(frames(3, 1_700_000_002_000));
+    p.offer(cut.subarray(0, cut.length - 16), 3);
+    const counters = await p.stop();
+    t.equal(p.stats.PacketsDropped, 0);
+    results.push(counters);
+  }
+  t.match(results[0], { packets: BigInt(all.length + 2), truncated: 80n, decode_failures: 40n, bad_records: 1n }, 'one table');
+  t.strictSame(results[1], results[0], '2 tables');
+  t.strictSame(results[2], results[0], '3 tables');
 });

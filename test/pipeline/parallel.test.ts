@@ -13,17 +13,21 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parsePcap2FlowsArgs, pcap2flows } from '../../src/commands/pcap2flows.js';
-import { ethernet, icmpEcho, ipv4, tcp, TCP_FLAGS as F, udp, vxlan } from '../helpers/packets.js';
+import { erspan2, ethernet, gre, icmpEcho, ipv4, mpls, tcp, TCP_FLAGS as F, udp, vxlan } from '../helpers/packets.js';
 import { writePcap } from '../helpers/pcap.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parallel-'));
 
 async function run(args: string[], spillBytes?: number): Promise<string> {
+  return (await runWithCounters(args, spillBytes)).flows;
+}
+
+async function runWithCounters(args: string[], spillBytes?: number): Promise<{ flows: string; counters: Record<string, bigint> }> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  await pcap2flows({ ...parsePcap2FlowsArgs(args), spillBytes }, out);
-  return Buffer.concat(chunks).toString('utf8');
+  const counters = await pcap2flows({ ...parsePcap2FlowsArgs(args), spillBytes }, out);
+  return { flows: Buffer.concat(chunks).toString('utf8'), counters };
 }
 
 /** Deterministic mixed traffic: TCP, UDP, ICMP, VXLAN both ways, GRE, fragments, over a few minutes. */
@@ -142,5 +146,73 @@ t.test('corpus captures: same output for 1, 2 and 4 workers', { skip: !existsSyn
     const file = CORPUS + f;
     const base = await run([...args, file]);
     t.equal(await run([...args, '--workers', '3', '--batch-packets', '3', file]), base, `${f}: 3 workers, batches of 3`);
+  }
+});
+
+/**
+ * Packets that hit the decoder's counters, spread over many address pairs so that every worker
+ * gets some: with several workers each packet is also decoded to pick its worker, and that
+ * decode must count nothing.
+ */
+function damaged(): { file: string; expect: Record<string, bigint> } {
+  const frames: { data: number[]; tsUs: number; wireLen?: number }[] = [];
+  let ts = 1_700_000_000_000_000;
+  const add = (data: number[], wireLen?: number) => frames.push({ data, tsUs: (ts += 1000), wireLen });
+  const mac = (i: number) => `02:00:00:00:01:${(i & 255).toString(16).padStart(2, '0')}`;
+  const N = 12;
+  for (let i = 0; i < N; i++) {
+    const a = `10.1.${i}.1`, b = `10.2.${i}.2`;
+    // Whole UDP datagram: a flow, no event.
+    add(ethernet(mac(i), mac(i + 100), 0x0800, ipv4(a, b, 17, udp(1000 + i, 2000, [1, 2, 3, 4]))));
+    // IPv4 total length beyond the captured bytes: truncated.
+    const whole = ethernet(mac(i), mac(i + 100), 0x0800, ipv4(a, b, 1, icmpEcho(8, i, 1, new Array(64).fill(i))));
+    add(whole.slice(0, 60), whole.length);
+    // ICMPv4 shorter than its 8 bytes: a DecodeFailure.
+    add(ethernet(mac(i), mac(i + 100), 0x0800, ipv4(a, b, 1, [8, 0, 0, 0])));
+    // ERSPAN-II carrying 5 bytes of frame: an empty Ethernet and a DecodeFailure.
+    add(ethernet(mac(i), mac(i + 100), 0x0800, ipv4(a, b, 47, gre(0x88be, erspan2(i, [1, 2, 3, 4, 5]), i))));
+    // Two labels, then IPv4: the middle [MPLS] level has no key material.
+    add(ethernet(mac(i), mac(i + 100), 0x8847, mpls(i, false, mpls(i + 1, true, ipv4(a, b, 17, udp(5, 6, [9]))))));
+    // More labels than the layer cap: too_many_layers (and a DecodeFailure).
+    let deep: number[] = ipv4(a, b, 17, udp(5, 6, [9]));
+    for (let k = 0; k < 70; k++) deep = mpls(k, k === 0, deep);
+    add(ethernet(mac(i), mac(i + 100), 0x8847, deep));
+    // An IPv4 datagram in two fragments.
+    const payload = udp(7000, 7001, new Array(40).fill(i));
+    add(ethernet(mac(i), mac(i + 100), 0x0800, ipv4(a, b, 17, payload.slice(0, 24), { id: 100 + i, flags: 1 })));
+    add(ethernet(mac(i), mac(i + 100), 0x0800, ipv4(a, b, 17, payload.slice(24), { id: 100 + i, frag: 3 })));
+    // A frame too short for Ethernet: a DecodeFailure and no flow.
+    add(mac(i).split(':').map((x) => parseInt(x, 16)));
+  }
+  const file = path.join(dir, 'damaged.pcap');
+  writePcap(file, frames);
+  const n = BigInt(N);
+  return {
+    file,
+    expect: {
+      // The short ICMPv4 is truncated too (gopacket says so before failing). Levels without key
+      // material: the two-label stack's middle one; the cut stack's 61 middle labels and its
+      // DecodeFailure. The ERSPAN outer flow and the short ICMPv4's share a key.
+      packets: 9n * n, truncated: 2n * n, decode_failures: 4n * n, too_many_layers: n, orphan_subpackets: 63n * n,
+      defrag_fragments: n, defrag_reassembled: n, packets_without_flow: 2n * n, flows_created: 8n * n, packets_with_flow: 7n * n,
+    },
+  };
+}
+
+t.test('every counter counts each packet once, whatever the number of workers', async (t) => {
+  const { file, expect } = damaged();
+  const one = await runWithCounters(['--stats', file]);
+  t.match(one.counters, expect, 'one table');
+  for (const extra of [['--workers', '2'], ['--workers', '3'], ['--workers', '4'], ['--workers', '2', '--threads'], ['--workers', '3', '--batch-packets', '1']]) {
+    const got = await runWithCounters([...extra, '--stats', file]);
+    t.strictSame(got.counters, one.counters, `counters, ${extra.join(' ')}`);
+    t.equal(got.flows, one.flows, `flows, ${extra.join(' ')}`);
+  }
+  // The shared corpus' truncated and damaged captures likewise.
+  if (existsSync(CORPUS)) {
+    for (const f of ['skydive/icmpv4-truncated.pcap', 'tcpdump/gre-heapoverflow-1.pcap', 'tcpdump/mpls-label-heapoverflow.pcap', 'zeek/ip4-trunc.pcap']) {
+      const base = await runWithCounters([CORPUS + f]);
+      for (const w of ['2', '4']) t.strictSame((await runWithCounters(['--workers', w, CORPUS + f])).counters, base.counters, `${f}: ${w} workers`);
+    }
   }
 });
