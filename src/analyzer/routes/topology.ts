@@ -32,14 +32,10 @@ function gremlinQuery(raw: unknown): string {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new BadRequest(`the body must be a JSON object: ${EXAMPLE}`);
   }
-  const obj = body as Record<string, unknown>;
-  if (!('GremlinQuery' in obj)) {
-    const near = Object.keys(obj).find((k) => k.toLowerCase() === 'gremlinquery');
-    throw new BadRequest(near
-      ? `the key is "GremlinQuery" (case matters), not "${near}": ${EXAMPLE}`
-      : `the body has no "GremlinQuery": ${EXAMPLE}`);
-  }
-  const q = obj.GremlinQuery;
+  // As Go's encoding/json reads it into Skydive's struct: the key in any case, the last one winning.
+  const keys = Object.keys(body).filter((k) => k.toLowerCase() === 'gremlinquery');
+  if (keys.length === 0) throw new BadRequest(`the body has no "GremlinQuery": ${EXAMPLE}`);
+  const q = (body as Record<string, unknown>)[keys[keys.length - 1]];
   if (typeof q !== 'string') throw new BadRequest(`"GremlinQuery" must be a string, not ${q === null ? 'null' : typeof q}: ${EXAMPLE}`);
   return q;
 }
