@@ -9,7 +9,7 @@
  * thread that read the chunk, the lines are still in its cache, and the main thread only takes
  * the result.
  *
- *   readRecords(fd, dst, position, maxRecords, bigEndian, maxCaplen)
+ *   readRecords(fd, dst, position, maxRecords, bigEndian, maxCaplen[, prefix])
  *     -> Promise<{ bytesRead, records, bytes, corrupt }>
  *
  * Reads up to dst.length bytes at `position` into `dst` (a Uint8Array, typically a view of a
@@ -17,10 +17,18 @@
  * a 16-byte header whose captured length (bytes 8-11, in the file's byte order) is followed by
  * as many bytes. `records` and `bytes` are what was found; `corrupt` is the index of the first
  * record whose captured length exceeds `maxCaplen` (-1 when none; counting stops there).
+ *
+ * `position` -1 reads a stream (a pipe, a FIFO, stdin) in order, after the `prefix` bytes the
+ * caller left at the start of `dst` (what the last read gave past its whole records); then
+ * `bytesRead` counts them too. A stream is read until `dst` is full, or until a record is whole
+ * and the stream has had nothing more for STREAM_WAIT_MS: a slow writer's packets are not held
+ * back, a fast one's still come in large chunks. The exported `readRecordsInOrder` (true) says
+ * this build can.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <node_api.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +36,8 @@
 #include <unistd.h>
 
 #define PCAP_RECORD_HEADER 16
+/* How long a stream may be silent before the whole records read so far are handed over. */
+#define STREAM_WAIT_MS 2
 
 typedef struct {
   napi_async_work work;
@@ -36,7 +46,8 @@ typedef struct {
   int fd;
   uint8_t *dst;
   size_t length;
-  int64_t position;
+  int64_t position; /* < 0: a stream, read in order */
+  size_t prefix;    /* bytes already at the start of dst (a stream) */
   uint32_t max_records;
   int big_endian;
   uint32_t max_caplen;
@@ -54,19 +65,59 @@ static uint32_t caplen_at(const uint8_t *p, int big_endian) {
   return big_endian ? __builtin_bswap32(v) : v;
 }
 
+/* Whether the first `got` bytes of dst hold a whole record, or a corrupt header (no use waiting). */
+static int first_record_whole(const read_t *r, size_t got) {
+  if (got < PCAP_RECORD_HEADER) return 0;
+  uint32_t caplen = caplen_at(r->dst, r->big_endian);
+  return caplen > r->max_caplen || PCAP_RECORD_HEADER + (size_t)caplen <= got;
+}
+
+/* Waits until fd can be read (or `timeout_ms` passes); > 0 when it can. */
+static int wait_readable(int fd, int timeout_ms) {
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  int k;
+  do k = poll(&p, 1, timeout_ms); while (k < 0 && errno == EINTR);
+  return k;
+}
+
+/* Fills dst from a stream; returns the bytes dst holds, prefix included, or -1 (r->error set). */
+static ssize_t read_stream(read_t *r) {
+  size_t got = r->prefix;
+  while (got < r->length) {
+    ssize_t n = read(r->fd, r->dst + got, r->length - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      /* A descriptor someone left non-blocking: wait for data rather than fail. */
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { wait_readable(r->fd, -1); continue; }
+      r->error = errno;
+      return -1;
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+    if (got < r->length && first_record_whole(r, got) && wait_readable(r->fd, STREAM_WAIT_MS) <= 0) break;
+  }
+  return (ssize_t)got;
+}
+
 static void execute(napi_env env, void *data) {
   (void)env;
   read_t *r = data;
   size_t got = 0;
-  while (got < r->length) {
-    ssize_t n = pread(r->fd, r->dst + got, r->length - got, r->position + (int64_t)got);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      r->error = errno;
-      return;
+  if (r->position < 0) {
+    ssize_t n = read_stream(r);
+    if (n < 0) return;
+    got = (size_t)n;
+  } else {
+    while (got < r->length) {
+      ssize_t n = pread(r->fd, r->dst + got, r->length - got, r->position + (int64_t)got);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        r->error = errno;
+        return;
+      }
+      if (n == 0) break;
+      got += (size_t)n;
     }
-    if (n == 0) break;
-    got += (size_t)n;
   }
   r->bytes_read = got;
   size_t p = 0;
@@ -121,9 +172,9 @@ static napi_value fail(napi_env env, const char *msg) {
 }
 
 static napi_value js_read_records(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return fail(env, "readRecords(fd, dst, position, maxRecords, bigEndian, maxCaplen)");
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) return fail(env, "readRecords(fd, dst, position, maxRecords, bigEndian, maxCaplen[, prefix])");
   int32_t fd;
   double position;
   uint32_t max_records, max_caplen;
@@ -134,16 +185,23 @@ static napi_value js_read_records(napi_env env, napi_callback_info info) {
   size_t length;
   void *data;
   if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return fail(env, "dst: a Uint8Array");
-  if (napi_get_value_double(env, argv[2], &position) != napi_ok || position < 0) return fail(env, "position: a file offset");
+  if (napi_get_value_double(env, argv[2], &position) != napi_ok || (position < 0 && position != -1)) return fail(env, "position: a file offset, or -1 (a stream)");
   if (napi_get_value_uint32(env, argv[3], &max_records) != napi_ok) return fail(env, "maxRecords: a count");
   if (napi_get_value_bool(env, argv[4], &big_endian) != napi_ok) return fail(env, "bigEndian: a boolean");
   if (napi_get_value_uint32(env, argv[5], &max_caplen) != napi_ok) return fail(env, "maxCaplen: a length");
+  uint32_t prefix = 0;
+  napi_valuetype prefix_type = napi_undefined;
+  if (argc > 6 && napi_typeof(env, argv[6], &prefix_type) == napi_ok && prefix_type != napi_undefined) {
+    if (napi_get_value_uint32(env, argv[6], &prefix) != napi_ok || prefix > length) return fail(env, "prefix: bytes at the start of dst");
+    if (prefix > 0 && position >= 0) return fail(env, "prefix: only with position -1 (a stream)");
+  }
   read_t *r = calloc(1, sizeof *r);
   if (!r) return fail(env, "out of memory");
   r->fd = fd;
   r->dst = data;
   r->length = length;
   r->position = (int64_t)position;
+  r->prefix = prefix;
   r->max_records = max_records;
   r->big_endian = big_endian;
   r->max_caplen = max_caplen;
@@ -159,6 +217,9 @@ static napi_value js_read_records(napi_env env, napi_callback_info info) {
 
 void pcapread_register(napi_env env, napi_value exports) {
   napi_value fn;
+  napi_value yes;
   napi_create_function(env, "readRecords", NAPI_AUTO_LENGTH, js_read_records, NULL, &fn);
   napi_set_named_property(env, exports, "readRecords", fn);
+  napi_get_boolean(env, true, &yes);
+  napi_set_named_property(env, exports, "readRecordsInOrder", yes);
 }

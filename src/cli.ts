@@ -116,13 +116,22 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'pcap2flows': {
-      const { parsePcap2FlowsArgs, pcap2flows, PCAP2FLOWS_USAGE } = await import('./commands/pcap2flows.js');
+      const { parsePcap2FlowsArgs, pcap2flows, Pcap2FlowsInputError, PCAP2FLOWS_USAGE } = await import('./commands/pcap2flows.js');
       if (rest.includes('--help') || rest.includes('-h')) { process.stdout.write(PCAP2FLOWS_USAGE + '\n'); return 0; }
       const opts = parsePcap2FlowsArgs(rest);
-      const counters = await pcap2flows(opts, process.stdout);
-      if (opts.stats) {
+      const printStats = (counters: Record<string, bigint>): void => {
+        if (!opts.stats) return;
         const plain = Object.fromEntries(Object.entries(counters).map(([k, v]) => [k, Number(v)]));
         process.stderr.write(JSON.stringify(plain) + '\n');
+      };
+      try {
+        printStats(await pcap2flows(opts, process.stdout));
+      } catch (err) {
+        // The input failed part way: its flows up to there are printed; then the counters, the error.
+        if (!(err instanceof Pcap2FlowsInputError)) throw err;
+        printStats(err.counters);
+        process.stderr.write(`skydive: ${err.message}\n`);
+        return err.status;
       }
       return 0;
     }

@@ -17,7 +17,14 @@ export interface NativeAddon {
   release(handle: object, slot: number): void;
   stats(handle: object): NativeStats;
   close(handle: object): void;
-  readRecords(fd: number, dst: Uint8Array, position: number, maxRecords: number, bigEndian: boolean, maxCaplen: number): Promise<NativeChunk>;
+  /**
+   * Reads `dst` full at file offset `position` (-1: in order, from a stream: up to full, or to what
+   * the stream has at once when a record is whole), after the `prefix` bytes already at its
+   * start, and finds the whole records from its start; `bytesRead` counts the prefix.
+   */
+  readRecords(fd: number, dst: Uint8Array, position: number, maxRecords: number, bigEndian: boolean, maxCaplen: number, prefix?: number): Promise<NativeChunk>;
+  /** Set by builds whose readRecords reads streams (position -1, prefix). */
+  readRecordsInOrder?: boolean;
 }
 
 export const ADDON_PATH = join('native', 'build', 'Release', 'pcapbatch.node');

@@ -11,6 +11,13 @@
  * `Uint8Array.set` needs for packets over 128 bytes and BigInt maths for rare pcapng
  * timestamp resolutions.
  *
+ * A regular file is read at offsets; anything else (a pipe, a FIFO, stdin, a process
+ * substitution's /dev/fd/N) in order, once: what was read ahead and not used yet is carried
+ * over to the next read instead of being read again. `-` names stdin. Both give the same records.
+ *
+ * A corrupt record is reported once the records before it have been delivered: the batch ends
+ * before it, and the next read throws.
+ *
  * One readBatch call at a time per reader.
  *
  * Batch record layout (little-endian, every record starts on an 8-byte boundary):
@@ -24,8 +31,10 @@
  *                              whatever the top layer (assembly/flow/feed.ts BATCH_FORCED_LENGTH)
  *   offset 24  data[caplen], zero padding up to the next 8-byte boundary
  */
-import { open as openFile, type FileHandle } from 'node:fs/promises';
-import { nativeAddon, NativeAddonError, type NativeAddon } from './native-addon.js';
+import { fstatSync, read as readFd } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nativeAddon, NativeAddonError, type NativeAddon, type NativeChunk } from './native-addon.js';
 
 /** Size of the fixed header in front of each record's data. */
 export const RECORD_HEADER_SIZE = 24;
@@ -71,6 +80,17 @@ export interface CaptureStats {
   skippedBlocks: number;
 }
 
+/** The end of a capture cut inside a record (or pcapng block): where that record starts, and its bytes there. */
+export interface CaptureTail {
+  /** Offset in the file (or stream) of the incomplete record. */
+  offset: number;
+  /** Bytes of it the capture holds (ignored). */
+  bytes: number;
+}
+
+/** The file name that means stdin. */
+export const STDIN_NAME = '-';
+
 export interface CaptureOpenOptions {
   /** Link type written into every record instead of the one the file declares. */
   linkTypeOverride?: number;
@@ -99,10 +119,14 @@ const PCAP_MAGIC_NS = 0xa1b23c4d;
 const PCAP_FILE_HEADER = 24;
 const PCAP_RECORD_HEADER = 16;
 
-/** The addon's readRecords, or undefined when the addon is not built (readFrames then counts in JavaScript). */
-function nativeReadRecords(): NativeAddon['readRecords'] | undefined {
+/**
+ * The addon's readRecords, or undefined when the addon is not built (readFrames then counts in
+ * JavaScript), or is an older build that cannot read a stream and `inOrder` asks for one.
+ */
+function nativeReadRecords(inOrder: boolean): NativeAddon['readRecords'] | undefined {
   try {
     const lib = nativeAddon();
+    if (inOrder && lib.readRecordsInOrder !== true) return undefined;
     return lib.readRecords.bind(lib);
   } catch (e) {
     if (e instanceof NativeAddonError) return undefined;
@@ -126,6 +150,75 @@ const IF_TSRESOL = 9;
 const IF_TSOFFSET = 14;
 
 /**
+ * What a capture is read from: a file read at offsets (`seekable`), or a stream read in order
+ * (a pipe, a FIFO, a socket, a terminal).
+ */
+interface CaptureInput {
+  readonly fd: number;
+  readonly seekable: boolean;
+  /** Reads up to `length` bytes into `buf` at `offset`: at `position`, or next in order (null). 0 at the end. */
+  read(buf: Uint8Array, offset: number, length: number, position: number | null): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Names of an open descriptor: /dev/stdin, /dev/fd/N, /proc/self/fd/N. */
+const FD_PATH = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/;
+
+/** Opens `path` (`-`: stdin). */
+async function openInput(path: string): Promise<CaptureInput> {
+  const stdin = path === STDIN_NAME;
+  const fdText = stdin || path === '/dev/stdin' ? '0' : FD_PATH.exec(path)?.[1];
+  try {
+    // A pipe or a file on stdin opened again: a descriptor of our own, in blocking mode.
+    return await openPath(stdin ? '/dev/stdin' : path);
+  } catch (e) {
+    // A socket (ENXIO: Linux does not open one by name), or no /dev/stdin: read the descriptor itself.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (fdText === undefined || !(code === 'ENXIO' || (stdin && code === 'ENOENT'))) throw e;
+  }
+  const fd = Number(fdText);
+  fstatSync(fd);
+  return {
+    fd,
+    seekable: false,
+    read: (buf, offset, length) => retryAgain(() => new Promise<number>((resolve, reject) => {
+      readFd(fd, buf, offset, length, null, (err, n) => (err ? reject(err) : resolve(n)));
+    })),
+    close: async () => {},
+  };
+}
+
+async function openPath(path: string): Promise<CaptureInput> {
+  const fh = await openFile(path, 'r');
+  let seekable: boolean;
+  try {
+    const st = await fh.stat();
+    seekable = st.isFile() || st.isBlockDevice();
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+  return {
+    fd: fh.fd,
+    seekable,
+    read: (buf, offset, length, position) => retryAgain(async () => (await fh.read(buf, offset, length, position)).bytesRead),
+    close: () => fh.close(),
+  };
+}
+
+/** A descriptor left in non-blocking mode by whoever shares it answers EAGAIN while it has nothing: wait, read again. */
+async function retryAgain(read: () => Promise<number>): Promise<number> {
+  for (;;) {
+    try {
+      return await read();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      await sleep(5);
+    }
+  }
+}
+
+/**
  * Sliding window over a file: `buf[pos, end)` holds bytes read but not consumed yet.
  * The next chunk is always being read ahead into a spare buffer, so the file system works
  * while the current chunk is parsed; taking it costs one memcpy per chunk.
@@ -142,7 +235,7 @@ class FileWindow {
   private pending: Promise<number> | undefined;
 
   constructor(
-    private readonly fh: FileHandle,
+    readonly input: CaptureInput,
     private readonly chunkSize: number,
     readonly stats: CaptureStats,
   ) {
@@ -171,8 +264,24 @@ class FileWindow {
     return this.filePos - (this.end - pos);
   }
 
+  /**
+   * The bytes read and not consumed, those being read ahead included, in a buffer of their own;
+   * the window is not used any more (a stream cannot be read again where the window was).
+   */
+  async takeRest(): Promise<Uint8Array> {
+    const n = this.pending ? await this.pending : 0;
+    this.pending = undefined;
+    const kept = this.end - this.pos;
+    const rest = new Uint8Array(kept + n);
+    rest.set(this.buf.subarray(this.pos, this.end));
+    rest.set(this.ahead.subarray(0, n), kept);
+    this.filePos += n;
+    this.pos = this.end = 0;
+    return rest;
+  }
+
   private readAhead(): Promise<number> {
-    return this.fh.read(this.ahead, 0, this.chunkSize, this.filePos).then((r) => r.bytesRead);
+    return this.input.read(this.ahead, 0, this.chunkSize, this.input.seekable ? this.filePos : null);
   }
 
   /** Appends the `n` read-ahead bytes, first compacting (or growing, up to `need`) the window. */
@@ -288,19 +397,26 @@ export abstract class CaptureReader {
   protected done = false;
   /** The addon's readRecords, when readFrames may use it (CaptureOpenOptions.nativeRead). */
   protected native: NativeAddon['readRecords'] | undefined;
+  /** Where the capture ends inside a record, once it has (stats.truncatedTail). */
+  protected tail_: CaptureTail | undefined;
+  /** A corrupt record met after others in a batch: thrown by the next read. */
+  protected deferred: unknown;
 
   protected constructor(
     protected readonly path: string,
-    protected readonly fh: FileHandle,
+    protected readonly input: CaptureInput,
     protected readonly win: FileWindow,
     protected readonly linkTypeOverride: number | undefined,
   ) {
     this.stats = win.stats;
   }
 
+  /** Where the capture ends inside a record, and the bytes of it ignored; undefined unless it does. */
+  get tail(): CaptureTail | undefined { return this.tail_; }
+
   /**
-   * Opens a capture and reads its header. Throws CaptureFormatError when the file is not a
-   * pcap or pcapng capture; file system errors (ENOENT...) propagate unchanged.
+   * Opens a capture (`-`: stdin) and reads its header. Throws CaptureFormatError when the file is
+   * not a pcap or pcapng capture; file system errors (ENOENT...) propagate unchanged.
    */
   static async open(path: string, opts: CaptureOpenOptions = {}): Promise<CaptureReader> {
     const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -309,21 +425,25 @@ export abstract class CaptureReader {
     if (override !== undefined && !(Number.isInteger(override) && override >= 0 && override < TWO_POW_32)) {
       throw new RangeError(`linkTypeOverride must be a u32, got ${override}`);
     }
-    const fh = await openFile(path, 'r');
+    const input = await openInput(path);
+    const name = path === STDIN_NAME ? 'stdin' : path;
     try {
-      const win = new FileWindow(fh, chunkSize, { packets: 0, bytesRead: 0, truncatedTail: false, skippedBlocks: 0 });
-      const reader = await CaptureReader.forMagic(path, fh, win, override);
+      const win = new FileWindow(input, chunkSize, { packets: 0, bytesRead: 0, truncatedTail: false, skippedBlocks: 0 });
+      const reader = await CaptureReader.forMagic(name, input, win, override);
       await reader.readHeader();
-      if (opts.nativeRead ?? true) reader.native = nativeReadRecords();
+      if (opts.nativeRead ?? true) reader.native = nativeReadRecords(!input.seekable);
       return reader;
     } catch (err) {
-      await fh.close();
+      await input.close();
       throw err;
     }
   }
 
+  /** Whether the capture is read in order, once (a pipe, a FIFO, stdin), rather than at file offsets. */
+  get inOrder(): boolean { return !this.input.seekable; }
+
   /** Picks the reader from the first four bytes of the file. */
-  private static async forMagic(path: string, fh: FileHandle, win: FileWindow, override: number | undefined): Promise<CaptureReader> {
+  private static async forMagic(path: string, fh: CaptureInput, win: FileWindow, override: number | undefined): Promise<CaptureReader> {
     if (!(await win.fill(4))) {
       throw new CaptureFormatError(win.end === 0 ? `empty capture file: ${path}` : `too short for a capture header: ${path} (${win.end} bytes)`);
     }
@@ -342,6 +462,7 @@ export abstract class CaptureReader {
   /** Fills `dst` from offset 0 with as many whole records as fit, at most `maxPackets`; `packets` 0 means end of file. */
   async readBatch(dst: Uint8Array, maxPackets: number): Promise<ReadResult> {
     if (!(Number.isInteger(maxPackets) && maxPackets >= 1)) throw new RangeError(`maxPackets must be a positive integer, got ${maxPackets}`);
+    if (this.deferred !== undefined) throw this.deferred;
     if (this.done) return { packets: 0, bytes: 0 };
     const out = new Batch(dst, maxPackets);
     await this.readRecords(out);
@@ -367,7 +488,7 @@ export abstract class CaptureReader {
 
   async close(): Promise<void> {
     this.done = true;
-    await this.fh.close();
+    await this.input.close();
   }
 
   /** Parses the file header; runs once, from open(). */
@@ -381,17 +502,34 @@ export abstract class CaptureReader {
    */
   protected abstract walk(out: Batch): number;
 
-  /** Appends records to `out` until it is full or the file ends; at end of file marks the reader done. */
+  /**
+   * Appends records to `out` until it is full or the file ends; at end of file marks the reader
+   * done. A corrupt record after others ends the batch; the next read throws its error.
+   */
   protected async readRecords(out: Batch): Promise<void> {
     for (;;) {
-      const need = this.walk(out);
+      let need: number;
+      try {
+        need = this.walk(out);
+      } catch (err) {
+        if (out.packets === 0) throw err;
+        this.deferred = err;
+        return;
+      }
       if (need === 0) return;
       if (!(await this.win.fill(need))) {
         this.done = true;
-        this.stats.truncatedTail = this.win.end > this.win.pos;
+        const win = this.win;
+        if (win.end > win.pos) this.endsInside(win.fileOffset(win.pos), win.end - win.pos);
         return;
       }
     }
+  }
+
+  /** The capture ends with `bytes` of an incomplete record at `offset`. */
+  protected endsInside(offset: number, bytes: number): void {
+    this.stats.truncatedTail = true;
+    this.tail_ = { offset, bytes };
   }
 
   /**
@@ -422,10 +560,12 @@ class PcapReader extends CaptureReader {
   private fileLinkType = -1;
   /** File offset of the next raw record (readFrames). */
   private rawPos: number | undefined;
+  /** A stream's bytes read and not delivered yet (readFrames): they start the next chunk. */
+  private carry: Uint8Array = new Uint8Array(0);
 
   constructor(
     path: string,
-    fh: FileHandle,
+    fh: CaptureInput,
     win: FileWindow,
     override: number | undefined,
     private readonly littleEndian: boolean,
@@ -459,12 +599,16 @@ class PcapReader extends CaptureReader {
       // From here on the file is read in place of the window: count what was consumed, not what it read ahead.
       this.rawPos = this.win.fileOffset(this.win.pos);
       this.stats.bytesRead = this.rawPos;
+      // A stream is not read again: what the window holds starts the first chunk.
+      if (!this.input.seekable) this.carry = await this.win.takeRest();
     }
-    const [n, p, bytesRead] = await this.readWholeRecords(dst, maxPackets, this.rawPos);
+    const [n, p, bytesRead] = this.input.seekable
+      ? await this.readWholeRecords(dst, maxPackets, this.rawPos)
+      : await this.readWholeRecordsInOrder(dst, maxPackets);
     if (n === 0) {
       // Nothing whole is left: the file ends here, cleanly or in the middle of a record.
       this.done = true;
-      this.stats.truncatedTail = bytesRead > 0;
+      if (bytesRead > 0) this.endsInside(this.rawPos, bytesRead);
       return { packets: 0, bytes: 0 };
     }
     this.rawPos += p;
@@ -481,14 +625,62 @@ class PcapReader extends CaptureReader {
   private async readWholeRecords(dst: Uint8Array, max: number, position: number): Promise<[number, number, number]> {
     const native = this.native;
     if (native === undefined) {
-      const { bytesRead } = await this.fh.read(dst, 0, dst.length, position);
+      const bytesRead = await this.input.read(dst, 0, dst.length, position);
       const [n, p] = this.wholeRecords(new DataView(dst.buffer, dst.byteOffset, bytesRead), max, bytesRead === dst.length);
       return [n, p, bytesRead];
     }
-    const c = await native(this.fh.fd, dst, position, max, !this.littleEndian, MAX_LENGTH);
-    if (c.corrupt >= 0) this.corruptCaplen(c.corrupt, new DataView(dst.buffer, dst.byteOffset + c.bytes, PCAP_RECORD_HEADER).getUint32(8, this.littleEndian));
+    const c = await native(this.input.fd, dst, position, max, !this.littleEndian, MAX_LENGTH);
+    return this.nativeChunk(dst, c);
+  }
+
+  /** The records the addon found; a corrupt one throws once it is first in its chunk (the records before it go first). */
+  private nativeChunk(dst: Uint8Array, c: NativeChunk): [number, number, number] {
+    if (c.corrupt === 0) this.corruptCaplen(0, new DataView(dst.buffer, dst.byteOffset, PCAP_RECORD_HEADER).getUint32(8, this.littleEndian));
     if (c.records === 0 && c.bytesRead === dst.length) this.tooBig(dst, c.bytesRead);
     return [c.records, c.bytes, c.bytesRead];
+  }
+
+  /**
+   * readWholeRecords for a stream: `dst` starts with the bytes carried over from the last read,
+   * then what the stream gives, up to `dst` full or, once a record is whole, up to what it has
+   * at once; the bytes after the whole records are carried over to the next call. Returns the
+   * bytes `dst` holds as the bytes read.
+   */
+  private async readWholeRecordsInOrder(dst: Uint8Array, max: number): Promise<[number, number, number]> {
+    const k = Math.min(this.carry.length, dst.length);
+    dst.set(this.carry.subarray(0, k));
+    const rest = this.carry.subarray(k);
+    let r: [number, number, number];
+    const native = this.native;
+    if (k === dst.length) {
+      const view = new DataView(dst.buffer, dst.byteOffset, k);
+      r = [...this.wholeRecords(view, max, k === dst.length), k] as [number, number, number];
+    } else if (native !== undefined) {
+      r = this.nativeChunk(dst, await native(this.input.fd, dst, -1, max, !this.littleEndian, MAX_LENGTH, k));
+    } else {
+      let got = k;
+      while (got < dst.length) {
+        const n = await this.input.read(dst, got, dst.length - got, null);
+        if (n === 0) break;
+        got += n;
+        // A stream gives what it has: once a record is whole, do not wait for it to fill dst.
+        if (got < dst.length && this.firstRecordWhole(dst, got)) break;
+      }
+      r = [...this.wholeRecords(new DataView(dst.buffer, dst.byteOffset, got), max, got === dst.length), got] as [number, number, number];
+    }
+    const [, p, bytes] = r;
+    const left = new Uint8Array(bytes - p + rest.length);
+    left.set(dst.subarray(p, bytes));
+    left.set(rest, bytes - p);
+    this.carry = left;
+    return r;
+  }
+
+  /** Whether the first of the `size` bytes of `dst` make a whole record (or a corrupt header: no use waiting). */
+  private firstRecordWhole(dst: Uint8Array, size: number): boolean {
+    if (size < PCAP_RECORD_HEADER) return false;
+    const caplen = new DataView(dst.buffer, dst.byteOffset, PCAP_RECORD_HEADER).getUint32(8, this.littleEndian);
+    return caplen > MAX_LENGTH || PCAP_RECORD_HEADER + caplen <= size;
   }
 
   private corruptCaplen(index: number, caplen: number): never {
@@ -511,7 +703,11 @@ class PcapReader extends CaptureReader {
     let p = 0, n = 0;
     while (n < max && p + PCAP_RECORD_HEADER <= size) {
       const caplen = view.getUint32(p + 8, le);
-      if (caplen > MAX_LENGTH) this.corruptCaplen(n, caplen);
+      if (caplen > MAX_LENGTH) {
+        // The records before it go first; the next call starts with it.
+        if (n === 0) this.corruptCaplen(n, caplen);
+        break;
+      }
       const next = p + PCAP_RECORD_HEADER + caplen;
       if (next > size) {
         if (n === 0 && full) this.tooBig(new Uint8Array(view.buffer, view.byteOffset, size), size);
@@ -585,7 +781,7 @@ class PcapngReader extends CaptureReader {
   private interfaces: PcapngInterface[] = [];
   private firstLinkType = -1;
 
-  constructor(path: string, fh: FileHandle, win: FileWindow, override: number | undefined) {
+  constructor(path: string, fh: CaptureInput, win: FileWindow, override: number | undefined) {
     super(path, fh, win, override);
   }
 

@@ -4,11 +4,16 @@
  * reassembly on, defragmentation on, L2 key mode, NodeTID ""), then flushes
  * and expires every flow as a capture Stop does, and prints each flow once,
  * when it leaves the table.
+ *
+ * FILE `-` is stdin; a pipe or a FIFO is read as it comes. A capture cut inside
+ * a record gives the flows of the whole records and a warning; a corrupt record
+ * or a read error stops the input there: the flows of the records before it are
+ * printed, then the error (Pcap2FlowsInputError).
  */
 import type { Writable } from 'node:stream';
 import { CaptureFormatError } from '../capture/pcapfile.js';
 import { EXTRA_LAYERS, type EngineOptions, type LayerKeyMode } from '../engine/flow-engine.js';
-import { replayCapture, type ReplayTimers } from '../pipeline/replay.js';
+import { replayCapture, workersLimit, WORKERS_PER_CPU, MAX_WORKERS, type ReplayTimers } from '../pipeline/replay.js';
 import { FlowWriter, FLOW_FORMATS, type FlowFormat } from '../format/writer.js';
 import { UsageError } from '../cli/errors.js';
 
@@ -30,7 +35,7 @@ export interface Pcap2FlowsOptions {
   spillBytes?: number;
 }
 
-export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE
+export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE   (FILE - : stdin)
   --format jsonl|json|protobuf   output format (default jsonl: one flow per line)
   --linktype N                   decode with link type N instead of the file's
   --mpls-udp-port P              decode UDP port P as MPLS (Skydive registers none by default)
@@ -42,14 +47,17 @@ export const PCAP2FLOWS_USAGE = `usage: skydive pcap2flows [options] FILE
   --extra-layers LIST|ALL        decode extra layers into flows: DNS,DHCPv4,VRRP or ALL
   --node-tid T                   NodeTID of the flows (enters the UUID)
   --max-entries N                flow table size (default 500000; a full table drops its oldest flow)
-  --workers N                    flow tables in parallel threads (default 1; same output for any N)
+  --workers N                    flow tables in parallel threads (default 1; same output for any N;
+                                 at most ${WORKERS_PER_CPU} per CPU and ${MAX_WORKERS}: ${workersLimit().max} on this machine)
   --timers                       run Skydive's update/expire ticks on packet time (flows idle past
                                  the expiry leave the table and may start again as new flows)
   --update S, --expire S         tick periods in seconds with --timers (Skydive: 60 and 600)
   --stats                        print the decoder and table counters on stderr at the end
 
 Flows are printed when they leave the table, ordered by Start, UUID, ParentUUID, LayersPath
-(with --timers, in that order within each update period).`;
+(with --timers, in that order within each update period). A capture cut inside a record gives
+its flows and a warning; a corrupt record stops the input there: the flows before it are
+printed, then the error (exit status 2).`;
 
 function intArg(name: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs an integer, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
@@ -119,7 +127,15 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
       }
       case '--max-entries': engine.maxEntries = intArg('--max-entries', value(), 1, 4 << 20); break;
       case '--stats': stats = true; break;
-      case '--workers': workers = intArg('--workers', value(), 1, 64); break;
+      case '--workers': {
+        const { max, cpus } = workersLimit();
+        const n = intArg('--workers', value(), 1, Number.MAX_SAFE_INTEGER);
+        if (n > max) {
+          throw new UsageError(`--workers must be between 1 and ${max} on this machine (at most ${WORKERS_PER_CPU} per CPU and ${MAX_WORKERS} in all; ${cpus} CPU${cpus === 1 ? '' : 's'}), got ${n}`);
+        }
+        workers = n;
+        break;
+      }
       case '--threads': threads = true; break;
       case '--batch-packets': batchPackets = intArg('--batch-packets', value(), 1, 1 << 20); break;
       case '--timers': timers = true; break;
@@ -138,8 +154,26 @@ export function parsePcap2FlowsArgs(argv: string[]): Pcap2FlowsOptions {
   };
 }
 
-/** Runs pcap2flows, writing to `out` (left open); returns the summed core counters. */
-export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promise<Record<string, bigint>> {
+/**
+ * The input stopped at a corrupt record (exit status 2, as any capture that is not one) or a
+ * read error (1), after the flows of the records before it were written: `counters` are those
+ * of the whole run.
+ */
+export class Pcap2FlowsInputError extends Error {
+  override readonly name = 'Pcap2FlowsInputError';
+  constructor(message: string, readonly counters: Record<string, bigint>, readonly status: 1 | 2) {
+    super(message);
+  }
+}
+
+/** Prints a warning: one line on stderr. */
+const stderrWarning = (line: string): void => { process.stderr.write(`skydive pcap2flows: warning: ${line}\n`); };
+
+/**
+ * Runs pcap2flows, writing to `out` (left open); returns the summed core counters. Warnings
+ * (a capture cut inside a record) go to `warn`.
+ */
+export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable, warn: (line: string) => void = stderrWarning): Promise<Record<string, bigint>> {
   // process.stdout (a file, a pipe or a terminal) is done with a chunk when it calls back.
   const writer = new FlowWriter(out, opts.format, { end: false, reuseBlocks: out === process.stdout });
   let result;
@@ -171,5 +205,15 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable): Promis
   await writer.end();
   const counters = result.counters;
   if (result.truncatedTail) counters.capture_truncated_tail = 1n;
+  const name = opts.file === '-' ? 'stdin' : opts.file;
+  if (result.tail) {
+    const { offset, bytes } = result.tail;
+    warn(`${name} ends inside a record: its last ${bytes} byte${bytes === 1 ? '' : 's'} (from offset ${offset}) ignored`);
+  }
+  if (result.inputError !== undefined) {
+    const err = result.inputError;
+    if (err instanceof CaptureFormatError) throw new Pcap2FlowsInputError(err.message, counters, 2);
+    throw new Pcap2FlowsInputError(`cannot read ${name}: ${(err as Error)?.message ?? String(err)}`, counters, 1);
+  }
   return counters;
 }

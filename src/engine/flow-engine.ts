@@ -43,6 +43,24 @@ export interface EngineOptions {
 
 export const SKYDIVE_DEFAULT_APP_TIMEOUTS: Record<string, number> = { ARP: 10, DNS: 10 };
 
+/** A finished flow leaves the table at the first update tick this long after its last packet (assembly/flow/process.ts). */
+export const HOLD_TIMEOUT_MS = 15_000;
+
+/**
+ * How long after its last packet an update tick may still remove a flow: the longest
+ * application timeout, or the hold of finished flows. Past it, with no packet, only the expire
+ * ticks remove flows (pipeline/tick-clock.ts skips the update ticks between).
+ */
+export function updateRemovalMs(opts: EngineOptions): number {
+  let ms = HOLD_TIMEOUT_MS;
+  for (const seconds of Object.values(opts.applicationTimeouts ?? SKYDIVE_DEFAULT_APP_TIMEOUTS)) {
+    const t = Math.ceil(seconds * 1000);
+    if (Number.isNaN(t)) return Infinity;
+    ms = Math.max(ms, t);
+  }
+  return ms;
+}
+
 export class FlowEngine {
   readonly core: CoreExports;
   private readonly reader: FlowRecordReader;

@@ -40,9 +40,22 @@ interface Cursor {
   ahead: Promise<FlowGroup | undefined>;
 }
 
-/** Writes the records of every source in key order; returns how many. */
+/**
+ * Writes the records of every source in key order; returns how many. When a write or a source
+ * fails, the groups already asked for are left to settle on their own (their sources' tasks may
+ * be cancelled next: that is no second failure).
+ */
 export async function mergeSorted(sources: GroupSource[], write: (record: Uint8Array) => Promise<void> | undefined): Promise<number> {
   const cursors: Cursor[] = [];
+  try {
+    return await merge(sources, write, cursors);
+  } catch (err) {
+    for (const c of cursors) c.ahead.catch(() => {});
+    throw err;
+  }
+}
+
+async function merge(sources: GroupSource[], write: (record: Uint8Array) => Promise<void> | undefined, cursors: Cursor[]): Promise<number> {
   for (const source of sources) {
     const group = await nonEmpty(source, source());
     if (group) cursors.push({ group, i: 0, start: 0, source, ahead: source() });

@@ -45,7 +45,7 @@ export function localShard(config: ShardConfig): ShardHandle {
     run: async (task, input) => {
       const out = new FlowGroups();
       const status = shard.handle(withInput(task, input), out);
-      return { groups: out.finish(), ...status };
+      return { groups: out.finish(), ticks: out.ticks, ...status };
     },
     close: async () => {},
   };

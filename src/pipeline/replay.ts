@@ -23,9 +23,13 @@
  * in that order, a bounded group at a time, merged into the output
  * (merge.ts). So the output does not depend on the number of shards or on
  * chunk sizes, and memory does not grow with the number of flows written.
+ *
+ * An input that fails part way (a corrupt record header, a read error) ends
+ * the replay as the end of the capture would: the flows of the records read
+ * before are all written, and the error is given back (ReplayResult.inputError).
  */
 import { availableParallelism } from 'node:os';
-import { CaptureReader, FRAMES_BATCH, type ReadResult } from '../capture/pcapfile.js';
+import { CaptureReader, FRAMES_BATCH, type CaptureTail, type ReadResult } from '../capture/pcapfile.js';
 import { groupRecords, SPLIT_ENTRY, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
@@ -55,6 +59,20 @@ export interface ReplayOptions {
 export interface ReplayResult {
   counters: Record<string, bigint>;
   truncatedTail: boolean;
+  /** Where the capture ends inside a record, and the bytes of it left unread. */
+  tail?: CaptureTail;
+  /** The input failed here (a corrupt record, a read error): the flows of the records before it were written. */
+  inputError?: unknown;
+}
+
+/** Flow tables per CPU, and in all, that a replay may run. */
+export const WORKERS_PER_CPU = 4;
+export const MAX_WORKERS = 64;
+
+/** The largest number of flow tables a replay may run on this machine, and its CPUs. */
+export function workersLimit(): { max: number; cpus: number } {
+  const cpus = availableParallelism();
+  return { max: Math.min(MAX_WORKERS, cpus * WORKERS_PER_CPU), cpus };
 }
 
 /** Chunk slots of each table, and their size (the pipeline's input memory: both, per table). */
@@ -65,8 +83,11 @@ const STOP_GROUP = 1024;
 
 /** Replays `opts.file`; every flow that leaves a table is written to `writer`. */
 export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Promise<ReplayResult> {
-  const n = Math.max(1, Math.min(opts.workers, 64));
-  if (n > availableParallelism() * 4) throw new Error(`--workers ${n}: more than 4 per CPU makes no sense here`);
+  const { max, cpus } = workersLimit();
+  if (!(Number.isInteger(opts.workers) && opts.workers >= 1 && opts.workers <= max)) {
+    throw new RangeError(`workers must be between 1 and ${max} (${WORKERS_PER_CPU} per CPU, ${cpus} CPUs, at most ${MAX_WORKERS}), got ${opts.workers}`);
+  }
+  const n = opts.workers;
   const reader = await CaptureReader.open(opts.file, { linkTypeOverride: opts.linkType });
   const counters: Record<string, bigint> = {};
   const sink = new SortedFlowSink({ spillBytes: opts.spillBytes });
@@ -75,13 +96,19 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
   const addCounters = (c: Record<string, string> | undefined): void => {
     for (const [k, v] of Object.entries(c ?? {})) counters[k] = (counters[k] ?? 0n) + BigInt(v);
   };
-  // Group i of every shard's reply holds the flows that left before tick i: once all are in the sink, it can be written.
+  // The flows of every shard that left between the same two ticks form one group: once all are
+  // in the sink, and the tick that ends it has run, it can be written.
   const take = async (replies: ShardReply[]): Promise<void> => {
-    const last = replies[0].groups.length - 1;
-    for (let g = 0; g <= last; g++) {
-      for (const r of replies) addGroup(sink, r.groups[g]);
-      if (g < last) sink.endGroup();
+    const groups = replies.flatMap((r) => r.groups).sort((a, b) => a.tick! - b.tick!);
+    let tick = 0;
+    for (const g of groups) {
+      if (g.tick! > tick) {
+        sink.endGroup();
+        tick = g.tick!;
+      }
+      addGroup(sink, g);
     }
+    if (replies[0].ticks > tick) sink.endGroup();
     for (const r of replies) addCounters(r.counters);
     if (sink.ready) await afterTick();
   };
@@ -91,8 +118,9 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
     op: 'frames', format: reader.framesFormat, bytes, records, fracToNs: reader.fracToNs,
     linkType: reader.framesFormat === FRAMES_BATCH ? -1 : reader.linkType,
   });
+  let inputError: unknown;
   try {
-    await replayChunks(reader, n, !opts.threads, config, frames, take, batchPackets, async (sources) => {
+    inputError = await replayChunks(reader, n, !opts.threads, config, frames, take, batchPackets, async (sources) => {
       await afterTick();
       await mergeSorted([...sink.takeOpen(), ...sources], write);
     }, addCounters);
@@ -100,7 +128,7 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
     sink.dispose();
     await reader.close();
   }
-  return { counters, truncatedTail: reader.stats.truncatedTail };
+  return { counters, truncatedTail: reader.stats.truncatedTail, tail: reader.tail, inputError };
 }
 
 /**
@@ -116,15 +144,29 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
  * regions) to come back from every shard before it reads into it (a file
  * never drops packets). At the end, `finish` gets each shard's remaining flows
  * as a sorted source (its counters go to `addCounters` with the last group).
+ * A read that fails ends the input there; its error is returned once the
+ * tables have given their flows.
  */
 async function replayChunks(reader: CaptureReader, n: number, local: boolean, config: (i: number) => ShardConfig,
                             frames: (bytes: number, records: number) => FramesTask,
                             take: (replies: ShardReply[]) => Promise<void>, batchPackets: number,
                             finish: (sources: GroupSource[]) => Promise<void>,
-                            addCounters: (c: Record<string, string> | undefined) => void): Promise<void> {
+                            addCounters: (c: Record<string, string> | undefined) => void): Promise<unknown> {
   const handles: ShardHandle[] = [];
   const pending: Promise<ShardReply[]>[] = [];
   let reading: Promise<ReadResult> | undefined;
+  let inputError: unknown;
+  // A read is awaited only once the chunk before it is handed over, a chunk's reply only in
+  // turn: either may fail meanwhile, and is awaited (or settled) later all the same.
+  const read = (dst: Uint8Array): Promise<ReadResult> => {
+    const r = reader.readFrames(dst, batchPackets);
+    r.catch(() => {});
+    return r;
+  };
+  const track = (replies: Promise<ShardReply[]>): void => {
+    replies.catch(() => {});
+    pending.push(replies);
+  };
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
     for (let i = 0; i < n; i++) {
@@ -136,21 +178,24 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       return inputSlots(memories[i], input!, SLOTS);
     }));
     const split = n > 1 ? await splitRoom(handles[0], memories[0], n) : undefined;
-    reading = reader.readFrames(slots[0][0], batchPackets);
+    reading = read(slots[0][0]);
     for (let c = 0; ; c++) {
-      const r = await reading;
+      const r = await reading.catch((e: unknown): ReadResult => {
+        inputError = e ?? new Error('the capture could not be read');
+        return { packets: 0, bytes: 0 };
+      });
       if (r.packets === 0) break;
       const s = c % SLOTS;
       // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
-      reading = reader.readFrames(slots[0][(c + 1) % SLOTS], batchPackets);
+      reading = read(slots[0][(c + 1) % SLOTS]);
       const first = handles[0].run({ ...frames(r.bytes, r.packets), address: slots[0][s].byteOffset, split: split?.tables[s] });
       if (!split) {
-        pending.push(Promise.all([first]));
+        track(Promise.all([first]));
         continue;
       }
       // Once shard 0 has split the chunk (a local shard 0 has, when its run returns), each other shard takes its region.
-      pending.push(first.then((reply) => Promise.all([reply, ...handles.slice(1).map((h, j) => {
+      track(first.then((reply) => Promise.all([reply, ...handles.slice(1).map((h, j) => {
         const k = j + 1;
         const part = reply.split!;
         const task: FramesTask = {
@@ -164,8 +209,9 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
     await finish(handles.map((h) => stopSource(async (recycle) => {
       const reply = await h.run({ op: 'stop', maxFlows: STOP_GROUP, recycle });
       addCounters(reply.counters);
-      return { group: reply.groups[0], done: reply.done === true };
+      return { group: reply.groups[0] ?? NO_FLOWS, done: reply.done === true };
     })));
+    return inputError;
   } finally {
     // A failed chunk leaves the others running: let them settle before the pools go.
     await Promise.allSettled([...pending, reading]);
@@ -194,6 +240,9 @@ async function splitRoom(first: ShardHandle, memory: WebAssembly.Memory, n: numb
 function inputSlots(memory: WebAssembly.Memory, address: number, count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, s) => new Uint8Array(memory.buffer, address + s * SLOT_BYTES, SLOT_BYTES));
 }
+
+/** A stop task's reply when no flow left the table. */
+const NO_FLOWS: FlowGroup = { keys: [], ends: [], data: new Uint8Array(0) };
 
 function addGroup(sink: SortedFlowSink, g: FlowGroup): void {
   groupRecords(g).forEach((record, i) => sink.add(g.keys[i], record));

@@ -11,7 +11,7 @@
  * ran between which of them; the others then get their region alone, with
  * those ticks at the same places (FramesTask.presplit).
  */
-import { FlowEngine, type EngineOptions } from '../engine/flow-engine.js';
+import { FlowEngine, updateRemovalMs, type EngineOptions } from '../engine/flow-engine.js';
 import type { FlowEvent } from '../flow/types.js';
 import { frameTimeMs, type FramesFormat } from '../capture/pcapfile.js';
 import { encodeRecord, type FlowFormat } from '../format/writer.js';
@@ -108,6 +108,8 @@ export interface FlowGroup {
   keys: string[];
   ends: number[];
   data: Uint8Array;
+  /** In a ShardReply: how many of the task's ticks ran before these flows left (ShardReply.groups). */
+  tick?: number;
 }
 
 /** The records of a group, as views of its data, in order. */
@@ -121,11 +123,14 @@ export function groupRecords(group: FlowGroup): Uint8Array[] {
 /** What a worker thread sends back for a task. */
 export interface ShardReply extends ShardStatus {
   /**
-   * The flows that left the table, cut at the ticks: group i holds those that
-   * left before the end of the i-th tick run by this task, the last group
-   * those since. Every shard runs the same ticks in the same task.
+   * The flows that left the table, cut at the ticks, in tick order: the flows of a group with
+   * `tick` k left after the k-th tick run by this task (the task's start for 0) and before the
+   * next one; `tick` equal to `ticks`: after the last tick. Groups with no flow are left out.
+   * Every shard runs the same ticks in the same task.
    */
   groups: FlowGroup[];
+  /** Ticks run by the task. */
+  ticks: number;
 }
 
 /** `task`, with its records taken from `input` when given. */
@@ -144,7 +149,7 @@ export class Shard {
   constructor(private readonly config: ShardConfig) {
     this.engine = new FlowEngine(config.engine);
     this.keep = new Set(config.events);
-    this.clock = config.timers ? new TickClock(config.timers) : undefined;
+    this.clock = config.timers ? new TickClock(config.timers, updateRemovalMs(config.engine)) : undefined;
   }
 
   /** Flows left at the stop, in key order, and how many have gone. */
@@ -203,11 +208,16 @@ export class Shard {
         limitNs = BigInt(this.clock.next) * 1_000_000n;
       }
       off += core.feedRecords(task.format, base + off, task.bytes - off, left, task.fracToNs, task.linkType, limitNs, this.config.index, this.config.count, split);
-      left -= core.feedRecordCount();
+      const fed = core.feedRecordCount();
+      left -= fed;
+      if (fed > 0) this.clock?.noteRecords();
       if (left === 0) break;
       // Stopped early: at a tick, or at a record that overruns the chunk (counted by the core as bad_records).
-      const view = new DataView(core.memory.buffer, base, task.bytes);
-      if (!this.clock || task.bytes - off < 16 || frameTimeMs(task.format, view, off, task.fracToNs) < this.clock.next) break;
+      if (!this.clock || task.bytes - off < 16) break;
+      const at = frameTimeMs(task.format, new DataView(core.memory.buffer, base, task.bytes), off, task.fracToNs);
+      if (at < this.clock.next) break;
+      // A jump in packet time: the ticks that would change nothing are not taken (tick-clock.ts).
+      this.clock.skipIdle(at);
       const tick = this.clock.take();
       if (split !== 0) ticks.push({ tick, after: column(2) });
       this.tick(tick);
@@ -289,15 +299,8 @@ function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
   for (const b of buffers) if (spareData.length < SPARE_DATA_MAX) spareData.push(b);
 }
 
-/**
- * The data of every empty group (most replies to a chunk of frames are empty): neither
- * allocated nor transferred per reply.
- */
-const NO_DATA = Buffer.from(new ArrayBuffer(0));
-
-/** A buffer of `size` bytes for a group: a recycled one when one is large enough. */
+/** A buffer of `size` (> 0) bytes for a group: a recycled one when one is large enough. */
 function groupData(size: number): Buffer {
-  if (size === 0) return NO_DATA;
   const i = spareData.findIndex((b) => b.byteLength >= size);
   // Not from the shared pool (Buffer.allocUnsafe): this buffer may be transferred to another thread.
   // Large ones are rounded up to a power of two, so that the next group, of a similar size, fits.
@@ -308,10 +311,13 @@ function groupData(size: number): Buffer {
 
 /**
  * A FlowOut for a reply that crosses a thread boundary: each group's records
- * in one buffer (transferred, not copied), with their keys.
+ * in one buffer (transferred, not copied), with their keys. A tick that ends
+ * no flow only counts (no group per tick: a task may run many).
  */
 export class FlowGroups implements FlowOut {
   readonly groups: FlowGroup[] = [];
+  /** Ticks ended so far (endGroup calls). */
+  ticks = 0;
   private keys: string[] = [];
   private ends: number[] = [];
   // Records are copied as they come (a record may be a view of the core's
@@ -342,17 +348,24 @@ export class FlowGroups implements FlowOut {
   phase(): number { return this.size & 7; }
 
   endGroup(): void {
+    this.close();
+    this.ticks++;
+  }
+
+  /** Keeps the flows added since the last tick as a group, if any. */
+  private close(): void {
+    if (this.keys.length === 0) return;
     const data = groupData(this.size);
-    if (this.size > 0) this.scratch!.copy(data, 0, 0, this.size);
-    this.groups.push({ keys: this.keys, ends: this.ends, data });
+    this.scratch!.copy(data, 0, 0, this.size);
+    this.groups.push({ keys: this.keys, ends: this.ends, data, tick: this.ticks });
     this.keys = [];
     this.ends = [];
     this.size = 0;
   }
 
-  /** Closes the last group and gives them all. */
+  /** Closes the last group and gives them all (see ShardReply.groups; `ticks` says how many ticks ended them). */
   finish(): FlowGroup[] {
-    this.endGroup();
+    this.close();
     if (this.scratch) spareScratch = this.scratch;
     this.scratch = undefined;
     return this.groups;

@@ -16,9 +16,8 @@ export type WorkerTask = ShardTask & { input?: SharedInput };
 export default function handle(task: WorkerTask): unknown {
   const out = new FlowGroups();
   const status = shard.handle(withInput(task, task.input), out);
-  const reply: ShardReply = { groups: out.finish(), ...status };
+  const reply: ShardReply = { groups: out.finish(), ticks: out.ticks, ...status };
   // A Transferable marked by move(): the encoded flows are transferred, not copied.
-  // Empty groups share one empty buffer, which is copied (nothing) rather than transferred.
-  const transfer = reply.groups.filter((g) => g.data.byteLength > 0).map((g) => g.data.buffer);
+  const transfer = reply.groups.map((g) => g.data.buffer);
   return move({ [transferableSymbol]: transfer, [valueSymbol]: reply } as never);
 }

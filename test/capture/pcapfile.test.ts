@@ -4,7 +4,9 @@
  * cross-checks packet counts on real captures from other projects.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -556,6 +558,145 @@ t.test('corrupt headers are CaptureFormatErrors, not allocations', async (t) => 
     // open() already reads the blocks before the first packet, so either call may throw.
     await t.rejects(readAll(writeCapture(bytes)), { name: 'CaptureFormatError', message }, name);
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Streams, and corrupt records after good ones
+
+/**
+ * Reads every frame (readFrames, or readBatch when `batch`) until the end or an error, which is
+ * returned rather than thrown, with the records delivered before it.
+ */
+async function framesUntilError(path: string, o: { dstSize: number; maxPackets?: number; nativeRead?: boolean; batch?: boolean }): Promise<{ recs: Rec[]; error: unknown; reader: CaptureReader }> {
+  const reader = await CaptureReader.open(path, { nativeRead: o.nativeRead ?? true, chunkSize: 64 });
+  const dst = new Uint8Array(o.dstSize);
+  const recs: Rec[] = [];
+  let error: unknown;
+  try {
+    for (;;) {
+      const res = o.batch ? await reader.readBatch(dst, o.maxPackets ?? 1000) : await reader.readFrames(dst, o.maxPackets ?? 1000);
+      if (res.packets === 0) break;
+      if (o.batch || reader.framesFormat === FRAMES_BATCH) { recs.push(...decodeBatch(dst, res)); continue; }
+      const le = reader.framesFormat === FRAMES_PCAP_LE;
+      const view = new DataView(dst.buffer, dst.byteOffset, res.bytes);
+      for (let i = 0, p = 0; i < res.packets; i++) {
+        const caplen = view.getUint32(p + 8, le);
+        const ts = BigInt(view.getUint32(p, le)) * 1_000_000_000n + BigInt(view.getUint32(p + 4, le) * reader.fracToNs);
+        recs.push({ ts, caplen, wirelen: view.getUint32(p + 12, le), linkType: reader.linkType, ifIndex: 0, data: hex(Buffer.from(dst.subarray(p + 16, p + 16 + caplen))) });
+        p += 16 + caplen;
+      }
+    }
+  } catch (e) {
+    error = e;
+  } finally {
+    await reader.close();
+  }
+  return { recs, error, reader };
+}
+
+let fifoCount = 0;
+
+/**
+ * Runs `read` on a FIFO that `bytes` are written to, in pieces of `piece` bytes with pauses
+ * (so that reads come back short, and records are cut between them), as a pipe gives them.
+ */
+async function viaFifo<T>(bytes: Buffer, piece: number, read: (path: string) => Promise<T>): Promise<T> {
+  const fifo = join(dir, `fifo${fifoCount++}`);
+  execFileSync('mkfifo', [fifo]);
+  const writing = (async () => {
+    const fh = await open(fifo, 'w');
+    try {
+      for (let i = 0; i < bytes.length; i += piece) {
+        await fh.write(bytes.subarray(i, i + piece));
+        if ((i / piece) % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    } finally {
+      await fh.close();
+    }
+  })();
+  try {
+    return await read(fifo);
+  } finally {
+    // A reader that stopped early leaves the writer with EPIPE.
+    await writing.catch(() => {});
+  }
+}
+
+t.test('a pipe (FIFO) gives the same records as the file, read in order, natively or in JavaScript', async (t) => {
+  const packets = Array.from({ length: 40 }, (_, i) => ({ sec: 1_700_000_000 + i, frac: i, data: payload((i * 29) % 150, i) }));
+  const le = true;
+  const files = [
+    { name: 'pcap LE', bytes: pcapFile({ le: true, nano: false, linkType: 1, packets }) },
+    { name: 'pcap BE ns', bytes: pcapFile({ le: false, nano: true, linkType: 1, packets }) },
+    { name: 'pcapng', bytes: Buffer.concat([shb(le), idb(le, 1, 0), ...packets.map((p, i) => epb(le, 0, BigInt(i) * 1000n, p.data))]) },
+  ];
+  for (const { name, bytes } of files) {
+    const path = writeCapture(bytes);
+    const { recs: expected } = await readAll(path);
+    for (const [how, nativeRead] of READS) {
+      for (const [dstSize, piece] of [[4096, 1000], [400, 37], [1 << 16, 1 << 16]]) {
+        const what = `${name}, ${how}, dst ${dstSize}, pieces of ${piece}`;
+        const got = await viaFifo(bytes, piece, (fifo) => framesUntilError(fifo, { dstSize, maxPackets: 7, nativeRead }));
+        t.equal(got.error, undefined, what);
+        t.strictSame(got.recs, expected, what);
+        t.equal(got.reader.inOrder, true, what);
+        t.same(got.reader.stats, { packets: 40, bytesRead: bytes.length, truncatedTail: false, skippedBlocks: 0 }, what);
+      }
+    }
+  }
+  t.equal((await CaptureReader.open(writeCapture(files[0]!.bytes))).inOrder, false, 'a file is read at offsets');
+});
+
+t.test('a stream cut inside a record, and a corrupt record on a stream', async (t) => {
+  const packets = [0, 1, 2, 3].map((i) => ({ sec: i, frac: 0, data: payload(50, i) }));
+  const whole = pcapFile({ le: true, nano: false, linkType: 1, packets });
+  for (const [how, nativeRead] of READS) {
+    const cut = await viaFifo(whole.subarray(0, whole.length - 20), 33, (fifo) => framesUntilError(fifo, { dstSize: 200, nativeRead }));
+    t.equal(cut.recs.length, 3, `${how}: the whole records`);
+    t.same(cut.reader.tail, { offset: 24 + 3 * 66, bytes: 46 }, `${how}: where the cut record starts, and its bytes`);
+    const bad = await viaFifo(patch(whole, 24 + 2 * 66 + 8, 0x7fffffff), 33, (fifo) => framesUntilError(fifo, { dstSize: 4096, nativeRead }));
+    t.equal(bad.recs.length, 2, `${how}: the records before the corrupt one`);
+    t.match(bad.error, { name: 'CaptureFormatError', message: /packet 3 claims 2147483647 captured bytes/ }, how);
+  }
+});
+
+t.test('the records before a corrupt one are delivered first; the next read throws', async (t) => {
+  const packets = Array.from({ length: 6 }, (_, i) => ({ sec: i, frac: 0, data: payload(50, i) }));
+  const le = true;
+  const pcap = patch(pcapFile({ le, nano: false, linkType: 1, packets }), 24 + 4 * 66 + 8, 0x7fffffff);
+  const epbs = packets.map((p, i) => epb(le, 0, BigInt(i), p.data));
+  const at = shb(le).length + idb(le, 1, 0).length + epbs.slice(0, 4).reduce((n, b) => n + b.length, 0);
+  // The fifth block's total length: not a multiple of 4.
+  const pcapng = patch(Buffer.concat([shb(le), idb(le, 1, 0), ...epbs]), at + 4, 0x7ffffffe);
+  for (const [how, nativeRead] of READS) for (const dstSize of [4096, 150]) {
+    for (const batch of [false, true]) {
+      const what = `pcap, ${how}, dst ${dstSize}${batch ? ', readBatch' : ''}`;
+      const r = await framesUntilError(writeCapture(pcap), { dstSize, nativeRead, batch });
+      t.equal(r.recs.length, 4, what);
+      t.match(r.error, { name: 'CaptureFormatError', message: /packet 5 claims 2147483647 captured bytes .* corrupt record header/ }, what);
+    }
+    const r = await framesUntilError(writeCapture(pcapng), { dstSize, nativeRead });
+    t.equal(r.recs.length, 4, `pcapng, ${how}, dst ${dstSize}`);
+    t.match(r.error, { name: 'CaptureFormatError', message: /corrupt pcapng block at offset \d+ .*total length 2147483646/ }, `pcapng, dst ${dstSize}`);
+  }
+});
+
+t.test('the tail of a cut capture: where its record starts, and its bytes', async (t) => {
+  const packets = [0, 1, 2].map((i) => ({ sec: i, frac: 0, data: payload(50, i) }));
+  const le = true;
+  const pcap = pcapFile({ le, nano: false, linkType: 1, packets });
+  const epbs = packets.map((p, i) => epb(le, 0, BigInt(i), p.data));
+  const pcapng = Buffer.concat([shb(le), idb(le, 1, 0), ...epbs]);
+  for (const [how, nativeRead] of READS) {
+    const r = await framesUntilError(writeCapture(pcap.subarray(0, pcap.length - 10)), { dstSize: 4096, nativeRead });
+    t.same(r.reader.tail, { offset: 24 + 2 * 66, bytes: 56 }, `pcap, ${how}`);
+    const b = await framesUntilError(writeCapture(pcap.subarray(0, pcap.length - 10)), { dstSize: 4096, nativeRead, batch: true });
+    t.same(b.reader.tail, { offset: 24 + 2 * 66, bytes: 56 }, `pcap readBatch, ${how}`);
+  }
+  const ng = await framesUntilError(writeCapture(pcapng.subarray(0, pcapng.length - 10)), { dstSize: 4096 });
+  t.same(ng.reader.tail, { offset: pcapng.length - epbs[2]!.length, bytes: epbs[2]!.length - 10 }, 'pcapng');
+  const full = await framesUntilError(writeCapture(pcap), { dstSize: 4096 });
+  t.equal(full.reader.tail, undefined, 'a whole capture has no tail');
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -131,3 +131,25 @@ t.test('sink: past its bound, records wait in sorted runs on disk; every group c
   const want = groups.flatMap((g) => [...g].sort()).join('\n') + '\n';
   t.equal(Buffer.concat(chunks).toString(), want, 'each group sorted, groups in order, nothing lost');
 });
+
+t.test('a failed write leaves the groups asked for ahead to settle: no unhandled rejection', async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => { unhandled.push(e); };
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    // Each source's next group fails a little later, as a task does when its thread is terminated.
+    const failing = (keys: string[]): GroupSource => {
+      let first = true;
+      return () => {
+        if (first) { first = false; return Promise.resolve(group(keys)); }
+        return new Promise((_, reject) => setTimeout(() => reject(new Error('Terminating worker thread')), 20));
+      };
+    };
+    const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+    await t.rejects(mergeSorted([failing(['a', 'c']), failing(['b'])], () => Promise.reject(epipe)), { code: 'EPIPE' });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    t.same(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
