@@ -125,7 +125,6 @@ t.test('sink: past its bound, records wait in sorted runs on disk; every group c
   }
   const sources = sink.takeOpen();
   t.ok(sources.length > 1, `the open group: memory and ${sources.length - 1} run(s)`);
-  const { mergeSorted } = await import('../../src/pipeline/merge.js');
   await mergeSorted(sources, (r) => writer.writeRecord(r));
   await writer.end();
   const want = groups.flatMap((g) => [...g].sort()).join('\n') + '\n';
