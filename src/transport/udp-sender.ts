@@ -49,6 +49,8 @@ export class UDPFlowSender implements FlowSender {
   private target: number;
   /** The socket is connected and no refusal came since the last probe. */
   private up = false;
+  /** The socket's connect succeeded (its address resolved). */
+  private connected = false;
   /** Bumped at every refusal: send callbacks of an older epoch do not acknowledge. */
   private epoch = 0;
   private inFlight = 0;
@@ -122,18 +124,29 @@ export class UDPFlowSender implements FlowSender {
     const { host, port } = this.opts.analyzers[this.target % this.opts.analyzers.length];
     const socket = dgram.createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     this.socket = socket;
+    this.connected = false;
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (socket !== this.socket) return;
       this.down(err.code === 'ECONNREFUSED' ? 'its UDP port is closed' : err.message);
     });
     // The port is probed before the first flow goes: an analyzer not there yet costs no flow.
-    socket.connect(port, host, () => {
+    socket.connect(port, host, (err?: Error) => {
       if (socket !== this.socket) return;
+      // A name that does not resolve: said, and tried again after the backoff (with the next analyzer).
+      if (err) {
+        this.down(`cannot reach it: ${err.message}`);
+        return;
+      }
+      this.connected = true;
       this.probe();
     });
   }
 
-  /** The analyzer refused (or the socket failed): hold flows, probe again later. */
+  /**
+   * The analyzer refused (or the socket failed): hold flows, try again after a backoff: the next
+   * analyzer when there are several (README: flows go to the next one when one fails), else the
+   * same port, probed again.
+   */
   private down(why: string): void {
     this.epoch++;
     this.buffer.restart();
@@ -143,7 +156,19 @@ export class UDPFlowSender implements FlowSender {
     if (wasUp || this.attempt === 0) this.opts.log(`analyzer ${this.targetText()}: ${why}; holding flows (at most ${this.opts.maxBufferedFlows}) and retrying`);
     this.attempt++;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.probe(), backoffDelay(this.attempt, this.opts.backoffMinMs ?? 200, this.opts.backoffMaxMs ?? 5000));
+    this.timer = setTimeout(() => this.retry(), backoffDelay(this.attempt, this.opts.backoffMinMs ?? 200, this.opts.backoffMaxMs ?? 5000));
+  }
+
+  private retry(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    if (this.opts.analyzers.length === 1 && this.connected) {
+      this.probe();
+      return;
+    }
+    if (this.opts.analyzers.length > 1) this.target++;
+    this.socket?.close();
+    this.open();
   }
 
   /** An empty datagram; if no refusal follows, the port is open again. */
@@ -155,11 +180,8 @@ export class UDPFlowSender implements FlowSender {
     const epoch = this.epoch;
     try {
       socket.send(Buffer.alloc(0));
-    } catch {
-      // Not connected (yet): a new socket, to the next analyzer.
-      this.target++;
-      socket.close();
-      this.open();
+    } catch (err) {
+      this.down((err as Error).message);
       return;
     }
     this.timer = setTimeout(() => {

@@ -179,13 +179,14 @@ export class WebSocketFlowSender implements FlowSender {
       this.ws = undefined;
       if (this.closed) return;
       this.attempt++;
-      this.target++;
       const now = Date.now();
       if (wasOpen || this.lastRetryLog === 0 || now - this.lastRetryLog > RETRY_LOG_MS) {
         this.opts.log(`analyzer ${this.targetText()}: ${wasOpen ? 'connection lost' : 'unreachable'} (${this.lastError || 'closed'}); ` +
           `holding flows (at most ${this.opts.maxBufferedFlows}) and retrying`);
         this.lastRetryLog = now;
       }
+      // The next attempt goes to the next analyzer (named above: the one that failed).
+      this.target++;
       this.retryTimer = setTimeout(() => this.connect(), backoffDelay(this.attempt, this.opts.backoffMinMs ?? 200, this.opts.backoffMaxMs ?? 5000));
     });
   }

@@ -158,3 +158,30 @@ t.test('UDP: flows share datagrams up to the size given, paced, and all arrive',
   t.equal(sender.counters.messagesSent, datagrams);
   t.equal(a.intake.counters.messages.udp, datagrams, 'the analyzer read them all');
 });
+
+t.test('UDP: an analyzer that refuses gives way to the next one; a name that does not resolve is said', async (t) => {
+  const closed = await Promise.all([testAnalyzer(), testAnalyzer()]);
+  const ports = closed.map((a) => a.address.port);
+  await Promise.all(closed.map((a) => a.close()));
+  const live = await testAnalyzer();
+  t.teardown(() => live.close());
+  const mine: string[] = [];
+  const analyzers = [...ports, live.address.port].map((port) => ({ host: '127.0.0.1', port }));
+  // Every starting point (the first analyzer is picked at random): the flows end at the live one.
+  for (let start = 0; start < 3; start++) {
+    const sender = new UDPFlowSender({ analyzers: [...analyzers.slice(start), ...analyzers.slice(0, start)], hostId: 'agent-failover', maxBufferedFlows: 10000, log: (l) => mine.push(l), backoffMinMs: 20, backoffMaxMs: 40 });
+    const flows = batch(50);
+    send(sender, flows);
+    await until(() => flows.every((f) => live.store.get(f.UUID) !== undefined), `the flows, first analyzer ${start}`);
+    await sender.close(1000);
+    t.equal(sender.counters.flowsDropped, 0, `nothing dropped, first analyzer ${start}`);
+  }
+
+  const lines: string[] = [];
+  const nowhere = new UDPFlowSender({ analyzers: [{ host: 'nosuchhost.invalid', port: 8082 }], hostId: 'agent-dns', maxBufferedFlows: 100, log: (l) => lines.push(l), backoffMinMs: 200, backoffMaxMs: 400 });
+  await until(() => lines.length > 0, 'a word about the name');
+  t.match(lines[0], /analyzer nosuchhost\.invalid:8082: cannot reach it: .*(ENOTFOUND|EAI_AGAIN)/);
+  await new Promise((r) => setTimeout(r, 500));
+  await nowhere.close(0);
+  t.ok(lines.length <= 2, `one word, not a line per attempt (${lines.length})`);
+});
