@@ -67,11 +67,19 @@ export function analyzerAddresses(list: string[]) {
   });
 }
 
-/** Flows to the configured analyzers, with Skydive's flow.protocol. */
-export function analyzerOutput(config: Config, hostId: string, log: (line: string) => void): FlowOutput {
+/** The most flows the tables of `captures` captures may hand over at one tick: every table full. */
+export function tickFlows(config: Config, captures: number): number {
+  return captures * config.get<number>('agent.flow.workers') * config.get<number>('flow.max_entries');
+}
+
+/**
+ * Flows to the configured analyzers, with Skydive's flow.protocol. `surgeFlows` (tickFlows):
+ * room beyond agent.flow.send_buffer while an analyzer takes the flows.
+ */
+export function analyzerOutput(config: Config, hostId: string, log: (line: string) => void, surgeFlows = 0): FlowOutput {
   const analyzers = analyzerAddresses(config.get<string[]>('analyzers'));
   const protocol = config.get<'udp' | 'websocket'>('flow.protocol');
-  const common = { analyzers, hostId, maxBufferedFlows: config.get<number>('agent.flow.send_buffer'), log };
+  const common = { analyzers, hostId, maxBufferedFlows: config.get<number>('agent.flow.send_buffer'), surgeFlows, log };
   const sender: FlowSender = protocol === 'websocket'
     ? new WebSocketFlowSender({
       ...common, batchFlows: config.get<number>('agent.flow.websocket_batch'),

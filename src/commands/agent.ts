@@ -22,7 +22,7 @@ import { PcapSocketServer } from '../capture/pcapsocket.js';
 import { SFlowCollector, SFLOW_DEFAULT_PORT } from '../capture/sflow.js';
 import { parseExtraLayers } from './pcap2flows.js';
 import { UsageError } from '../cli/errors.js';
-import { analyzerOutput, standaloneOutput, type FlowOutput } from '../agent/outputs.js';
+import { analyzerOutput, standaloneOutput, tickFlows, type FlowOutput } from '../agent/outputs.js';
 import { StatsReporter, type CaptureCounters } from '../agent/stats-reporter.js';
 
 export const AGENT_USAGE = `usage: skydive agent [-c FILE]... [--host-id ID]
@@ -118,7 +118,7 @@ export async function runAgent(opts: AgentOptions, out: Writable, log: (line: st
 
   const hostId = opts.hostId ?? config.get<string | undefined>('host_id') ?? hostname();
   // With analyzers, flows go to them (protobuf Messages); standalone, as JSON lines to agent.flow.output.
-  const output = config.get<string[]>('analyzers').length > 0 ? analyzerOutput(config, hostId, log) : standaloneOutput(config, out);
+  const output = config.get<string[]>('analyzers').length > 0 ? analyzerOutput(config, hostId, log, tickFlows(config, captures.length)) : standaloneOutput(config, out);
   const running: Running[] = [];
   let statsTimer: NodeJS.Timeout | undefined;
   try {

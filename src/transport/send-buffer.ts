@@ -3,7 +3,9 @@
  * acknowledged (they go again after a reconnection). Bounded by a number of flows: when a new
  * message would pass the bound, the oldest messages not yet sent are dropped to make room (the
  * newest state of the flows is what matters), and only if that is not enough is the new
- * message itself dropped. Every dropped flow is counted.
+ * message itself dropped. Every dropped flow is counted. While the analyzer takes flows, the
+ * bound is higher by a tick's worth (`surge`): an update tick hands over a whole table at once,
+ * faster than any link drains it, and none of it should be lost while the analyzer is there.
  *
  * Sent messages carry a sequence number, given when they are first sent: 1, 2, 3... for the
  * life of the buffer, with no gaps, so that an analyzer acknowledging "everything up to n"
@@ -44,7 +46,13 @@ export class SendBuffer {
   /** Callers of whenDrained, woken by settleDrained once nothing is held. */
   private drainWaiters: (() => void)[] = [];
 
-  constructor(readonly maxWeight: number) {}
+  /**
+   * Whether the analyzer takes what is sent (the senders set it): then the buffer holds up to
+   * `surge` flows more (a tick's flows, being sent), and drops only beyond that.
+   */
+  accepting = false;
+
+  constructor(readonly maxWeight: number, private readonly surge = 0) {}
 
   /** Resolves once nothing is held (see settleDrained), or after `timeoutMs`. */
   whenDrained(timeoutMs: number): Promise<void> {
@@ -79,8 +87,9 @@ export class SendBuffer {
     const weight = Math.max(flows, 1);
     this.counters.flowsIn += flows;
     let dropped = 0;
-    while (this.weight + weight > this.maxWeight && this.unsent.length > 0) dropped += this.drop(this.unsent.shift()!);
-    if (this.weight + weight > this.maxWeight) return dropped + this.drop({ data, flows, weight, seq: 0 }, false);
+    const bound = this.accepting ? this.maxWeight + this.surge : this.maxWeight;
+    while (this.weight + weight > bound && this.unsent.length > 0) dropped += this.drop(this.unsent.shift()!);
+    if (this.weight + weight > bound) return dropped + this.drop({ data, flows, weight, seq: 0 }, false);
     this.unsent.push({ data, flows, weight, seq: 0 });
     this.weight += weight;
     return dropped;

@@ -38,8 +38,14 @@ export interface SenderOptions {
   /** The `analyzers` list; one is picked at random, the next one after a failure. */
   analyzers: HostPort[];
   hostId: string;
-  /** agent.flow.send_buffer: flows held at most. */
+  /** agent.flow.send_buffer: flows held at most while no analyzer takes them. */
   maxBufferedFlows: number;
+  /**
+   * While the analyzer takes flows, room for this many more: what the flow tables may hand over
+   * at one tick (flow.max_entries per table), so that a tick's flows go whole rather than push
+   * each other out of the buffer. 0 by default.
+   */
+  surgeFlows?: number;
   log: (line: string) => void;
   /** Reconnection delays: doubling from min to max (ms). */
   backoffMinMs?: number;

@@ -67,7 +67,7 @@ export class UDPFlowSender implements FlowSender {
 
   constructor(private readonly opts: UDPSenderOptions) {
     if (opts.analyzers.length === 0) throw new Error('no analyzer to send flows to');
-    this.buffer = new SendBuffer(opts.maxBufferedFlows);
+    this.buffer = new SendBuffer(opts.maxBufferedFlows, opts.surgeFlows);
     this.drops = new DropReporter(opts, this.buffer, () => this.targetText());
     this.target = firstAnalyzer(opts.analyzers.length);
     this.open();
@@ -153,6 +153,7 @@ export class UDPFlowSender implements FlowSender {
     if (!this.up && this.timer) return;
     const wasUp = this.up;
     this.up = false;
+    this.buffer.accepting = false;
     if (wasUp || this.attempt === 0) this.opts.log(`analyzer ${this.targetText()}: ${why}; holding flows (at most ${this.opts.maxBufferedFlows}) and retrying`);
     this.attempt++;
     if (this.timer) clearTimeout(this.timer);
@@ -195,6 +196,7 @@ export class UDPFlowSender implements FlowSender {
       this.attempt = 0;
       this.buffer.restart();
       this.up = true;
+      this.buffer.accepting = true;
       this.connections++;
       this.pump();
     }, PROBE_WAIT_MS);

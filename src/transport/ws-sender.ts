@@ -59,7 +59,7 @@ export class WebSocketFlowSender implements FlowSender {
 
   constructor(private readonly opts: WebSocketSenderOptions) {
     if (opts.analyzers.length === 0) throw new Error('no analyzer to send flows to');
-    this.buffer = new SendBuffer(opts.maxBufferedFlows);
+    this.buffer = new SendBuffer(opts.maxBufferedFlows, opts.surgeFlows);
     this.drops = new DropReporter(opts, this.buffer, () => this.targetText());
     this.target = firstAnalyzer(opts.analyzers.length);
     const silence = opts.silenceMs ?? 14_000;
@@ -148,6 +148,7 @@ export class WebSocketFlowSender implements FlowSender {
     ws.on('open', () => {
       if (conn !== this.conn) return;
       this.open = true;
+      this.buffer.accepting = true;
       this.acking = offersAcks;
       this.writing = 0;
       this.lastHeard = Date.now();
@@ -176,6 +177,7 @@ export class WebSocketFlowSender implements FlowSender {
       if (conn !== this.conn) return;
       const wasOpen = this.open;
       this.open = false;
+      this.buffer.accepting = false;
       this.ws = undefined;
       if (this.closed) return;
       this.attempt++;

@@ -185,3 +185,23 @@ t.test('UDP: an analyzer that refuses gives way to the next one; a name that doe
   await nowhere.close(0);
   t.ok(lines.length <= 2, `one word, not a line per attempt (${lines.length})`);
 });
+
+t.test('a tick larger than the send buffer reaches an analyzer that takes it whole; the bound holds while it does not', async (t) => {
+  for (const kind of ['udp', 'websocket'] as const) {
+    const a = await testAnalyzer();
+    const common = { analyzers: [{ host: '127.0.0.1', port: a.address.port }], hostId: `agent-surge-${kind}`, maxBufferedFlows: 100, surgeFlows: 1000, log, backoffMinMs: 20, backoffMaxMs: 40 };
+    const sender: FlowSender = kind === 'udp' ? new UDPFlowSender(common) : new WebSocketFlowSender({ ...common, batchFlows: 50 });
+    await until(() => sender.counters.connected, `${kind}: connected`);
+    const tick = batch(800);
+    send(sender, tick);
+    await until(() => a.store.size === tick.length, `${kind}: the whole tick`);
+    t.equal(sender.counters.flowsDropped, 0, `${kind}: 800 flows through a buffer of 100, none dropped`);
+    await a.close();
+    send(sender, batch(1));
+    await until(() => !sender.counters.connected, `${kind}: the analyzer gone`);
+    send(sender, batch(300));
+    t.ok(sender.counters.held <= 100, `${kind}: without an analyzer, at most send_buffer held (${sender.counters.held})`);
+    t.ok(sender.counters.flowsDropped >= 200, `${kind}: the rest dropped and counted (${sender.counters.flowsDropped})`);
+    await sender.close(0);
+  }
+});
