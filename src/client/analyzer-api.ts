@@ -20,6 +20,8 @@ export interface ClientOptions {
 
 export interface Reply {
   status: number;
+  /** Content-Type ('' when none). */
+  type: string;
   body: string;
 }
 
@@ -37,7 +39,7 @@ export function request(o: ClientOptions, method: string, path: string, body?: s
     const req = http.request({ host: o.analyzer.host, port: o.analyzer.port, method, path, headers, timeout: o.timeoutMs ?? 30000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', (err) => reject(new ClientError(`the analyzer at ${where} broke off its reply: ${err.message}`)));
     });
     req.on('timeout', () => req.destroy(new Error(`no reply within ${(o.timeoutMs ?? 30000) / 1000} s`)));
@@ -49,9 +51,15 @@ export function request(o: ClientOptions, method: string, path: string, body?: s
 
 /** The reply body of a successful request; anything else is a ClientError. */
 function expectOK(o: ClientOptions, r: Reply, what: string): string {
-  if (r.status >= 200 && r.status < 300) return r.body;
   const where = formatHostPort(o.analyzer);
   const text = r.body.trim();
+  if (r.status >= 200 && r.status < 300) {
+    // Printed as indented JSON: something else (another server on the port) is an error, not garbled output.
+    if (text !== '' && !/\bjson\b/i.test(r.type)) {
+      throw new ClientError(`the analyzer at ${where} answered the ${what} with ${r.type || 'no Content-Type'}, not JSON: ${text.slice(0, 200)}`);
+    }
+    return r.body;
+  }
   if (r.status === 401 || r.status === 403) {
     throw new ClientError(`the analyzer at ${where} refused the credentials (${r.status}): check --username/--password or SKYDIVE_USERNAME/SKYDIVE_PASSWORD${text ? `: ${text}` : ''}`);
   }

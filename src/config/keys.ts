@@ -61,7 +61,6 @@ export const KEYS: Record<string, KeySpec> = {
   host_id: { type: str() },
   analyzers: { type: { kind: 'string[]' }, default: [] },
   'analyzer.listen': { type: str(), default: '127.0.0.1:8082' },
-  'agent.listen': { type: str(), default: '127.0.0.1:8081' },
 
   'flow.expire': { type: int(1), default: 600 },
   'flow.update': { type: int(1), default: 60 },
@@ -72,7 +71,6 @@ export const KEYS: Record<string, KeySpec> = {
   'flow.application_ports.udp': { type: { kind: 'map', values: 'string' }, default: {} },
   'flow.application_timeout': { type: { kind: 'map', values: 'number' }, default: { arp: 10, dns: 10 } },
 
-  'agent.capture.stats_update': { type: num(0.1), default: 1 },
   'agent.flow.sflow.bind_address': { type: str(), default: '127.0.0.1' },
   'agent.flow.sflow.port_min': { type: port, default: 6345 },
   'agent.flow.sflow.port_max': { type: port, default: 6355 },
@@ -168,6 +166,9 @@ export const UNUSED_SKYDIVE_KEYS: readonly string[] = [
   'agent.X509_cert', 'agent.X509_key', 'agent.X509_insecure', 'agent.X509_servername',
   'analyzer.X509_cert', 'analyzer.X509_key', 'analyzer.X509_servername', 'analyzer.ssh_enabled',
   'agent.flow.probes', 'agent.flow.stats_update',
+  // The agent serves no API of its own (its flows go to the analyzer), and reads its capture
+  // counters with each Stats message (agent.flow.stats_interval).
+  'agent.listen', 'agent.capture.stats_update',
   // Skydive's sample file spells these, but Skydive reads min_port/max_port (§9.3).
   'agent.flow.pcapsocket.port_min', 'agent.flow.pcapsocket.port_max',
   'http.ws.enable_write_compression', 'http.ws.bulk_maxmsgs', 'http.ws.bulk_maxdelay',

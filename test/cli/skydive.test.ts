@@ -88,3 +88,22 @@ t.test('a Skydive file with empty sections starts; a misspelt key stops it', asy
     t.match(skydive('analyzer', '-c', file), { code: 2, err: `skydive: ${file}: unknown key ${key} (did you mean "${meant}"?)` }, text);
   }
 });
+
+t.test('client: a reply that is not JSON is an error, not garbled output', async (t) => {
+  const http = await import('node:http');
+  const server = http.createServer((_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('not json {'); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  const { spawn } = await import('node:child_process');
+  const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'client', '--analyzer', `127.0.0.1:${port}`, 'query', 'G.Flows()'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+  t.equal(r.code, 1);
+  t.equal(r.out, '', 'nothing on stdout');
+  t.match(r.err, new RegExp(`the analyzer at 127\\.0\\.0\\.1:${port} answered the query with text/plain, not JSON: not json \\{`));
+});
