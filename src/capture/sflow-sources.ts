@@ -15,7 +15,7 @@ export interface SFlowAgentInfo {
   Agent: string;
   SubAgentID: number;
   Datagrams: number;
-  /** Datagram sequence numbers never seen (lost on the way, most likely). */
+  /** Datagram sequence numbers never seen (lost on the way, most likely; late ones are seen). */
   MissedDatagrams: number;
   LastSequence: number;
   /** Agent uptime (ms) in its last datagram. */
@@ -47,18 +47,46 @@ export interface SFlowDataSource {
 }
 
 const U32 = 2 ** 32;
+/** How far back a late datagram or sample still finds its number among the missed ones. */
+const REORDER_WINDOW = 1024;
 
-/** Sequence numbers skipped between `last` and `seq` (32-bit, wrapping); 0 for a restart or a reordering. */
-function missed(last: number | undefined, seq: number): number {
-  if (last === undefined) return 0;
-  const gap = (seq - last + U32) % U32;
-  return gap > 1 && gap < U32 / 2 ? gap - 1 : 0;
+/**
+ * The sequence numbers of one stream (32-bit, wrapping) never seen: a number skipped counts as
+ * missed until it arrives late (UDP reorders), within REORDER_WINDOW of the newest. A number far
+ * behind the newest is a restart of the agent's counter.
+ */
+class SequenceGaps {
+  last: number;
+  missed = 0;
+  /** Skipped numbers within the window, which a late arrival takes back. */
+  private readonly open = new Set<number>();
+
+  constructor(first: number) {
+    this.last = first;
+  }
+
+  see(seq: number): void {
+    const ahead = (seq - this.last + U32) % U32;
+    if (ahead === 0) return;
+    if (ahead < U32 / 2) {
+      this.missed += ahead - 1;
+      for (let k = Math.max(1, ahead - REORDER_WINDOW); k < ahead; k++) this.open.add((this.last + k) % U32);
+      this.last = seq;
+      for (const n of this.open) if ((this.last - n + U32) % U32 > REORDER_WINDOW) this.open.delete(n);
+    } else if (this.open.delete(seq)) {
+      this.missed--;
+    } else if (U32 - ahead > REORDER_WINDOW) {
+      this.last = seq;
+      this.open.clear();
+    }
+  }
 }
 
 export class SFlowSources {
   private readonly agentMap = new Map<string, SFlowAgentInfo>();
   private readonly sourceMap = new Map<string, SFlowDataSource>();
-  private readonly sourceSeq = new Map<string, number>();
+  private readonly agentSeq = new Map<string, SequenceGaps>();
+  private readonly sourceSeq = new Map<string, SequenceGaps>();
 
   /** Takes in a decoded datagram. */
   add(d: SFlowDatagram): void {
@@ -67,11 +95,13 @@ export class SFlowSources {
     if (!a) {
       a = { Agent: d.agent, SubAgentID: d.subAgentId, Datagrams: 0, MissedDatagrams: 0, LastSequence: d.sequence, Uptime: d.uptime };
       this.agentMap.set(agentKey, a);
-    } else {
-      a.MissedDatagrams += missed(a.LastSequence, d.sequence);
+      this.agentSeq.set(agentKey, new SequenceGaps(d.sequence));
     }
+    const seq = this.agentSeq.get(agentKey)!;
+    seq.see(d.sequence);
     a.Datagrams++;
-    a.LastSequence = d.sequence;
+    a.MissedDatagrams = seq.missed;
+    a.LastSequence = seq.last;
     a.Uptime = d.uptime;
     for (const s of d.samples) {
       if (s.kind !== 'flow') continue;
@@ -85,8 +115,10 @@ export class SFlowSources {
         };
         this.sourceMap.set(key, src);
       }
-      src.MissedSamples += missed(this.sourceSeq.get(key), s.sequence);
-      this.sourceSeq.set(key, s.sequence);
+      let gaps = this.sourceSeq.get(key);
+      if (!gaps) this.sourceSeq.set(key, (gaps = new SequenceGaps(s.sequence)));
+      gaps.see(s.sequence);
+      src.MissedSamples = gaps.missed;
       src.SamplingRate = s.samplingRate;
       src.SamplePool = s.samplePool;
       src.Drops = s.drops;

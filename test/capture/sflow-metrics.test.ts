@@ -122,3 +122,28 @@ t.test('agents and data sources: sampling rate, pool, drops, missed samples, est
   ]);
   t.match(c.stats, { DatagramsReceived: 4, FlowSamples: 5, PacketsReceived: 6 });
 });
+
+t.test('missed sequence numbers: a late datagram or sample is seen after all; a counter far behind is a restart', async (t) => {
+  const { c } = collector();
+  const frame = ethernet('02:00:00:00:00:01', '02:00:00:00:00:02', 0x0800, ipv4('10.0.0.1', '10.0.0.2', 17, udp(1, 2, [])));
+  const fs = (seq: number) => flowSample([rawHeader(frame, { frameLength: 64 })], { sequence: seq, samplingRate: 10, samplePool: 10 * seq, drops: 0, sourceIdIndex: 3 });
+  const send = (seq: number) => c.receive(datagram([fs(seq)], { sequence: seq, agent: '192.0.2.9' }));
+  for (const seq of [1, 3, 2, 4]) send(seq);
+  c.flush();
+  t.match(c.agents(), [{ MissedDatagrams: 0, LastSequence: 4 }], '1, 3, 2, 4: none missed, the last stays 4');
+  t.match(c.dataSources(), [{ MissedSamples: 0 }]);
+  for (const seq of [8, 6, 6]) send(seq);
+  c.flush();
+  t.match(c.agents(), [{ MissedDatagrams: 2, LastSequence: 8 }], '5 and 7 never came (6 twice counts once)');
+  const wrap = (seq: number) => c.receive(datagram([], { sequence: seq, agent: '192.0.2.10' }));
+  for (const seq of [U32 - 1, 1]) wrap(seq);
+  c.flush();
+  t.match(c.agents()[1], { MissedDatagrams: 2, LastSequence: 1 }, 'the counter wraps: 2^32 - 1 and 0 not seen yet');
+  for (const seq of [U32, 0]) wrap(seq);
+  c.flush();
+  t.match(c.agents()[1], { MissedDatagrams: 0, LastSequence: 1 }, 'late, across the wrap: seen');
+  send(100_000);
+  send(3);
+  c.flush();
+  t.match(c.agents(), [{ LastSequence: 3 }], 'far behind: the agent restarted');
+});
