@@ -44,7 +44,7 @@ export function openElasticsearchBackend(s: ElasticsearchSettings, log: (line: s
   try {
     queue = new SpillQueue({
       dir: s.spillDir, maxMemoryDocs: s.maxBufferDocs, segmentDocs: s.bulkMaxDocs, maxDiskBytes: s.spillMaxBytes,
-      onDrop: (count, why) => writer?.dropped(count, why),
+      onDrop: (count, why) => writer?.dropped(count, why), log,
     });
   } catch (err) {
     throw new Error(`storage.elasticsearch.spill_dir: cannot use ${s.spillDir}: ${(err as Error).message}`);
@@ -71,6 +71,7 @@ export function openElasticsearchBackend(s: ElasticsearchSettings, log: (line: s
     close: (drainMs = DEFAULT_DRAIN_MS) => (closing ??= (async () => {
       await rollover.stop();
       await w.close(drainMs);
+      queue.close();
       await client.close();
     })()),
   };

@@ -10,8 +10,8 @@
  * A segment is written to a temporary name and renamed, so a crash never leaves half a segment
  * under a real name. Its name holds its sequence number and how many documents it has.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { DocOp } from './documents.js';
 
 export interface SpillQueueOptions {
@@ -24,6 +24,62 @@ export interface SpillQueueOptions {
   maxDiskBytes: number;
   /** Documents given up, with why. */
   onDrop(count: number, why: string): void;
+  /** Problems that lose nothing (e.g. a written segment that cannot be deleted). */
+  log?: (line: string) => void;
+}
+
+/** Held in the spill directory while a queue uses it (see SpillQueue's constructor). */
+export const LOCK_FILE = 'analyzer.lock';
+/** Spill directories this process holds: its own lock file is stale only when not listed here. */
+const heldDirs = new Set<string>();
+
+/** Whether process `pid` exists (EPERM: it does, under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the directory's lock file. Two analyzers sharing a spill directory would number their
+ * segments alike and overwrite each other's, so the second one must not start. A lock left by a
+ * process that is gone (a crash, or this same pid in a restarted container) is taken over, so a
+ * restart still drains what the previous run left.
+ */
+function lockDir(dir: string): string {
+  const file = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let pid = NaN;
+    try {
+      pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    } catch {
+      // Removed meanwhile: try again.
+    }
+    const ours = pid === process.pid;
+    if (Number.isInteger(pid) && pid > 0 && (ours ? heldDirs.has(resolve(dir)) : processAlive(pid))) {
+      throw new Error(`another analyzer (pid ${pid}) uses this directory (lock file ${file}); give each analyzer its own storage.elasticsearch.spill_dir`);
+    }
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new Error(`cannot take the lock file ${file}`);
 }
 
 /** Documents taken for writing; `ack` once they are written (or given up). */
@@ -79,19 +135,31 @@ export class SpillQueue {
   private diskDocsHeld = 0;
   /** When the oldest document in memory arrived (ms), for the writer's time flush. */
   private oldestAt = 0;
+  private lockFile: string | undefined;
+  /** Problems already logged, by kind: a disk that keeps failing logs once, not per segment. */
+  private readonly logged = new Set<string>();
 
   constructor(private readonly o: SpillQueueOptions, private readonly now: () => number = Date.now) {
     mkdirSync(o.dir, { recursive: true });
+    this.lockFile = lockDir(o.dir);
+    heldDirs.add(resolve(o.dir));
     for (const name of readdirSync(o.dir)) {
       const m = SEGMENT_NAME.exec(name);
       const file = join(o.dir, name);
       if (m === null) {
         // A segment whose write was interrupted: its documents were still in memory then,
         // and that run counted them as dropped when it could not finish.
-        if (name.endsWith('.tmp')) unlinkSync(file);
+        if (name.endsWith('.tmp')) this.remove(file);
         continue;
       }
-      this.segments.push({ file, seq: Number(m[1]), docs: Number(m[2]), bytes: statSync(file).size });
+      let bytes: number;
+      try {
+        bytes = statSync(file).size;
+      } catch (err) {
+        this.lost(Number(m[2]), file, err);
+        continue;
+      }
+      this.segments.push({ file, seq: Number(m[1]), docs: Number(m[2]), bytes });
     }
     this.segments.sort((a, b) => a.seq - b.seq);
     for (const s of this.segments) {
@@ -131,11 +199,16 @@ export class SpillQueue {
 
   /** The next batch: the oldest segment, else up to `max` documents out of memory. */
   take(max: number): Batch | undefined {
-    const seg = this.segments.shift();
-    if (seg !== undefined) {
+    for (let seg = this.segments.shift(); seg !== undefined; seg = this.segments.shift()) {
       this.diskBytesHeld -= seg.bytes;
       this.diskDocsHeld -= seg.docs;
-      return { ops: decode(readFileSync(seg.file, 'utf8')), segment: seg.file, seq: seg.seq };
+      try {
+        return { ops: decode(readFileSync(seg.file, 'utf8')), segment: seg.file, seq: seg.seq };
+      } catch (err) {
+        // Deleted or damaged by someone else: its documents are lost, the rest still go.
+        this.lost(seg.docs, seg.file, err);
+        this.remove(seg.file);
+      }
     }
     if (this.memory.length === 0) return undefined;
     const ops = this.memory.length <= max ? this.memory : this.memory.slice(0, max);
@@ -147,7 +220,35 @@ export class SpillQueue {
 
   /** The batch is written (or given up): forget it. */
   ack(batch: Batch): void {
-    if (batch.segment !== undefined) unlinkSync(batch.segment);
+    if (batch.segment !== undefined) this.remove(batch.segment);
+  }
+
+  /** Lets another queue (the next run) use the directory. */
+  close(): void {
+    if (this.lockFile === undefined) return;
+    this.remove(this.lockFile);
+    this.lockFile = undefined;
+    heldDirs.delete(resolve(this.o.dir));
+  }
+
+  /** Deletes a file; one already gone is fine, another failure is logged (the documents were written). */
+  private remove(file: string): void {
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      this.logOnce('remove', `elasticsearch: cannot delete ${file}: ${(err as Error).message}`);
+    }
+  }
+
+  private lost(docs: number, file: string, err: unknown): void {
+    this.o.onDrop(docs, `cannot read the spill segment ${file}: ${(err as Error).message}`);
+  }
+
+  private logOnce(kind: string, line: string): void {
+    if (this.logged.has(kind)) return;
+    this.logged.add(kind);
+    this.o.log?.(line);
   }
 
   /**
@@ -180,7 +281,7 @@ export class SpillQueue {
     // Over the disk budget: the oldest documents go first, the newest are the most useful.
     while (this.diskBytesHeld > this.o.maxDiskBytes && this.segments.length > 0) {
       const old = this.segments.shift() as Segment;
-      unlinkSync(old.file);
+      this.remove(old.file);
       this.diskBytesHeld -= old.bytes;
       this.diskDocsHeld -= old.docs;
       this.o.onDrop(old.docs, `the spill directory is over spill_max_bytes (${this.o.maxDiskBytes})`);

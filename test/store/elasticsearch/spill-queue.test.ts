@@ -3,14 +3,16 @@
  * shutdown come first at the next start; the disk budget drops the oldest, counted.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DocOp } from '../../../src/store/elasticsearch/documents.js';
-import { SpillQueue, type SpillQueueOptions } from '../../../src/store/elasticsearch/spill-queue.js';
+import { LOCK_FILE, SpillQueue, type SpillQueueOptions } from '../../../src/store/elasticsearch/spill-queue.js';
 
 const ops = (from: number, n: number): DocOp[] =>
   Array.from({ length: n }, (_, i) => ({ kind: (from + i) % 2 ? 'metric' : 'flow', id: `d${from + i}`, version: (from + i) % 2 ? undefined : from + i, doc: `{"n":${from + i}}` }));
+const segments = (dir: string): string[] => readdirSync(dir).filter((n) => n.endsWith('.ndjson')).sort();
 const ids = (list: DocOp[]): string[] => list.map((o) => o.id);
 
 function queue(t: Test, over: Partial<SpillQueueOptions> = {}): { q: SpillQueue; dir: string; drops: Array<[number, string]> } {
@@ -39,12 +41,12 @@ t.test('memory overflow spills to disk and order is kept', async (t) => {
   q.push(ops(8, 9));
   t.equal(q.memoryDocs, 0, 'over 10 in memory: all went to disk');
   t.equal(q.diskDocs, 13);
-  t.equal(readdirSync(dir).length, 4, 'segments of 4 documents');
+  t.equal(segments(dir).length, 4, 'segments of 4 documents');
   q.push(ops(17, 3));
   const rest = drain(q);
   t.strictSame(ids(rest), ids(ops(4, 16)), 'disk first, then memory, oldest first');
   t.strictSame(rest[0], ops(4, 1)[0], 'documents come back whole (kind, id, version, text)');
-  t.equal(readdirSync(dir).length, 0, 'acknowledged segments are deleted');
+  t.equal(segments(dir).length, 0, 'acknowledged segments are deleted');
 });
 
 t.test('persist on shutdown; the next start reads the documents first', async (t) => {
@@ -53,6 +55,7 @@ t.test('persist on shutdown; the next start reads the documents first', async (t
   const inflight = q.take(4)!;
   q.push(ops(6, 2));
   q.persist([inflight]);
+  q.close();
   const { q: next } = queue(t, { dir });
   t.equal(next.diskDocs, 8);
   t.strictSame(ids(drain(next)), ids(ops(0, 8)), 'the unacknowledged batch first, then the rest, in order');
@@ -69,6 +72,7 @@ t.test('persist with several batches in flight, from memory and from disk', asyn
   t.ok(fromDisk.segment !== undefined);
   q.push(ops(17, 2));
   q.persist([first, second, fromDisk]);
+  q.close();
   const { q: next } = queue(t, { dir });
   t.equal(next.diskDocs, 19, 'nothing lost, nothing twice');
   t.strictSame(ids(drain(next)), ids(ops(0, 19)), 'memory batches, then the segment in flight, then the rest, in order');
@@ -90,4 +94,50 @@ t.test('no disk: a full memory drops its documents, counted', async (t) => {
   q.push(ops(0, 11));
   t.strictSame(drops, [[11, 'the memory buffer is full and spill_max_bytes is 0']]);
   t.equal(q.take(4), undefined);
+});
+
+t.test('a segment deleted behind the queue is counted as dropped, the rest still goes', async (t) => {
+  const { q, dir, drops } = queue(t);
+  q.push(ops(0, 12));
+  t.strictSame(segments(dir).length, 3);
+  unlinkSync(join(dir, segments(dir)[1]));
+  let out: DocOp[] = [];
+  t.doesNotThrow(() => { out = drain(q); });
+  t.strictSame(ids(out), ids([...ops(0, 4), ...ops(8, 4)]), 'the segments left come out, in order');
+  t.equal(drops.length, 1);
+  t.equal(drops[0][0], 4, 'the missing documents are counted');
+  t.match(drops[0][1], /cannot read the spill segment/);
+  t.equal(q.diskDocs, 0);
+});
+
+t.test('a segment deleted while its batch is in flight: ack does not throw, nothing counted', async (t) => {
+  const { q, dir, drops } = queue(t);
+  q.push(ops(0, 12));
+  const b = q.take(4)!;
+  unlinkSync(b.segment!);
+  t.doesNotThrow(() => q.ack(b));
+  t.strictSame(drops, [], 'its documents were read and sent');
+  t.equal(drain(q).length, 8);
+  t.equal(segments(dir).length, 0);
+});
+
+t.test('a second queue on the same directory is refused until the first closes', async (t) => {
+  const { q, dir } = queue(t);
+  q.push(ops(0, 12));
+  t.throws(() => queue(t, { dir }), /storage\.elasticsearch\.spill_dir/, 'names the setting');
+  t.equal(segments(dir).length, 3, 'the first queue\'s segments are untouched');
+  q.close();
+  const { q: next } = queue(t, { dir });
+  t.strictSame(ids(drain(next)), ids(ops(0, 12)), 'the next run drains them');
+});
+
+t.test('a lock left by a process that is gone is taken over', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spill-test-'));
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+  writeFileSync(join(dir, LOCK_FILE), `${gone}\n`);
+  t.doesNotThrow(() => queue(t, { dir }).q.close(), 'dead pid');
+  writeFileSync(join(dir, LOCK_FILE), `${process.pid}\n`);
+  t.doesNotThrow(() => queue(t, { dir }).q.close(), 'our own pid (a restarted container) while we do not hold it');
+  writeFileSync(join(dir, LOCK_FILE), `${process.ppid}\n`);
+  t.throws(() => queue(t, { dir }), /another analyzer \(pid \d+\)/, 'a live process holds it');
 });
