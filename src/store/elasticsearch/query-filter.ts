@@ -201,11 +201,14 @@ const REPEAT = /^\{\d+(,\d*)?\}/;
 /**
  * An RE2 pattern (whole-value match, as our Regex() does) as a Lucene regexp (always whole
  * value), or undefined when it uses something this does not translate: flags, POSIX classes,
- * escapes other than \d \w and punctuation.
+ * escapes other than \d \w and punctuation, empty alternatives ('(|T)CP', '|x', 'a()').
  */
 export function luceneRegex(pattern: string): string | undefined {
   let out = '';
   let i = 0;
+  // Whether the alternative being read is still empty: Lucene matches nothing where RE2
+  // matches the empty string, so a pattern with an empty one is left to the evaluator.
+  let empty = true;
   const escape = (c: string): string => (PLAIN.test(c) ? c : '\\' + c);
   while (i < pattern.length) {
     const c = pattern[i];
@@ -222,6 +225,8 @@ export function luceneRegex(pattern: string): string | undefined {
       else if (pattern[i + 1] === '?') return undefined;
       else i++;
       out += '(';
+      empty = true;
+      continue;
     } else if (c === '[') {
       const end = classEnd(pattern, i);
       if (end < 0) return undefined;
@@ -233,14 +238,24 @@ export function luceneRegex(pattern: string): string | undefined {
       if (m === null) return undefined;
       out += m[0];
       i += m[0].length;
-    } else if ('.*+?|)'.includes(c)) {
+    } else if (c === '|' || c === ')') {
+      if (empty) return undefined;
+      // After '|' a new alternative starts; after ')' the group is a non-empty atom.
+      empty = c === '|';
+      out += c;
+      i++;
+      continue;
+    } else if ('.*+?'.includes(c)) {
       out += c;
       i++;
     } else {
       out += escape(c);
       i++;
     }
+    empty = false;
   }
+  // A trailing '|': an empty last alternative.
+  if (empty && out.length > 0) return undefined;
   return out;
 }
 

@@ -39,6 +39,11 @@ t.test('regex to Lucene', async (t) => {
   t.equal(luceneRegex('(?i)abc'), undefined, 'flags are not translated');
   t.equal(luceneRegex('\\sx'), undefined);
   t.equal(luceneRegex('[[:alpha:]]'), undefined);
+  // RE2 matches the empty string for an empty alternative, Lucene nothing: not pushed down.
+  for (const p of ['(|T)CP', '|TCP', 'TCP|', 'T(|C)P', 'T(C|)P', 'T()CP', 'a||b', '(?:|T)CP']) t.equal(luceneRegex(p), undefined, p);
+  t.equal(luceneRegex('(T|U)CP'), '(T|U)CP');
+  t.equal(luceneRegex('(a)(b)|c'), '(a)(b)|c');
+  t.same(filter("G.V().Flows().Has('Application', Regex('(|T)CP'))"), undefined, 'the condition is left to the evaluator');
 });
 
 t.test('CIDR to Lucene', async (t) => {
