@@ -153,7 +153,7 @@ function pickFold(plan: Plan, rest: readonly Op[], src: FlowPages, o: StreamOpti
     case 'values': return valuesFold(plan, o, rest);
     case 'keys': return keepFold(plan, rest, src, o, 1);
     case 'sort':
-      if (second?.kind === 'slice' && second.to <= o.maxList) return topFold(plan, o, rest);
+      if (second?.kind === 'slice' && second.to <= o.maxList) return topFold(plan, o, rest, src);
       break;
     case 'metrics':
       // Keys() may be followed by list steps: those go the general way.
@@ -225,7 +225,7 @@ function valuesFold(plan: Plan, o: StreamOptions, ops: readonly Op[]): Fold {
 }
 
 /** Sort().Limit(n): the n best of the best so far and the new page, by the evaluator's own order. */
-function topFold(plan: Plan, o: EvalOptions, ops: readonly Op[]): Fold {
+function topFold(plan: Plan, o: EvalOptions, ops: readonly Op[], src: FlowPages): Fold {
   const [sortOp, sliceOp, ...after] = ops as [Op, Extract<Op, { kind: 'slice' }>, ...Op[]];
   const keep: Op[] = [sortOp, { kind: 'slice', from: 0, to: sliceOp.to }];
   let best: Flow[] = [];
@@ -235,8 +235,10 @@ function topFold(plan: Plan, o: EvalOptions, ops: readonly Op[]): Fold {
       best = items.map((it) => it.flow);
       return false;
     },
-    // Sorted again over the n kept: the same order, then the Range and the steps after.
-    finish: () => evaluate(plan, o, best, [sortOp, sliceOp, ...after]),
+    // Sorted again over the n kept: the same order, then the Range and the steps after, with
+    // the metric documents of those n when a step after reads them (Metrics()): without them
+    // the evaluator would only have each flow's cumulative Metric.
+    finish: async () => evaluate(plan, o, best, [sortOp, sliceOp, ...after], await metricsFor(after, src, best)),
   };
 }
 
@@ -295,15 +297,17 @@ function keepFold(plan: Plan, ops: readonly Op[], src: FlowPages, o: StreamOptio
       return kept.length >= enough;
     },
     async finish() {
-      let history = NO_HISTORY;
-      if (ops.some((op) => op.kind === 'metrics')) {
-        const all = new Map<string, readonly MetricDelta[]>();
-        for (let k = 0; k < kept.length; k += METRICS_CHUNK) {
-          for (const [uuid, d] of await src.metrics(kept.slice(k, k + METRICS_CHUNK))) all.set(uuid, d);
-        }
-        history = all;
-      }
-      return evaluate(plan, o, kept, ops, history);
+      return evaluate(plan, o, kept, ops, await metricsFor(ops, src, kept));
     },
   };
+}
+
+/** The metric documents of `flows` when one of `ops` reads them, a chunk of flows at a time. */
+async function metricsFor(ops: readonly Op[], src: FlowPages, flows: readonly Flow[]): Promise<ReadonlyMap<string, readonly MetricDelta[]>> {
+  if (!ops.some((op) => op.kind === 'metrics')) return NO_HISTORY;
+  const all = new Map<string, readonly MetricDelta[]>();
+  for (let k = 0; k < flows.length; k += METRICS_CHUNK) {
+    for (const [uuid, d] of await src.metrics(flows.slice(k, k + METRICS_CHUNK))) all.set(uuid, d);
+  }
+  return all;
 }
