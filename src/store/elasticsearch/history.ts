@@ -101,10 +101,13 @@ export class HistoryQueries {
     const nowMs = opts.nowMs ?? Date.now();
     const flowExpireMs = opts.flowExpireMs ?? DEFAULT_FLOW_EXPIRE_MS;
     const window = this.window(plan, nowMs);
-    const time: Query[] = [{ range: { Start: { lte: window.to } } }];
+    // Dates are whole milliseconds (epoch_millis refuses a fraction): a time finer than that
+    // ('-1us', '.123456Z') is rounded outwards, which keeps every integer time the exact test
+    // below accepts (Start <= to is Start <= floor(to), Last >= from is Last >= ceil(from)).
+    const time: Query[] = [{ range: { Start: { lte: Math.floor(window.to) } } }];
     // A flow is alive in the window if it was seen at most flow.expire before it (as live).
     const lastAfter = window.from - flowExpireMs;
-    if (Number.isFinite(lastAfter)) time.push({ range: { Last: { gte: lastAfter } } });
+    if (Number.isFinite(lastAfter)) time.push({ range: { Last: { gte: Math.ceil(lastAfter) } } });
     const filter = translateFlowFilter(ast);
     const timeOnly: Query = { bool: { filter: time } };
     const query: Query = filter.query === undefined ? timeOnly : { bool: { filter: [...time, filter.query] } };
@@ -243,8 +246,9 @@ export class HistoryQueries {
       { Last: { order: 'asc', unmapped_type: 'date' } }, { Start: { order: 'asc', unmapped_type: 'date' } },
       { 'Flow.UUID': { order: 'asc', unmapped_type: 'keyword' } },
     ];
-    const filters: Query[] = [{ terms: { 'Flow.UUID': flows.map((f) => f.UUID) } }, { range: { Start: { lte: w.to } } }];
-    if (Number.isFinite(w.metricsFrom)) filters.push({ range: { Last: { gte: w.metricsFrom } } });
+    // Whole milliseconds, rounded outwards (see runJSON).
+    const filters: Query[] = [{ terms: { 'Flow.UUID': flows.map((f) => f.UUID) } }, { range: { Start: { lte: Math.floor(w.to) } } }];
+    if (Number.isFinite(w.metricsFrom)) filters.push({ range: { Last: { gte: Math.ceil(w.metricsFrom) } } });
     let after: estypes.SortResults | undefined;
     for (;;) {
       const r = await this.client.search<Json>({

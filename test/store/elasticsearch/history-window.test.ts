@@ -61,6 +61,21 @@ if (url !== undefined) {
     await same(t, `${ctx}.Flows().Sort(ASC, 'UUID').Range(2, 6).Metrics().Sum()`);
   });
 
+  t.test('times finer than a millisecond', async (t) => {
+    const one = flows[7];
+    const iso = (ms: number, extra: string): string => new Date(ms).toISOString().replace('Z', `${extra}Z`);
+    for (const q of [
+      `G.At('-1us', 7200).Flows().Count()`,
+      `G.At('-1.5ms', 7200).Flows().Count()`,
+      `G.At('-1.5ms').Flows().Count()`,
+      // At the very Start of a flow plus a fraction: that flow is in.
+      `G.At('${iso(Number(one.Start), '456')}').Flows().Has('UUID', '${one.UUID}').Count()`,
+      `G.At('${iso(Number(one.Start), '456')}', 1).Flows().Count()`,
+      `G.At('${iso(nowMs - 1_800_000, '123')}', 600).Flows().Metrics().Count()`,
+    ]) await same(t, q);
+    t.equal(await history(`G.At('${iso(Number(one.Start), '456')}').Flows().Has('UUID', '${one.UUID}').Count()`), 1);
+  });
+
   t.test('a Regex with an empty alternative', async (t) => {
     const live = runFlowQuery(reference, `${ctx}.Flows().Has('Application', Regex('(|T)CP')).Count()`, opts) as number;
     t.ok(live > 0);
