@@ -114,11 +114,11 @@ export class HistoryQueries {
     this.last = { flows: 0, metrics: 0, requests: 0, filterDropped: false };
 
     if (plan.ops.length === 1 && plan.ops[0].kind === 'count' && filter.exact) {
-      const n = await this.countPushedDown(query);
+      const n = await this.countPushedDown(query, time, filter.query);
       if (n !== undefined) return replyToJSON(n);
     }
     const pages: FlowPages = {
-      pages: (firstPage) => this.flowPages(query, filter.query === undefined ? undefined : timeOnly, firstPage),
+      pages: (firstPage) => this.flowPages(query, filter.query === undefined ? undefined : timeOnly, firstPage, filter.query !== undefined),
       metrics: (flows) => this.searchMetrics(flows, window),
     };
     const windowTest = { test: (f: Flow) => Number(f.Start) <= window.to && Number(f.Last) >= lastAfter };
@@ -184,20 +184,52 @@ export class HistoryQueries {
     }
   }
 
-  /** The flows of a search, one per UUID (its newest document), page after page. */
-  private async *flowPages(query: Query, fallback: Query | undefined, firstPage: number): AsyncGenerator<Flow[]> {
+  /**
+   * The flows of a search, one per UUID (its newest document), page after page. With
+   * `filtered` (the search has flow conditions) and more than one flow index, the newest
+   * matching copy of a flow may be an old one (the flow changed since): the search then only
+   * names the flows that may match (a superset: any copy matched), and each is replaced by its
+   * newest document, which the evaluator then tests, as the memory store tests its flows.
+   */
+  private async *flowPages(query: Query, fallback: Query | undefined, firstPage: number, filtered: boolean): AsyncGenerator<Flow[]> {
+    const copies = filtered && (await this.flowIndices()) > 1;
     let previous: unknown;
     for await (const hits of this.hitPages(query, fallback, firstPage, true)) {
-      const page: Flow[] = [];
+      let page: Flow[] = [];
       for (const h of hits) {
         const uuid = h.sort?.[1];
         if (uuid === previous || h._source === undefined) continue;
         previous = uuid;
         page.push(flowFromDocument(h._source));
       }
+      if (copies && page.length > 0) page = await this.newest(page);
       this.last.flows += page.length;
       if (page.length > 0) yield page;
     }
+  }
+
+  private async flowIndices(): Promise<number> {
+    return (await this.client.indices.resolveIndex({ name: this.names.pattern('flow') })).indices.length;
+  }
+
+  /** The newest document of each of these flows, in the same order. */
+  private async newest(flows: Flow[]): Promise<Flow[]> {
+    this.last.requests++;
+    const r = await this.client.search<Json>({
+      index: this.names.pattern('flow'), query: { terms: { UUID: flows.map((f) => f.UUID) } },
+      collapse: { field: 'UUID' }, sort: [{ Last: { order: 'desc', unmapped_type: 'date' } }], size: flows.length,
+      ignore_unavailable: true, allow_no_indices: true, track_total_hits: false,
+    });
+    const byUUID = new Map<string, Flow>();
+    for (const h of r.hits.hits) {
+      if (h._source === undefined) continue;
+      const f = flowFromDocument(h._source);
+      byUUID.set(f.UUID, f);
+    }
+    return flows.map((f) => {
+      const n = byUUID.get(f.UUID);
+      return n !== undefined && Number(n.Last) >= Number(f.Last) ? n : f;
+    });
   }
 
   /**
@@ -205,23 +237,30 @@ export class HistoryQueries {
    * index (no copies of a UUID can exist), else the UUIDs of the sort values, without documents.
    * Undefined when Elasticsearch refuses the filter (the general way then reports it).
    */
-  private async countPushedDown(query: Query): Promise<number | undefined> {
+  private async countPushedDown(query: Query, time: Query[], filter: Query | undefined): Promise<number | undefined> {
     try {
-      const resolved = await this.client.indices.resolveIndex({ name: this.names.pattern('flow') });
-      if (resolved.indices.length <= 1) {
+      const indices = await this.flowIndices();
+      if (indices <= 1) {
         this.last.requests++;
         this.last.count = 'count-api';
-        if (resolved.indices.length === 0) return 0;
+        if (indices === 0) return 0;
         return (await this.client.count({ index: this.names.pattern('flow'), query })).count;
       }
       this.last.count = 'sort-values';
+      // Copies of a flow: it counts when its newest copy matches, not any copy. Every copy in
+      // the window is read (no documents), and the filter only marks the ones it matches.
+      // The time window is safe to apply: a newer copy has the same Start and a later Last.
+      const MATCH = 'filter';
+      const marked: Query = filter === undefined ? query : { bool: { filter: time, should: [{ bool: { filter: [filter], _name: MATCH } }], minimum_should_match: 0 } };
       let n = 0;
       let previous: unknown;
-      for await (const hits of this.hitPages(query, undefined, PAGE, false)) {
+      for await (const hits of this.hitPages(marked, undefined, PAGE, false)) {
         for (const h of hits) {
           const uuid = h.sort?.[1];
-          if (uuid !== previous) n++;
+          if (uuid === previous) continue;
           previous = uuid;
+          const matched = h.matched_queries;
+          if (filter === undefined || (Array.isArray(matched) ? matched.includes(MATCH) : matched?.[MATCH] !== undefined)) n++;
         }
       }
       this.last.flows = n;

@@ -52,6 +52,22 @@ if (url !== undefined) {
     t.same(sorted(q, await history(q)), sorted(q, JSON.parse(JSON.stringify(runFlowQuery(reference, q, opts)))), q);
   };
 
+  t.test('a filter is applied to the newest copy of a flow only', async (t) => {
+    const n = runFlowQuery(reference, `${ctx}.Flows().Has('Metric.ABPackets', Lt(60)).Count()`, opts) as number;
+    t.ok(n > 0 && n < flows.length / 2 + 10, `the reference counts only flows never updated (${n})`);
+    for (const q of [
+      `${ctx}.Flows().Has('Metric.ABPackets', Lt(60)).Count()`,
+      `${ctx}.Flows().Has('Metric.ABPackets', Lt(60)).Values('UUID')`,
+      `${ctx}.Flows().Has('Metric.ABPackets', Lt(60)).Sort(ASC, 'UUID').Limit(20)`,
+      `${ctx}.Flows().HasEither('Metric.ABPackets', Lt(60), 'Application', 'NONE').Count()`,
+      `${ctx}.Flows().Has('Metric.ABPackets', Gte(60)).Count()`,
+      `${ctx}.Flows().Has('Application', 'TCP').Count()`,
+      // An exact filter (0 is out of it): counted from the sort values, copies marked.
+      `${ctx}.Flows().Has('Metric.ABPackets', Inside(0, 60)).Count()`,
+    ]) await same(t, q);
+    t.equal(es.history.last.count, 'sort-values', 'Count() of an exact filter is still pushed down');
+  });
+
   t.test('Sort().Limit(n).Metrics() lists the stored metric updates of the n flows', async (t) => {
     const q = `${ctx}.Flows().Sort(DESC, 'Metric.ABBytes').Limit(3).Metrics()`;
     const [got] = await history(q) as Array<Record<string, unknown[]>>;
