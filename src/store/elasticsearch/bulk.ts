@@ -24,6 +24,8 @@ export interface BulkOptions {
   /** Times the helper retries 429 items, and how long it waits between (ms). */
   retries: number;
   waitMs: number;
+  /** Aborts the requests in flight (shutting down while Elasticsearch hangs). */
+  signal?: AbortSignal;
 }
 
 export async function sendBulk(client: Client, names: IndexNames, ops: readonly DocOp[], o: BulkOptions): Promise<BulkOutcome> {
@@ -53,6 +55,6 @@ export async function sendBulk(client: Client, names: IndexNames, ops: readonly 
       else if (d.status === 429 || d.status >= 500) retry.push(op);
       else failed.push({ op, status: d.status, reason: d.error ? `${d.error.type}: ${d.error.reason}` : `status ${d.status}` });
     },
-  });
+  }, o.signal === undefined ? {} : { signal: o.signal });
   return { stale, retry, failed };
 }

@@ -70,6 +70,8 @@ export class ElasticsearchWriter {
   private readonly backoffWakers = new Set<() => void>();
   private readonly inflight = new Set<Batch>();
   private loop: Promise<void> | undefined;
+  /** Aborted at the drain deadline: a request Elasticsearch never answers must not hold the exit. */
+  private readonly abort = new AbortController();
   private lastLog = 0;
 
   constructor(
@@ -130,7 +132,13 @@ export class ElasticsearchWriter {
     this.stopping = true;
     this.poke();
     for (const w of [...this.backoffWakers]) w();
-    await this.loop;
+    // Requests still in flight then are aborted; their batches stay in flight and go to disk.
+    const deadline = setTimeout(() => this.abort.abort(), Math.max(0, drainMs));
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(deadline);
+    }
     this.queue.persist([...this.inflight]);
     this.inflight.clear();
   }
@@ -182,7 +190,7 @@ export class ElasticsearchWriter {
           this.indicesReady = true;
         }
         const r = await sendBulk(this.client, this.names, pending, {
-          flushBytes: this.o.bulkMaxBytes, retries: HELPER_RETRIES, waitMs: HELPER_WAIT_MS,
+          flushBytes: this.o.bulkMaxBytes, retries: HELPER_RETRIES, waitMs: HELPER_WAIT_MS, signal: this.abort.signal,
         });
         this.connected = true;
         const notWritten = new Set<DocOp>([...r.retry, ...r.stale, ...r.failed.map((f) => f.op)]);
@@ -196,6 +204,8 @@ export class ElasticsearchWriter {
         pending = r.retry;
         this.logFailure(`${r.retry.length} document(s) to retry (Elasticsearch busy or failing)`);
       } catch (err) {
+        // Aborted at the drain deadline: close() keeps the batch on disk.
+        if (this.abort.signal.aborted) return false;
         this.connected = false;
         this.counters.failedAttempts++;
         this.counters.retriedDocs += pending.length;
