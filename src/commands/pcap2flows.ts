@@ -11,7 +11,7 @@
  * printed, then the error (Pcap2FlowsInputError).
  */
 import type { Writable } from 'node:stream';
-import { CaptureFormatError } from '../capture/pcapfile.js';
+import { CaptureFormatError, STDIN_NAME } from '../capture/pcapfile.js';
 import { EXTRA_LAYERS, type EngineOptions, type LayerKeyMode } from '../engine/flow-engine.js';
 import { replayCapture, workersLimit, WORKERS_PER_CPU, MAX_WORKERS, type ReplayTimers } from '../pipeline/replay.js';
 import { FlowWriter, FLOW_FORMATS, type FlowFormat } from '../format/writer.js';
@@ -204,9 +204,9 @@ export async function pcap2flows(opts: Pcap2FlowsOptions, out: Writable, warn: (
   }
   await writer.end();
   const counters = result.counters;
-  if (result.truncatedTail) counters.capture_truncated_tail = 1n;
-  const name = opts.file === '-' ? 'stdin' : opts.file;
+  const name = opts.file === STDIN_NAME ? 'stdin' : opts.file;
   if (result.tail) {
+    counters.capture_truncated_tail = 1n;
     const { offset, bytes } = result.tail;
     warn(`${name} ends inside a record: its last ${bytes} byte${bytes === 1 ? '' : 's'} (from offset ${offset}) ignored`);
   }

@@ -58,8 +58,7 @@ export interface ReplayOptions {
 
 export interface ReplayResult {
   counters: Record<string, bigint>;
-  truncatedTail: boolean;
-  /** Where the capture ends inside a record, and the bytes of it left unread. */
+  /** Where the capture ends inside a record, and the bytes of it left unread (undefined: it does not). */
   tail?: CaptureTail;
   /** The input failed here (a corrupt record, a read error): the flows of the records before it were written. */
   inputError?: unknown;
@@ -128,7 +127,7 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
     sink.dispose();
     await reader.close();
   }
-  return { counters, truncatedTail: reader.stats.truncatedTail, tail: reader.tail, inputError };
+  return { counters, tail: reader.tail, inputError };
 }
 
 /**
