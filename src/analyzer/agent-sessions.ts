@@ -10,19 +10,46 @@
  */
 
 export class AgentSessions {
-  private readonly last = new Map<string, number>();
+  /** Per session: the highest message number taken for storing, and the highest stored. */
+  private readonly last = new Map<string, { taken: number; stored: number }>();
 
   constructor(private readonly max = 4096) {}
 
-  /** Highest message number stored for `session` (0: none). */
+  /** Highest message number stored for `session` (0: none): what is acknowledged. */
   lastSeq(session: string): number {
-    return this.last.get(session) ?? 0;
+    return this.last.get(session)?.stored ?? 0;
+  }
+
+  /**
+   * Highest message number taken for storing (0: none). Messages are stored a moment after
+   * they are taken (ws-intake.ts); one sent again in between is a duplicate all the same.
+   */
+  lastTaken(session: string): number {
+    return this.last.get(session)?.taken ?? 0;
+  }
+
+  /** Records that message `seq` of `session` is on its way to the store. */
+  taken(session: string, seq: number): void {
+    const s = this.touch(session);
+    s.taken = Math.max(s.taken, seq);
   }
 
   /** Records that message `seq` of `session` was stored. */
   stored(session: string, seq: number): void {
+    const s = this.touch(session);
+    s.stored = Math.max(s.stored, seq);
+    s.taken = Math.max(s.taken, seq);
+  }
+
+  /** The session's entry, made the most recently used one. */
+  private touch(session: string): { taken: number; stored: number } {
+    let s = this.last.get(session);
     this.last.delete(session);
-    if (this.last.size >= this.max) this.last.delete(this.last.keys().next().value as string);
-    this.last.set(session, seq);
+    if (s === undefined) {
+      if (this.last.size >= this.max) this.last.delete(this.last.keys().next().value as string);
+      s = { taken: 0, stored: 0 };
+    }
+    this.last.set(session, s);
+    return s;
   }
 }

@@ -9,6 +9,7 @@ import type { Connections } from './connections.js';
 import type { FlowStream } from './flow-stream.js';
 import type { FlowIntake } from './intake.js';
 import type { UDPDrops } from './udp-intake.js';
+import type { WebSocketIntake } from './ws-intake.js';
 
 export interface AnalyzerContext {
   /** `host_id` (default: the hostname): GET /api's Host. */
@@ -16,6 +17,8 @@ export interface AnalyzerContext {
   version: string;
   store: MemoryFlowStore;
   intake: FlowIntake;
+  /** Where /ws/agent/flow hands its messages: on to `intake`, scanned by a thread of its own. */
+  wsIntake: WebSocketIntake;
   stream: FlowStream;
   /** The elasticsearch flow backend, when configured: it answers history queries. */
   elasticsearch?: ElasticsearchBackend;

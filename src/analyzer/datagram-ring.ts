@@ -4,19 +4,27 @@
  * a datagram and a number naming its sender; the names themselves travel as entries of their
  * own, once per sender, so that a datagram costs no string on either side.
  *
- * Layout: entries of a 12-byte header (kind, sender number, payload length) and the payload,
- * each starting on a 4-byte boundary. An entry never straddles the end: when it does not fit
- * there, a WRAP entry says "go on at 0". The write and read offsets live in a small Int32Array;
- * the ring is empty when they are equal, and the writer never lets them meet from behind (it
- * keeps one header's room free), so a full ring is never mistaken for an empty one.
+ * A ring made with scan rows also carries each datagram's scan (store/record-scan.ts): the
+ * writer scans the flow.Message in place, once copied, so that the reader's thread (the one
+ * that stores flows) does not. The rows are a second ring, taken message by message in the
+ * order of the entries; a message that does not scan there (malformed, with Stats, more
+ * records than the free rows) goes unscanned, and its reader scans it itself.
+ *
+ * Layout: entries of a 20-byte header (kind, sender number, payload length, first scan row,
+ * scan rows or -1) and the payload, each starting on a 4-byte boundary. An entry never
+ * straddles the end: when it does not fit there, a WRAP entry says "go on at 0". The write and
+ * read offsets live in a small Int32Array; the ring is empty when they are equal, and the
+ * writer never lets them meet from behind (it keeps one header's room free), so a full ring is
+ * never mistaken for an empty one. The rows follow the same rule with their own offsets.
  */
+import { MessageScan, ScanRowsFull } from '../store/record-scan.js';
 
 /** Kinds of entries. */
 const DATAGRAM = 1;
 const NAME = 2;
 const WRAP = 3;
 
-const HEADER = 12;
+const HEADER = 20;
 
 /** Int32 slots of the control array. */
 const WRITE = 0;
@@ -25,16 +33,30 @@ const READ = 1;
 const SLEEPING = 2;
 /** Datagrams the writer dropped because the ring was full. */
 const DROPPED = 3;
-const CONTROL_SLOTS = 4;
+/** The scan row after the last one the reader is done with. */
+const ROW_READ = 4;
+/** 1 once the writer wrote its last entry (`close`). */
+const CLOSED = 5;
+/** 1 while the writer waits for room (the reader then wakes it). */
+const WRITER_WAITING = 6;
+const CONTROL_SLOTS = 7;
 
 export interface DatagramRingBuffers {
   data: SharedArrayBuffer;
   control: SharedArrayBuffer;
+  /** The scan rows, when the writer scans: `scanRows` rows in `scan`. */
+  scan?: SharedArrayBuffer;
+  scanRows: number;
 }
 
-export function createDatagramRing(bytes: number): DatagramRingBuffers {
+export function createDatagramRing(bytes: number, scanRows = 0): DatagramRingBuffers {
   if (!Number.isInteger(bytes) || bytes < 4096 || bytes % 4 !== 0) throw new RangeError(`a datagram ring needs a size of at least 4096 bytes, a multiple of 4 (got ${bytes})`);
-  return { data: new SharedArrayBuffer(bytes), control: new SharedArrayBuffer(CONTROL_SLOTS * 4) };
+  return {
+    data: new SharedArrayBuffer(bytes),
+    control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
+    scan: scanRows > 0 ? MessageScan.sharedMemory(scanRows) : undefined,
+    scanRows,
+  };
 }
 
 const align4 = (n: number): number => (n + 3) & ~3;
@@ -50,6 +72,11 @@ export class DatagramRingWriter {
   private readonly control: Int32Array;
   private readonly size: number;
   private write: number;
+  /** Scanning: the ring's bytes as a Buffer (scan offsets are ring offsets), the rows, where the next go. */
+  private readonly buf: Buffer;
+  private readonly scan: MessageScan | undefined;
+  private readonly rows: number;
+  private rowWrite: number;
 
   constructor(buffers: DatagramRingBuffers) {
     this.bytes = new Uint8Array(buffers.data);
@@ -57,13 +84,41 @@ export class DatagramRingWriter {
     this.control = new Int32Array(buffers.control);
     this.size = buffers.data.byteLength;
     this.write = Atomics.load(this.control, WRITE);
+    this.buf = Buffer.from(buffers.data);
+    this.scan = buffers.scan === undefined ? undefined : new MessageScan(buffers.scan, buffers.scanRows);
+    this.rows = buffers.scanRows;
+    this.rowWrite = Atomics.load(this.control, ROW_READ);
   }
 
-  /** Queues a datagram from sender `sender`; false (and counted) when the ring is full. */
-  push(sender: number, payload: Uint8Array): boolean {
-    if (this.put(DATAGRAM, sender, payload)) return true;
+  /**
+   * Queues a datagram from sender `sender`; false (and counted) when the ring is full. `scan`
+   * (default true): scan it, if the ring has scan rows; false leaves it to the reader.
+   */
+  push(sender: number, payload: Uint8Array, scan = true): boolean {
+    if (this.put(DATAGRAM, sender, payload, scan)) return true;
     this.countDrop();
     return false;
+  }
+
+  /** Queues an entry that must not be lost: false when the ring is full (not counted; wait and try again). */
+  tryPush(sender: number, payload: Uint8Array): boolean {
+    return this.put(DATAGRAM, sender, payload);
+  }
+
+  /**
+   * Blocks the calling thread, at most `ms`, until the reader frees room (after tryPush refused).
+   * Room freed just before the wait began goes unnoticed until `ms` passed: keep `ms` short.
+   */
+  waitForRoom(ms: number): void {
+    Atomics.store(this.control, WRITER_WAITING, 1);
+    Atomics.wait(this.control, READ, Atomics.load(this.control, READ), ms);
+    Atomics.store(this.control, WRITER_WAITING, 0);
+  }
+
+  /** Writes no more: the reader sees `closed` once it has read everything. */
+  close(): void {
+    Atomics.store(this.control, CLOSED, 1);
+    Atomics.notify(this.control, WRITE);
   }
 
   /** Counts a datagram dropped before it reached the ring. */
@@ -76,7 +131,7 @@ export class DatagramRingWriter {
     return this.put(NAME, sender, name);
   }
 
-  private put(kind: number, sender: number, payload: Uint8Array): boolean {
+  private put(kind: number, sender: number, payload: Uint8Array, scan = true): boolean {
     const need = HEADER + align4(payload.length);
     const read = Atomics.load(this.control, READ);
     let at = this.write;
@@ -92,10 +147,14 @@ export class DatagramRingWriter {
       return false;
     }
     const w = at >> 2;
+    this.bytes.set(payload, at + HEADER);
+    let rows = -1;
+    if (kind === DATAGRAM && scan && this.scan !== undefined) rows = this.scanAt(at + HEADER, payload.length);
     this.words[w] = kind;
     this.words[w + 1] = sender;
     this.words[w + 2] = payload.length;
-    this.bytes.set(payload, at + HEADER);
+    this.words[w + 3] = rows < 0 ? 0 : this.scan!.first;
+    this.words[w + 4] = rows;
     this.write = at + need;
     Atomics.store(this.control, WRITE, this.write);
     if (Atomics.load(this.control, SLEEPING) === 1) {
@@ -104,10 +163,46 @@ export class DatagramRingWriter {
     }
     return true;
   }
+  /**
+   * Scans the message just copied to [start, start + length) of the ring into free rows;
+   * returns how many rows it took, or -1 when it goes unscanned: the reader then scans it
+   * itself, and finds what is wrong with it.
+   */
+  private scanAt(start: number, length: number): number {
+    const scan = this.scan!;
+    const rowRead = Atomics.load(this.control, ROW_READ);
+    let first = this.rowWrite;
+    // Rows in use: [rowRead, rowWrite), around the end. As with bytes, the writer never lets
+    // rowWrite meet rowRead from behind, so equal offsets mean no row in use.
+    let limit = first >= rowRead ? this.rows : rowRead - 1;
+    for (;;) {
+      try {
+        scan.readAt(this.buf, start, start + length, first, limit);
+        break;
+      } catch (err) {
+        // Out of rows at the end: once more from row 0, if the reader is past it.
+        if (err instanceof ScanRowsFull && first >= rowRead && first > 0 && rowRead > 1) {
+          first = 0;
+          limit = rowRead - 1;
+          continue;
+        }
+        return -1;
+      }
+    }
+    // Stats go unscanned: the reader takes them from its own scan (rare: one per capture and tick).
+    if (scan.stats !== undefined) return -1;
+    scan.hashRows();
+    this.rowWrite = first + scan.count;
+    return scan.count;
+  }
 }
 
-/** What the reader is given for each datagram: a view into the ring, valid until the callback returns. */
-export type DatagramHandler = (sender: number, payload: Buffer) => void;
+
+/**
+ * What the reader is given for each datagram: a view into the ring and, when the writer scanned
+ * it, its scan (rows in shared memory); both valid until the callback returns.
+ */
+export type DatagramHandler = (sender: number, payload: Buffer, scan: MessageScan | undefined) => void;
 export type NameHandler = (sender: number, name: string) => void;
 
 /** The reading side: owned by one thread. */
@@ -116,12 +211,16 @@ export class DatagramRingReader {
   private readonly words: Int32Array;
   private readonly control: Int32Array;
   private read: number;
+  private readonly buf: Buffer;
+  private readonly scan: MessageScan | undefined;
 
   constructor(buffers: DatagramRingBuffers) {
     this.data = buffers.data;
     this.words = new Int32Array(buffers.data);
     this.control = new Int32Array(buffers.control);
     this.read = Atomics.load(this.control, READ);
+    this.buf = Buffer.from(buffers.data);
+    this.scan = buffers.scan === undefined ? undefined : new MessageScan(buffers.scan, buffers.scanRows);
   }
 
   /** Datagrams the writer dropped so far, the ring being full. */
@@ -131,6 +230,11 @@ export class DatagramRingReader {
 
   get empty(): boolean {
     return Atomics.load(this.control, WRITE) === this.read;
+  }
+
+  /** Whether the writer closed the ring (what it wrote before may still wait: see `empty`). */
+  get closed(): boolean {
+    return Atomics.load(this.control, CLOSED) === 1;
   }
 
   /**
@@ -153,7 +257,15 @@ export class DatagramRingReader {
       const length = words[w + 2];
       const payload = Buffer.from(this.data, this.read + HEADER, length);
       if (kind === DATAGRAM) {
-        onDatagram(words[w + 1], payload);
+        const rows = words[w + 4];
+        if (rows >= 0 && this.scan !== undefined) {
+          this.scan.scanned(this.buf, words[w + 3], rows);
+          onDatagram(words[w + 1], payload, this.scan);
+          // The rows are the writer's again.
+          Atomics.store(this.control, ROW_READ, words[w + 3] + rows);
+        } else {
+          onDatagram(words[w + 1], payload, undefined);
+        }
         n++;
       } else {
         onName(words[w + 1], payload.toString('utf8'));
@@ -162,7 +274,16 @@ export class DatagramRingReader {
       Atomics.store(this.control, READ, this.read);
       if (this.read === write) write = Atomics.load(this.control, WRITE);
     }
+    if (Atomics.load(this.control, WRITER_WAITING) === 1) Atomics.notify(this.control, READ);
     return n;
+  }
+
+  /** Blocks the calling thread (a worker's) until the ring holds an entry or is closed, at most `ms`. */
+  waitNotEmpty(ms: number): void {
+    Atomics.store(this.control, SLEEPING, 1);
+    const write = Atomics.load(this.control, WRITE);
+    if (write === this.read && !this.closed) Atomics.wait(this.control, WRITE, write, ms);
+    Atomics.store(this.control, SLEEPING, 0);
   }
 
   /**

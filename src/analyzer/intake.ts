@@ -9,6 +9,7 @@
 import type { Flow, Stats } from '../flow/types.js';
 import { MessageFormatError, readFlowMessage } from '../format/message-reader.js';
 import type { IngestResult, MemoryFlowStore } from '../store/memory.js';
+import type { MessageScan } from '../store/record-scan.js';
 import { CaptureStatsRegistry } from './capture-stats.js';
 import { RateMeter } from './rate-meter.js';
 
@@ -66,15 +67,18 @@ export class FlowIntake {
     this.rate = new RateMeter(10, this.now);
   }
 
-  /** Takes one message; returns how many flows it held, or -1 when it was refused. */
-  ingest(bytes: Uint8Array, source: Source): number {
+  /**
+   * Takes one message; returns how many flows it held, or -1 when it was refused. `scan`: the
+   * message as a thread that received it scanned it (a well-formed one, without Stats).
+   */
+  ingest(bytes: Uint8Array, source: Source, scan?: MessageScan): number {
     if (bytes.length === 0) {
       this.counters.probes[source.transport]++;
       return 0;
     }
     let got: IngestResult;
     try {
-      got = this.store.ingest(bytes, this.now());
+      got = scan === undefined ? this.store.ingest(bytes, this.now()) : this.store.ingestScan(scan, this.now());
     } catch (err) {
       if (err instanceof MessageFormatError) {
         this.counters.badMessages[source.transport]++;

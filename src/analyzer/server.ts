@@ -22,6 +22,7 @@ import type { AnalyzerContext } from './context.js';
 import { FlowStream } from './flow-stream.js';
 import { FlowIntake } from './intake.js';
 import { listenUDP, type UDPIntake } from './udp-intake.js';
+import { WebSocketIntake } from './ws-intake.js';
 
 export interface AnalyzerOptions {
   /** Port 0 takes a free one (the UDP intake then binds the same number). */
@@ -86,8 +87,9 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
     onInternalError: (err, source) => log(`a message from ${source.transport} ${source.agent} failed: ${err.stack ?? err.message}`),
   });
   let udp: UDPIntake | undefined;
+  const wsIntake = new WebSocketIntake(intake, log);
   const ctx: AnalyzerContext = {
-    hostId: o.hostId, version: packageVersion(), store, intake, stream, elasticsearch: es,
+    hostId: o.hostId, version: packageVersion(), store, intake, wsIntake, stream, elasticsearch: es,
     connections: new Connections(), sessions: new AgentSessions(),
     flowExpireMs: o.flowExpireMs ?? 600_000,
     pingDelayMs: o.pingDelayMs ?? 2000,
@@ -112,6 +114,7 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
     await app.listen({ host: o.listen.host, port: o.listen.port });
   } catch (err) {
     await udp?.close();
+    await wsIntake.close();
     await es?.close(0);
     throw err;
   }
@@ -122,6 +125,7 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
       await bindUDP(address);
     } catch (err) {
       await app.close();
+      await wsIntake.close();
       await es?.close(0);
       throw err;
     }
@@ -137,6 +141,7 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
       stream.flush();
       await Promise.all([...ctx.closers].map((c) => c()));
       await app.close();
+      await wsIntake.close();
       await es?.close();
       stream.close();
     })()),

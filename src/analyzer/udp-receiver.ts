@@ -6,8 +6,10 @@
  * drops the rest. Read by the analyzer's event loop, that is some tens of milliseconds of
  * agents' traffic: a pause longer than that (a burst of queries, a collection of the heap, the
  * first seconds of a fresh analyzer whose code is not optimised yet) lost flows. This thread
- * does nothing but read and copy, so the kernel's buffer stays empty, and the ring (tens of MB)
- * absorbs the pause. Reading here also takes the socket's per-datagram cost off the event loop.
+ * does little but read and copy, so the kernel's buffer stays empty, and the ring (tens of MB)
+ * absorbs the pause. Reading here also takes the socket's per-datagram cost off the event loop,
+ * and so does scanning each flow.Message for the store (datagram-ring.ts), while the socket
+ * holds no backlog.
  *
  * Messages: in, `{ close: true }`; out, `{ listening: port }`, `{ error: text }` (bind failed)
  * and `{ log: text }` (the socket failed later), `{ closed: true }`.
@@ -26,15 +28,27 @@ export interface UDPReceiverData {
 
 /** Senders named at most before the numbering starts over (spoofed sources cannot grow it). */
 const MAX_SENDERS = 4096;
+/**
+ * Datagrams scanned per turn of this thread's event loop (the ring's scan rows: the store's
+ * thread then need not scan them). libuv reads up to 32 datagrams a turn; more than a few in one
+ * turn means the socket holds a backlog, and the rest of the turn's datagrams are only copied:
+ * emptying the socket's buffer, which overflows in tens of milliseconds, comes first.
+ */
+const SCANNED_PER_TURN = 4;
 
 const port = parentPort;
 if (port === null) throw new Error('udp-receiver.ts runs as a worker thread');
 const data = workerData as UDPReceiverData;
 const ring = new DatagramRingWriter(data.ring);
 const senders = new Map<string, number>();
+let inTurn = 0;
+const turnOver = (): void => {
+  inTurn = 0;
+};
 
 const socket = dgram.createSocket({ type: data.ipv6 ? 'udp6' : 'udp4', recvBufferSize: data.receiveBufferBytes });
 socket.on('message', (msg, rinfo) => {
+  if (inTurn++ === 0) setImmediate(turnOver);
   const name = `${rinfo.address}:${rinfo.port}`;
   let id = senders.get(name);
   if (id === undefined) {
@@ -47,7 +61,7 @@ socket.on('message', (msg, rinfo) => {
     }
     senders.set(name, id);
   }
-  ring.push(id, msg);
+  ring.push(id, msg, inTurn <= SCANNED_PER_TURN);
 });
 socket.once('error', (err) => port.postMessage({ error: err.message }));
 socket.bind(data.port, data.host, () => {

@@ -32,7 +32,9 @@ import { LastHeap } from './last-heap.js';
 import { grown } from './grow.js';
 import { RecordArena } from './record-arena.js';
 import { RecordView } from './record-view.js';
-import { K_UUID, MessageScan, METRIC_NUMBERS, PLACED_COUNT, readMetricInto, TEXT_KEY_COUNT, TEXT_KEYS } from './record-scan.js';
+import {
+  HASHES_PER_RECORD, K_UUID, MessageScan, METRIC_NUMBERS, PLACED_COUNT, PORT_A, readMetricInto, SOURCE_OF, TEXT_KEY_COUNT, TEXT_KEYS,
+} from './record-scan.js';
 import {
   SECONDARY_FIELDS, type FlowSource, type IndexedField, type IndexKey, type MemoryStoreOptions, type MemoryStoreStats,
   type MetricDelta, type StoredFlow,
@@ -84,15 +86,6 @@ function checkOption(name: keyof MemoryStoreOptions, value: number, min: number,
     throw new RangeError(`flow store option ${name} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${value}`);
   }
 }
-
-/** Hashes kept per record of a message: UUID's, then one per secondary index. */
-const HASHES_PER_RECORD = 1 + SECONDARY_FIELDS.length;
-
-/** What each secondary index reads: a text key column (TEXT_KEYS), or a port column. */
-const PORT_A = -1;
-const PORT_B = -2;
-const SOURCE_OF: readonly number[] = SECONDARY_FIELDS.map((f) =>
-  f === 'Transport.A' ? PORT_A : f === 'Transport.B' ? PORT_B : TEXT_KEYS.indexOf(f));
 
 const TEXT_ENCODER = new TextEncoder();
 
@@ -182,9 +175,7 @@ export class MemoryFlowStore implements FlowSource {
   /** Scratch deltas: an incoming one, a held one. */
   private readonly deltaIn = new Float64Array(METRIC_NUMBERS);
   private readonly deltaHeld = new Float64Array(METRIC_NUMBERS);
-  /** Per record of the message being ingested: the hash of its UUID, then of each secondary value. */
-  private hashes = new Int32Array(0);
-  /** Per record of the message: whether hashAll hashed its secondary values (a flow not held). */
+  /** Per record of the message (row - first): whether hashAll hashed its secondary values (a flow not held). */
   private hashed = new Uint8Array(0);
   /** What the prefetching loads added up to (kept, so that they are not optimised away). */
   private touched = 0;
@@ -236,12 +227,20 @@ export class MemoryFlowStore implements FlowSource {
    * MessageFormatError, having stored nothing, when the message is malformed.
    */
   ingest(message: Uint8Array, receivedAtMs?: number): IngestResult {
-    const scan = this.scanner;
-    scan.read(message);
+    this.scanner.read(message);
+    return this.ingestScan(this.scanner, receivedAtMs);
+  }
+
+  /**
+   * `ingest` for a message already scanned (record-scan.ts), by another thread for one: the
+   * scan's buffer must hold the message until this returns. Nothing in a scan throws.
+   */
+  ingestScan(scan: MessageScan, receivedAtMs?: number): IngestResult {
     const fresh = this.hashAll(scan);
     this.stage(scan, fresh);
-    const hashes = this.hashes;
-    for (let r = 0; r < scan.count; r++) {
+    const hashes = scan.hashes;
+    const end = scan.first + scan.count;
+    for (let r = scan.first; r < end; r++) {
       const kb = r * TEXT_KEY_COUNT;
       const uuidLen = scan.keyLen[kb + K_UUID];
       if (uuidLen === 0) {
@@ -496,52 +495,36 @@ export class MemoryFlowStore implements FlowSource {
    * update probes them only if a value changed).
    */
   private hashAll(scan: MessageScan): number {
-    const n = scan.count;
+    const first = scan.first;
+    const end = first + scan.count;
     let fresh = 0;
-    if (this.hashes.length < n * HASHES_PER_RECORD) {
-      this.hashes = new Int32Array(2 * n * HASHES_PER_RECORD);
-      this.hashed = new Uint8Array(2 * n);
-    }
-    const hashes = this.hashes;
+    if (this.hashed.length < scan.count) this.hashed = new Uint8Array(2 * scan.count);
+    const hashed = this.hashed;
+    const ready = scan.hashesReady;
+    const hashes = scan.hashes;
     const buf = scan.buf;
     const uuids = this.uuids;
     const indexes = this.indexes;
     const kept = this.kept;
-    for (let r = 0; r < n; r++) {
-      const k = r * TEXT_KEY_COUNT + K_UUID;
-      const at = scan.keyStart[k];
-      hashes[r * HASHES_PER_RECORD] = hashBytes(buf, at, at + scan.keyLen[k]);
-    }
+    if (!ready) for (let r = first; r < end; r++) scan.hashRow(r, false);
     let touched = 0;
-    for (let r = 0; r < n; r++) touched += uuids.touchSlot(hashes[r * HASHES_PER_RECORD]);
-    for (let r = 0; r < n; r++) {
+    for (let r = first; r < end; r++) touched += uuids.touchSlot(hashes[r * HASHES_PER_RECORD]);
+    for (let r = first; r < end; r++) {
       const k = r * TEXT_KEY_COUNT + K_UUID;
       uuids.probeText(buf, scan.keyStart[k], scan.keyLen[k]);
-      this.hashed[r] = 0;
+      hashed[r - first] = 0;
       if (scan.keyLen[k] === 0 || uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
-      this.hashed[r] = 1;
+      hashed[r - first] = 1;
       fresh++;
-      for (const i of kept) {
-        const src = SOURCE_OF[i];
-        let h = 0;
-        if (src < 0) {
-          const v = src === PORT_A ? scan.portA[r] : scan.portB[r];
-          if (!Number.isNaN(v)) h = hashNumber(v);
-        } else {
-          const kk = r * TEXT_KEY_COUNT + src;
-          const at = scan.keyStart[kk];
-          h = hashBytes(buf, at, at + scan.keyLen[kk]);
-        }
-        hashes[r * HASHES_PER_RECORD + 1 + i] = h;
-      }
+      if (!ready) scan.hashRow(r, true);
     }
     // Absent values got a hash too (of nothing): touching their slots is harmless.
-    for (let r = 0; r < n; r++) {
-      if (this.hashed[r] === 0) continue;
+    for (let r = first; r < end; r++) {
+      if (hashed[r - first] === 0) continue;
       for (const i of kept) touched += indexes[i].touchSlot(hashes[r * HASHES_PER_RECORD + 1 + i]);
     }
-    for (let r = 0; r < n; r++) {
-      if (this.hashed[r] === 0) continue;
+    for (let r = first; r < end; r++) {
+      if (hashed[r - first] === 0) continue;
       for (const i of kept) touched += indexes[i].touchList(hashes[r * HASHES_PER_RECORD + 1 + i]);
     }
     this.touched = touched;
@@ -556,8 +539,8 @@ export class MemoryFlowStore implements FlowSource {
    */
   private stage(scan: MessageScan, fresh: number): void {
     if (scan.count === 0 || 4 * fresh < 3 * scan.count) return;
-    const from = scan.recStart[0];
-    const to = scan.recEnd[scan.count - 1];
+    const from = scan.recStart[scan.first];
+    const to = scan.recEnd[scan.first + scan.count - 1];
     const arena = this.arena;
     arena.take(to - from);
     scan.buf.copy(arena.buffer(arena.slab), arena.offset, from, to);
@@ -603,7 +586,8 @@ export class MemoryFlowStore implements FlowSource {
     this.seqById[id] = seq;
     this.live[id] = 1;
     this.older[id] = undefined;
-    if (this.staged > 0 && this.hashed[r] === 1) {
+    const hashed = this.hashed[r - scan.first] === 1;
+    if (this.staged > 0 && hashed) {
       // A flow not held when the message was staged: its record lies in the staged copy.
       const len = scan.recEnd[r] - scan.recStart[r];
       this.slabOf[id] = this.stagedSlab;
@@ -624,10 +608,9 @@ export class MemoryFlowStore implements FlowSource {
     this.count++;
     const kb = id * TEXT_KEY_COUNT + K_UUID;
     this.uuids.probeText(this.arena.buffer(this.slabOf[id]), this.offOf[id] + this.keyOff[kb], this.keyLen[kb]);
-    const hashes = this.hashes;
+    const hashes = scan.hashes;
     this.uuids.add(hashes[r * HASHES_PER_RECORD], id);
     // Hashed by hashAll unless the flow was held then (and evicted since by this message).
-    const hashed = this.hashed[r] === 1;
     for (const i of this.kept) {
       if (!this.setProbe(id, i)) continue;
       this.indexes[i].add(hashed ? hashes[r * HASHES_PER_RECORD + 1 + i] : this.probeHash(i), id);

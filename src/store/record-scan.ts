@@ -13,7 +13,8 @@
 import type { Stats } from '../flow/types.js';
 import { readStats, readTransportNumbers, TRANSPORT_A, TRANSPORT_B } from '../format/message-reader.js';
 import { decodeFlow } from '../format/protobuf.js';
-import { grown } from './grow.js';
+import { hashBytes, hashNumber } from './hash-index.js';
+import { SECONDARY_FIELDS } from './types.js';
 import {
   asBuffer, Cursor, FLOW_PROTOCOLS, ICMP_TYPES, int64, key, length, MessageFormatError, isRareFlowField, skip,
   varint32, WIRE_LEN, WIRE_VARINT,
@@ -43,12 +44,57 @@ export const METRIC_NUMBERS = 7;
 export const PLACED_FIELDS = [20, 21, 22, 32] as const;
 export const PLACED_COUNT = PLACED_FIELDS.length;
 
-/** The scan of one message: a row per Flow record, in message order. Reused from message to message. */
+/** Hashes kept per row: the UUID's, then one per secondary index (SECONDARY_FIELDS order). */
+export const HASHES_PER_RECORD = 1 + SECONDARY_FIELDS.length;
+/** What each secondary index reads: a text key column (TEXT_KEYS), or a port column. */
+export const PORT_A = -1;
+export const PORT_B = -2;
+export const SOURCE_OF: readonly number[] = SECONDARY_FIELDS.map((f) =>
+  f === 'Transport.A' ? PORT_A : f === 'Transport.B' ? PORT_B : TEXT_KEYS.indexOf(f));
+
+/** The columns of a scan, with the elements each takes per row. */
+const COLUMNS = [
+  ['recStart', Int32Array, 1], ['recEnd', Int32Array, 1], ['keyStart', Int32Array, TEXT_KEY_COUNT],
+  ['keyLen', Int32Array, TEXT_KEY_COUNT], ['portA', Float64Array, 1], ['portB', Float64Array, 1],
+  ['start', Float64Array, 1], ['last', Float64Array, 1], ['lumStart', Int32Array, 1], ['lumEnd', Int32Array, 1],
+  ['lum', Float64Array, METRIC_NUMBERS], ['placedStart', Int32Array, PLACED_COUNT], ['placedLen', Int32Array, PLACED_COUNT],
+  ['hashes', Int32Array, HASHES_PER_RECORD], ['rare', Uint8Array, 1],
+] as const;
+type ColumnName = (typeof COLUMNS)[number][0];
+
+/** Bytes a row of a shared scan takes (each column's block 8-byte aligned). */
+function sharedBytes(rows: number): number {
+  let bytes = 0;
+  for (const [, kind, per] of COLUMNS) bytes += Math.ceil((rows * per * kind.BYTES_PER_ELEMENT) / 8) * 8;
+  return bytes;
+}
+
+/**
+ * The scan's rows ran out of room: a shared scan (`MessageScan.over`) has a fixed number of rows,
+ * and a message is scanned into rows below the limit its writer gave.
+ */
+export class ScanRowsFull extends Error {
+  override readonly name = 'ScanRowsFull';
+}
+
+/**
+ * The scan of one message: a row per Flow record, in message order, rows [first, first + count).
+ * Reused from message to message. A scan made by `read` starts at row 0 and grows as needed;
+ * a shared one (`over`) lies in a SharedArrayBuffer that another thread scans into (see
+ * analyzer/datagram-ring.ts), its rows a ring that messages take in turn.
+ */
 export class MessageScan {
   buf: Buffer = Buffer.alloc(0);
+  /** Row of the message's first record. */
+  first = 0;
   count = 0;
   stats: Stats | undefined = undefined;
+  /** Whether `hashes` holds every row's hashes (`hashRows` ran: a scanning thread does). */
+  hashesReady = false;
   private capacity = 0;
+  /** Rows at and past this one are refused (ScanRowsFull): a shared scan's free rows end there. */
+  private limit = Infinity;
+  private readonly shared: boolean;
   /** Record bytes [recStart, recEnd) in `buf`. */
   recStart: Int32Array<ArrayBuffer> = new Int32Array(0);
   recEnd: Int32Array<ArrayBuffer> = new Int32Array(0);
@@ -70,14 +116,69 @@ export class MessageScan {
   placedLen: Int32Array<ArrayBuffer> = new Int32Array(0);
   /** 1 when the record has a rare part (the reader decodes it whole). */
   rare: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  /** HASHES_PER_RECORD per row: the UUID's hash, then each secondary value's (see `hashRows`). */
+  hashes: Int32Array<ArrayBuffer> = new Int32Array(0);
 
-  /** Scans `bytes` (a whole flow.Message). Throws MessageFormatError on malformed input. */
+  /**
+   * `memory` and `rows`: a shared scan of that many rows in `memory` (from `sharedMemory`), fixed;
+   * without: a scan of this thread's own that grows as needed. Both keep their columns in a
+   * SharedArrayBuffer: a store given scans of both kinds then reads one kind of typed array (two
+   * kinds made its loops polymorphic, and slower).
+   */
+  constructor(memory?: SharedArrayBuffer, rows = 0) {
+    this.shared = memory !== undefined;
+    if (memory !== undefined) this.layOut(memory, rows, false);
+    else this.layOut(new SharedArrayBuffer(sharedBytes(128)), 128, false);
+  }
+
+  /** Points the columns into `memory`, for `rows` rows; `keep`: copying what they held. */
+  private layOut(memory: SharedArrayBuffer, rows: number, keep: boolean): void {
+    let at = 0;
+    const self = this as unknown as Record<ColumnName, Int32Array | Float64Array | Uint8Array>;
+    for (const [name, kind, per] of COLUMNS) {
+      const column = new (kind as unknown as new (b: SharedArrayBuffer, at: number, n: number) => Int32Array)(memory, at, rows * per);
+      if (keep) column.set(self[name] as Int32Array);
+      self[name] = column;
+      at += Math.ceil((rows * per * kind.BYTES_PER_ELEMENT) / 8) * 8;
+    }
+    this.capacity = rows;
+  }
+
+  /**
+   * The reading side of a shared scan: the message another thread scanned (and hashed) into
+   * rows [first, first + count), its offsets in `buf`.
+   */
+  scanned(buf: Buffer, first: number, count: number): void {
+    this.buf = buf;
+    this.first = first;
+    this.count = count;
+    this.stats = undefined;
+    this.hashesReady = true;
+  }
+
+  /** Memory for a shared scan of `rows` rows: give it to `new MessageScan` on both sides. */
+  static sharedMemory(rows: number): SharedArrayBuffer {
+    return new SharedArrayBuffer(sharedBytes(rows));
+  }
+
+  /** Scans `bytes` (a whole flow.Message) into rows from 0. Throws MessageFormatError on malformed input. */
   read(bytes: Uint8Array): void {
     const buf = asBuffer(bytes);
+    this.readAt(buf, 0, buf.length, 0, Infinity);
+  }
+
+  /**
+   * Scans the flow.Message at [start, end) of `buf` into rows from `first`, below `limit`
+   * (ScanRowsFull past it). Offsets in the columns are offsets in `buf`.
+   */
+  readAt(buf: Buffer, start: number, end: number, first: number, limit: number): void {
     this.buf = buf;
+    this.first = first;
+    this.limit = limit;
     this.count = 0;
     this.stats = undefined;
-    const c = new Cursor(buf, 0, buf.length);
+    this.hashesReady = false;
+    const c = new Cursor(buf, start, end);
     for (let k = key(c); k !== 0; k = key(c)) {
       const wire = k & 7;
       const field = k >>> 3;
@@ -97,26 +198,49 @@ export class MessageScan {
   }
 
   private row(): number {
-    if (this.count === this.capacity) this.grow(Math.max(128, 2 * this.capacity));
-    return this.count++;
+    const r = this.first + this.count;
+    if (r >= this.limit) throw new ScanRowsFull(`no room for row ${r} (rows below ${this.limit})`);
+    if (r >= this.capacity) {
+      if (this.shared) throw new ScanRowsFull(`a shared scan has ${this.capacity} rows`);
+      this.grow(Math.max(128, 2 * this.capacity));
+    }
+    this.count++;
+    return r;
+  }
+
+  /**
+   * Hashes row `r`'s UUID, and with `secondary` every secondary value (an absent one: the hash
+   * of nothing), into `hashes`: what the store's indexes are probed with.
+   */
+  hashRow(r: number, secondary: boolean): void {
+    const buf = this.buf;
+    const at = r * HASHES_PER_RECORD;
+    const kb = r * TEXT_KEY_COUNT;
+    const u = this.keyStart[kb + K_UUID];
+    this.hashes[at] = hashBytes(buf, u, u + this.keyLen[kb + K_UUID]);
+    if (!secondary) return;
+    for (let i = 0; i < SOURCE_OF.length; i++) {
+      const src = SOURCE_OF[i];
+      let h = 0;
+      if (src < 0) {
+        const v = src === PORT_A ? this.portA[r] : this.portB[r];
+        if (!Number.isNaN(v)) h = hashNumber(v);
+      } else {
+        const s = this.keyStart[kb + src];
+        h = hashBytes(buf, s, s + this.keyLen[kb + src]);
+      }
+      this.hashes[at + 1 + i] = h;
+    }
+  }
+
+  /** Hashes every row of the message, all values (a scanning thread does, off the store's thread). */
+  hashRows(): void {
+    for (let r = this.first; r < this.first + this.count; r++) this.hashRow(r, true);
+    this.hashesReady = true;
   }
 
   private grow(capacity: number): void {
-    this.recStart = grown(this.recStart, capacity);
-    this.recEnd = grown(this.recEnd, capacity);
-    this.keyStart = grown(this.keyStart, capacity * TEXT_KEY_COUNT);
-    this.keyLen = grown(this.keyLen, capacity * TEXT_KEY_COUNT);
-    this.portA = grown(this.portA, capacity);
-    this.portB = grown(this.portB, capacity);
-    this.start = grown(this.start, capacity);
-    this.last = grown(this.last, capacity);
-    this.lumStart = grown(this.lumStart, capacity);
-    this.lumEnd = grown(this.lumEnd, capacity);
-    this.lum = grown(this.lum, capacity * METRIC_NUMBERS);
-    this.placedStart = grown(this.placedStart, capacity * PLACED_COUNT);
-    this.placedLen = grown(this.placedLen, capacity * PLACED_COUNT);
-    this.rare = grown(this.rare, capacity);
-    this.capacity = capacity;
+    this.layOut(new SharedArrayBuffer(sharedBytes(capacity)), capacity, true);
   }
 
   /** One Flow record, its bytes at [c.pos, c.end): the checks of message-reader.ts' `flow`. */

@@ -63,15 +63,15 @@ t.test('going on at 0 never catches up with the reader: equal places would read 
   const ring = createDatagramRing(4096);
   const writer = new DatagramRingWriter(ring);
   const reader = new DatagramRingReader(ring);
-  // Entries of 12 + 1000 bytes at 0, 1012 and 2024; the reader then stands at 2024.
+  // Entries of 20 + 1000 bytes at 0, 1020 and 2040; the reader then stands at 2040.
   for (let i = 0; i < 3; i++) t.ok(writer.push(0, datagram(i, 1000)));
   t.equal(reader.drain(2, () => undefined, () => undefined), 2);
-  // 2024 bytes do not fit before the end (3036 + 2024): at 0 they would end exactly at the reader.
-  t.notOk(writer.push(0, datagram(9, 2012)), 'refused');
-  t.ok(writer.push(0, datagram(10, 2000)), 'one word less fits, at 0');
+  // 2040 bytes do not fit before the end (3060 + 2040): at 0 they would end exactly at the reader.
+  t.notOk(writer.push(0, datagram(9, 2020)), 'refused');
+  t.ok(writer.push(0, datagram(10, 2016)), 'one word less fits, at 0');
   const got: number[] = [];
   reader.drain(10, (_s, payload) => got.push(payload.length), () => undefined);
-  t.same(got, [1000, 2000], 'the third entry, then the one written at 0');
+  t.same(got, [1000, 2016], 'the third entry, then the one written at 0');
   t.equal(reader.dropped, 1);
 });
 

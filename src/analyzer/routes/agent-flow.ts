@@ -6,7 +6,7 @@
  * An agent that sends `X-Flow-Session` and `X-Flow-Seq` gets acknowledgements (see
  * ../agent-sessions.ts): text messages `{"Namespace":"flow","Type":"ack",...,"Obj":{"Seq":n}}`,
  * at once on connection (what was already stored) and after the messages of each event-loop
- * turn. The upgrade reply says so with `X-Flow-Ack: 1` (added in ../app.ts). A Skydive agent
+ * turn that stored them (they are stored a moment after they arrive: ../ws-intake.ts). The upgrade reply says so with `X-Flow-Ack: 1` (added in ../app.ts). A Skydive agent
  * sends neither header and gets no acknowledgement.
  */
 import type { FastifyInstance } from 'fastify';
@@ -52,28 +52,33 @@ export function agentFlowRoutes(ctx: AnalyzerContext) {
           return;
         }
         if (!acks) {
-          ctx.intake.ingest(data, source);
+          ctx.wsIntake.submit(data, source);
           return;
         }
         const seq = nextSeq++;
-        // Closing: the last acknowledgement has gone; what comes after it will be sent again
-        // (to whichever analyzer the agent reaches next), so it is not stored here.
+        // Closing: the last acknowledgement is on its way; what comes after it will be sent
+        // again (to whichever analyzer the agent reaches next), so it is not stored here.
         if (closing) return;
-        if (seq <= ctx.sessions.lastSeq(acks.session)) {
+        if (seq <= ctx.sessions.lastTaken(acks.session)) {
           ctx.intake.counters.duplicateMessages++;
-        } else {
-          // A malformed message is counted by the intake and acknowledged all the same:
-          // sending it again would not make it better.
-          ctx.intake.ingest(data, source);
-          ctx.sessions.stored(acks.session, seq);
+          ackPending ??= setImmediate(sendAck);
+          return;
         }
-        ackPending ??= setImmediate(sendAck);
+        // A malformed message is counted by the intake and acknowledged all the same:
+        // sending it again would not make it better.
+        ctx.sessions.taken(acks.session, seq);
+        ctx.wsIntake.submit(data, source, () => {
+          ctx.sessions.stored(acks.session, seq);
+          ackPending ??= setImmediate(sendAck);
+        });
       });
 
       ctx.connections.connected('agent', host, connStatus(req, 'protobuf'));
       const closer = async (): Promise<void> => {
-        sendAck();
         closing = true;
+        // The last acknowledgement covers every message taken before.
+        await ctx.wsIntake.idle();
+        sendAck();
         await closeSocket(socket, 1001, 'analyzer stopping');
       };
       ctx.closers.add(closer);
