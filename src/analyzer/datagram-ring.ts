@@ -4,18 +4,24 @@
  * a datagram and a number naming its sender; the names themselves travel as entries of their
  * own, once per sender, so that a datagram costs no string on either side.
  *
- * A ring made with scan rows also carries each datagram's scan (store/record-scan.ts): the
- * writer scans the flow.Message in place, once copied, so that the reader's thread (the one
- * that stores flows) does not. The rows are a second ring, taken message by message in the
- * order of the entries; a message that does not scan there (malformed, with Stats, more
- * records than the free rows) goes unscanned, and its reader scans it itself.
+ * A ring made with scan rows also carries each datagram's scan (store/record-scan.ts), so that
+ * the reader's thread (the one that stores flows) need not scan. The writer scans a message
+ * either before it publishes it (`push(..., 'now')`) or later, while the reader has not taken it
+ * yet (`'later'`, then `scanLater`): a thread whose first duty is to read a socket publishes at
+ * once and scans in its spare time. Who scans a message published for later is settled by
+ * compare-and-swap on its header: the writer claims it to scan it, or the reader claims it to
+ * scan it itself; a reader that meets a message being scanned waits the few microseconds that
+ * takes. The rows are a second ring, taken message by message in the order of the entries; a
+ * message that does not scan there (malformed, with Stats, more records than the free rows)
+ * goes unscanned, and its reader scans it itself and finds what is wrong with it.
  *
  * Layout: entries of a 20-byte header (kind, sender number, payload length, first scan row,
- * scan rows or -1) and the payload, each starting on a 4-byte boundary. An entry never
- * straddles the end: when it does not fit there, a WRAP entry says "go on at 0". The write and
- * read offsets live in a small Int32Array; the ring is empty when they are equal, and the
- * writer never lets them meet from behind (it keeps one header's room free), so a full ring is
- * never mistaken for an empty one. The rows follow the same rule with their own offsets.
+ * scan state) and the payload, each starting on a 4-byte boundary. The scan state is the
+ * number of rows the scan took, or UNSCANNED, LATER or SCANNING. An entry never straddles the
+ * end: when it does not fit there, a WRAP entry says "go on at 0". The write and read offsets
+ * live in a small Int32Array; the ring is empty when they are equal, and the writer never lets
+ * them meet from behind (it keeps one header's room free), so a full ring is never mistaken for
+ * an empty one. The rows follow the same rule with their own offsets.
  */
 import { MessageScan, ScanRowsFull } from '../store/record-scan.js';
 
@@ -25,6 +31,14 @@ const NAME = 2;
 const WRAP = 3;
 
 const HEADER = 20;
+
+/** Scan states of a datagram entry (else: the rows its scan took). */
+const UNSCANNED = -1;
+const LATER = -2;
+const SCANNING = -3;
+
+/** When to scan a datagram (rings with scan rows): before publishing it, in `scanLater`, never. */
+export type ScanWhen = 'now' | 'later' | 'never';
 
 /** Int32 slots of the control array. */
 const WRITE = 0;
@@ -39,7 +53,9 @@ const ROW_READ = 4;
 const CLOSED = 5;
 /** 1 while the writer waits for room (the reader then wakes it). */
 const WRITER_WAITING = 6;
-const CONTROL_SLOTS = 7;
+/** 1 while the reader waits for the writer to finish scanning an entry (the writer then wakes it). */
+const READER_WAITING = 7;
+const CONTROL_SLOTS = 8;
 
 export interface DatagramRingBuffers {
   data: SharedArrayBuffer;
@@ -77,6 +93,8 @@ export class DatagramRingWriter {
   private readonly scan: MessageScan | undefined;
   private readonly rows: number;
   private rowWrite: number;
+  /** Where `scanLater` looks next: an entry at or after the reader's, at or before `write`. */
+  private later: number;
 
   constructor(buffers: DatagramRingBuffers) {
     this.bytes = new Uint8Array(buffers.data);
@@ -88,13 +106,14 @@ export class DatagramRingWriter {
     this.scan = buffers.scan === undefined ? undefined : new MessageScan(buffers.scan, buffers.scanRows);
     this.rows = buffers.scanRows;
     this.rowWrite = Atomics.load(this.control, ROW_READ);
+    this.later = this.write;
   }
 
   /**
    * Queues a datagram from sender `sender`; false (and counted) when the ring is full. `scan`
-   * (default true): scan it, if the ring has scan rows; false leaves it to the reader.
+   * (rings with scan rows): when to scan it (default 'now').
    */
-  push(sender: number, payload: Uint8Array, scan = true): boolean {
+  push(sender: number, payload: Uint8Array, scan: ScanWhen = 'now'): boolean {
     if (this.put(DATAGRAM, sender, payload, scan)) return true;
     this.countDrop();
     return false;
@@ -131,9 +150,10 @@ export class DatagramRingWriter {
     return this.put(NAME, sender, name);
   }
 
-  private put(kind: number, sender: number, payload: Uint8Array, scan = true): boolean {
+  private put(kind: number, sender: number, payload: Uint8Array, scan: ScanWhen = 'now'): boolean {
     const need = HEADER + align4(payload.length);
     const read = Atomics.load(this.control, READ);
+    if (this.scan !== undefined) this.keepLaterAhead(read);
     let at = this.write;
     if (at >= read) {
       // Free: [at, size) then [0, read). One header's room always stays free at the end, for a WRAP.
@@ -148,8 +168,10 @@ export class DatagramRingWriter {
     }
     const w = at >> 2;
     this.bytes.set(payload, at + HEADER);
-    let rows = -1;
-    if (kind === DATAGRAM && scan && this.scan !== undefined) rows = this.scanAt(at + HEADER, payload.length);
+    let rows = UNSCANNED;
+    if (kind === DATAGRAM && this.scan !== undefined && scan !== 'never') {
+      rows = scan === 'later' ? LATER : this.scanAt(at + HEADER, payload.length);
+    }
     this.words[w] = kind;
     this.words[w + 1] = sender;
     this.words[w + 2] = payload.length;
@@ -163,6 +185,44 @@ export class DatagramRingWriter {
     }
     return true;
   }
+  /**
+   * Scans, oldest first, the datagrams pushed for later that the reader has not taken, at most
+   * `max` of them; returns how many it scanned (`max`: there may be more).
+   */
+  scanLater(max: number): number {
+    if (this.scan === undefined) return 0;
+    this.keepLaterAhead(Atomics.load(this.control, READ));
+    const words = this.words;
+    let n = 0;
+    while (this.later !== this.write && n < max) {
+      const w = this.later >> 2;
+      if (words[w] === WRAP) {
+        this.later = 0;
+        continue;
+      }
+      const length = words[w + 2];
+      if (words[w] === DATAGRAM && Atomics.compareExchange(words, w + 4, LATER, SCANNING) === LATER) {
+        const rows = this.scanAt(this.later + HEADER, length);
+        words[w + 3] = rows < 0 ? 0 : this.scan.first;
+        Atomics.store(words, w + 4, rows);
+        if (Atomics.load(this.control, READER_WAITING) === 1) Atomics.notify(words, w + 4);
+        n++;
+      }
+      this.later += HEADER + align4(length);
+    }
+    return n;
+  }
+
+  /**
+   * Moves `later` up to the reader's entry, `read`, if the reader passed it: the entries it passed
+   * are read, and their room is the writer's again (an entry written there would not start
+   * where `later` stands). Called before each write and each scanLater.
+   */
+  private keepLaterAhead(read: number): void {
+    const passed = read <= this.write ? this.later < read || this.later > this.write : this.later < read && this.later > this.write;
+    if (passed) this.later = read;
+  }
+
   /**
    * Scans the message just copied to [start, start + length) of the ring into free rows;
    * returns how many rows it took, or -1 when it goes unscanned: the reader then scans it
@@ -257,7 +317,7 @@ export class DatagramRingReader {
       const length = words[w + 2];
       const payload = Buffer.from(this.data, this.read + HEADER, length);
       if (kind === DATAGRAM) {
-        const rows = words[w + 4];
+        const rows = this.claim(w + 4);
         if (rows >= 0 && this.scan !== undefined) {
           this.scan.scanned(this.buf, words[w + 3], rows);
           onDatagram(words[w + 1], payload, this.scan);
@@ -276,6 +336,27 @@ export class DatagramRingReader {
     }
     if (Atomics.load(this.control, WRITER_WAITING) === 1) Atomics.notify(this.control, READ);
     return n;
+  }
+
+  /**
+   * The scan state of the entry whose state word is `at`, settled: the rows the writer's scan
+   * took, or UNSCANNED (then this reader scans it). An entry left for later is claimed for the
+   * reader; one the writer is scanning is waited for.
+   */
+  private claim(at: number): number {
+    const words = this.words;
+    let rows = Atomics.load(words, at);
+    if (rows === LATER) {
+      rows = Atomics.compareExchange(words, at, LATER, UNSCANNED);
+      if (rows === LATER) return UNSCANNED;
+    }
+    while (rows === SCANNING) {
+      Atomics.store(this.control, READER_WAITING, 1);
+      Atomics.wait(words, at, SCANNING, 5);
+      Atomics.store(this.control, READER_WAITING, 0);
+      rows = Atomics.load(words, at);
+    }
+    return rows;
   }
 
   /** Blocks the calling thread (a worker's) until the ring holds an entry or is closed, at most `ms`. */

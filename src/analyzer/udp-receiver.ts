@@ -8,8 +8,8 @@
  * first seconds of a fresh analyzer whose code is not optimised yet) lost flows. This thread
  * does little but read and copy, so the kernel's buffer stays empty, and the ring (tens of MB)
  * absorbs the pause. Reading here also takes the socket's per-datagram cost off the event loop,
- * and so does scanning each flow.Message for the store (datagram-ring.ts), while the socket
- * holds no backlog.
+ * and so does scanning each flow.Message for the store (datagram-ring.ts) in the thread's spare
+ * time.
  *
  * Messages: in, `{ close: true }`; out, `{ listening: port }`, `{ error: text }` (bind failed)
  * and `{ log: text }` (the socket failed later), `{ closed: true }`.
@@ -29,26 +29,31 @@ export interface UDPReceiverData {
 /** Senders named at most before the numbering starts over (spoofed sources cannot grow it). */
 const MAX_SENDERS = 4096;
 /**
- * Datagrams scanned per turn of this thread's event loop (the ring's scan rows: the store's
- * thread then need not scan them). libuv reads up to 32 datagrams a turn; more than a few in one
- * turn means the socket holds a backlog, and the rest of the turn's datagrams are only copied:
- * emptying the socket's buffer, which overflows in tens of milliseconds, comes first.
+ * Each datagram is published at once and scanned afterwards, in the thread's spare time, if the
+ * event loop has not taken it yet (datagram-ring.ts). Reading comes first: the socket's buffer
+ * overflows in tens of milliseconds. libuv reads at most READS_PER_TURN datagrams a turn of this
+ * thread's loop; a turn that read that many left some in the socket, and scans nothing. Other
+ * turns scan up to SCANNED_PER_TURN (a tenth of a millisecond or so).
  */
-const SCANNED_PER_TURN = 4;
+const READS_PER_TURN = 32;
+const SCANNED_PER_TURN = 32;
 
 const port = parentPort;
 if (port === null) throw new Error('udp-receiver.ts runs as a worker thread');
 const data = workerData as UDPReceiverData;
 const ring = new DatagramRingWriter(data.ring);
 const senders = new Map<string, number>();
-let inTurn = 0;
-const turnOver = (): void => {
-  inTurn = 0;
+let scanning = false;
+let readThisTurn = 0;
+const scanTurn = (): void => {
+  const backlog = readThisTurn >= READS_PER_TURN;
+  readThisTurn = 0;
+  if (backlog || ring.scanLater(SCANNED_PER_TURN) === SCANNED_PER_TURN) setImmediate(scanTurn);
+  else scanning = false;
 };
 
 const socket = dgram.createSocket({ type: data.ipv6 ? 'udp6' : 'udp4', recvBufferSize: data.receiveBufferBytes });
 socket.on('message', (msg, rinfo) => {
-  if (inTurn++ === 0) setImmediate(turnOver);
   const name = `${rinfo.address}:${rinfo.port}`;
   let id = senders.get(name);
   if (id === undefined) {
@@ -61,7 +66,12 @@ socket.on('message', (msg, rinfo) => {
     }
     senders.set(name, id);
   }
-  ring.push(id, msg, inTurn <= SCANNED_PER_TURN);
+  readThisTurn++;
+  ring.push(id, msg, 'later');
+  if (!scanning) {
+    scanning = true;
+    setImmediate(scanTurn);
+  }
 });
 socket.once('error', (err) => port.postMessage({ error: err.message }));
 socket.bind(data.port, data.host, () => {
