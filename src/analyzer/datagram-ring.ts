@@ -185,6 +185,7 @@ export class DatagramRingWriter {
     }
     return true;
   }
+
   /**
    * Scans, oldest first, the datagrams pushed for later that the reader has not taken, at most
    * `max` of them; returns how many it scanned (`max`: there may be more).
@@ -256,7 +257,6 @@ export class DatagramRingWriter {
     return scan.count;
   }
 }
-
 
 /**
  * What the reader is given for each datagram: a view into the ring and, when the writer scanned

@@ -22,10 +22,10 @@ const RECEIVE_BUFFER = 8 << 20;
  */
 const RING_BYTES = 32 << 20;
 /**
- * Scan rows of the ring: the receiving thread scans each datagram's flow.Message there, off the
- * event loop (a third of what storing a flow cost it). 65,536 rows, 23 MB, hold the flows of
- * the ring's datagrams at 267 bytes a flow; datagrams beyond go unscanned and are scanned by
- * the event loop.
+ * Scan rows of the ring: the receiving thread scans datagrams' flow.Messages there in its spare
+ * time, off the event loop (a third of what storing a flow costs it). 65,536 rows, 22 MB, hold
+ * the flows of most of the ring's datagrams at 267 bytes a flow; datagrams beyond go unscanned
+ * and are scanned by the event loop.
  */
 const SCAN_ROWS = 1 << 16;
 /** Datagrams taken from the ring per turn of the event loop (a few ms of work). */

@@ -8,6 +8,8 @@
  *   each flow's latest state by UUID and appends its LastUpdateMetric to the flow's history;
  *   evicts the flow with the oldest Last when full. A malformed message throws a
  *   MessageFormatError and changes nothing.
+ * - `ingestScan(scan, receivedAtMs?)`: the same for a message already scanned (record-scan.ts),
+ *   by the thread that received it for one.
  * - `upsert(flows, receivedAtMs?)`: the same for Flow objects (encoded, then ingested).
  * - `expire(nowMs)`: drops flows whose Last is older than nowMs - retentionMs; the analyzer calls
  *   it periodically (every few seconds is plenty).
