@@ -44,10 +44,35 @@ function processAlive(pid: number): boolean {
 }
 
 /**
+ * When process `pid` started, in clock ticks since boot (/proc/PID/stat's 22nd field): with its
+ * pid, it names one process, where a pid alone may since name another. Undefined off Linux or
+ * when there is no such process.
+ */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the lock file's holder, "PID START" (START: processStart's; older lock files hold the
+ * pid only), still runs: its pid is alive and, when both starts are known, started then. A pid
+ * reused by an unrelated process since (a reboot, a container restart) is not the holder.
+ */
+function holderAlive(pid: number, start: string | undefined): boolean {
+  if (!processAlive(pid)) return false;
+  const now = processStart(pid);
+  return start === undefined || now === undefined || now === start;
+}
+
+/**
  * Takes the directory's lock file. Two analyzers sharing a spill directory would number their
  * segments alike and overwrite each other's, so the second one must not start. A lock left by a
- * process that is gone (a crash, or this same pid in a restarted container) is taken over, so a
- * restart still drains what the previous run left.
+ * process that is gone (a crash, or this same pid in a restarted container, or its pid reused by
+ * another process) is taken over, so a restart still drains what the previous run left.
  */
 function lockDir(dir: string): string {
   const file = join(dir, LOCK_FILE);
@@ -55,7 +80,8 @@ function lockDir(dir: string): string {
     try {
       const fd = openSync(file, 'wx');
       try {
-        writeSync(fd, `${process.pid}\n`);
+        const start = processStart(process.pid);
+        writeSync(fd, start === undefined ? `${process.pid}\n` : `${process.pid} ${start}\n`);
       } finally {
         closeSync(fd);
       }
@@ -64,13 +90,16 @@ function lockDir(dir: string): string {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     let pid = NaN;
+    let start: string | undefined;
     try {
-      pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      const [p, st] = readFileSync(file, 'utf8').trim().split(/\s+/);
+      pid = Number.parseInt(p, 10);
+      start = st;
     } catch {
       // Removed meanwhile: try again.
     }
     const ours = pid === process.pid;
-    if (Number.isInteger(pid) && pid > 0 && (ours ? heldDirs.has(resolve(dir)) : processAlive(pid))) {
+    if (Number.isInteger(pid) && pid > 0 && (ours ? heldDirs.has(resolve(dir)) : holderAlive(pid, start))) {
       throw new Error(`another analyzer (pid ${pid}) uses this directory (lock file ${file}); give each analyzer its own storage.elasticsearch.spill_dir`);
     }
     try {

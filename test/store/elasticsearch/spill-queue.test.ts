@@ -3,7 +3,7 @@
  * shutdown come first at the next start; the disk budget drops the oldest, counted.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,7 +131,7 @@ t.test('a second queue on the same directory is refused until the first closes',
   t.strictSame(ids(drain(next)), ids(ops(0, 12)), 'the next run drains them');
 });
 
-t.test('a lock left by a process that is gone is taken over', async (t) => {
+t.test('a lock left by a process that is gone (or whose pid another process took since) is taken over', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spill-test-'));
   const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
   writeFileSync(join(dir, LOCK_FILE), `${gone}\n`);
@@ -140,4 +140,14 @@ t.test('a lock left by a process that is gone is taken over', async (t) => {
   t.doesNotThrow(() => queue(t, { dir }).q.close(), 'our own pid (a restarted container) while we do not hold it');
   writeFileSync(join(dir, LOCK_FILE), `${process.ppid}\n`);
   t.throws(() => queue(t, { dir }), /another analyzer \(pid \d+\)/, 'a live process holds it');
+  // The pid of a live process, with the start time of another: the holder is gone, its pid reused.
+  const parentStart = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+  writeFileSync(join(dir, LOCK_FILE), `${process.ppid} ${Number(parentStart) + 1}\n`);
+  t.doesNotThrow(() => queue(t, { dir }).q.close(), 'a live pid that started at another time (reused)');
+  writeFileSync(join(dir, LOCK_FILE), `${process.ppid} ${parentStart}\n`);
+  t.throws(() => queue(t, { dir }), /another analyzer \(pid \d+\)/, 'the live process that wrote it');
+  const held = queue(t);
+  const ownStart = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[19];
+  t.equal(readFileSync(join(held.dir, LOCK_FILE), 'utf8'), `${process.pid} ${ownStart}\n`, 'a queue\'s lock names its process by pid and start time');
+  held.q.close();
 });
