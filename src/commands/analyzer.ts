@@ -4,8 +4,9 @@
  * on the same port number. Flows are kept in memory (analyzer.flow.max_flows, retention).
  * SIGINT/SIGTERM stop it cleanly.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
+import { makeDirs } from '../make-dirs.js';
 import { loadConfig, ConfigError, type Config } from '../config/load.js';
 import { UsageError } from '../cli/errors.js';
 import { configFiles, parseOptions } from '../cli/options.js';
@@ -80,7 +81,7 @@ function storageSettings(config: Config) {
   if (settings === undefined) return undefined;
   // Checked now rather than when Elasticsearch first fails and documents need the disk.
   try {
-    mkdirSync(settings.spillDir, { recursive: true });
+    makeDirs(settings.spillDir);
     accessSync(settings.spillDir, constants.W_OK);
   } catch (err) {
     throw new UsageError(`storage.elasticsearch.spill_dir: cannot write to ${settings.spillDir}: ${(err as Error).message}`);

@@ -89,6 +89,13 @@ t.test('a Skydive file with empty sections starts; a misspelt key stops it', asy
   }
 });
 
+t.test('a spill_dir that cannot be made stops the analyzer at once, naming the key', { skip: process.platform !== 'linux' && 'Linux /proc only' }, async (t) => {
+  // Under /proc, Node's recursive mkdir looped forever.
+  const file = conf('proc.yml', 'analyzer:\n  listen: 127.0.0.1:1\n  flow:\n    backend: elasticsearch\nstorage:\n  elasticsearch:\n    spill_dir: /proc/skydive-test/spill\n');
+  const r = spawnSync(process.execPath, [BIN, 'analyzer', '-c', file], { encoding: 'utf8', timeout: 20_000, env: {} });
+  t.match({ code: r.status, err: r.stderr.trim() }, { code: 2, err: /^skydive: storage\.elasticsearch\.spill_dir: cannot write to \/proc\/skydive-test\/spill: ENOENT/ });
+});
+
 t.test('client: a reply that is not JSON is an error, not garbled output', async (t) => {
   const http = await import('node:http');
   const server = http.createServer((_req, res) => { res.setHeader('content-type', 'text/plain'); res.end('not json {'); });

@@ -10,8 +10,9 @@
  * A segment is written to a temporary name and renamed, so a crash never leaves half a segment
  * under a real name. Its name holds its sequence number and how many documents it has.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { makeDirs } from '../../make-dirs.js';
 import type { DocOp } from './documents.js';
 
 export interface SpillQueueOptions {
@@ -169,7 +170,7 @@ export class SpillQueue {
   private readonly logged = new Set<string>();
 
   constructor(private readonly o: SpillQueueOptions, private readonly now: () => number = Date.now) {
-    mkdirSync(o.dir, { recursive: true });
+    makeDirs(o.dir);
     this.lockFile = lockDir(o.dir);
     heldDirs.add(resolve(o.dir));
     for (const name of readdirSync(o.dir)) {
