@@ -85,7 +85,8 @@ export class WebSocketIntake {
 
   /** Queues one message from `source`; `stored` is called once it is stored (or refused as malformed). */
   submit(bytes: Uint8Array, source: Source, stored?: () => void): void {
-    if (this.alone) {
+    // Closing, the thread may be gone: a message submitted then (there should be none) is stored at once.
+    if (this.alone || this.closing) {
       this.intake.ingest(bytes, source);
       stored?.();
       return;
@@ -112,7 +113,7 @@ export class WebSocketIntake {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stores what is queued and stops the thread. Submit nothing after. */
+  /** Stores what is queued and stops the thread; what is submitted after is stored at once. */
   async close(): Promise<void> {
     this.closing = true;
     // Unreferenced so that it keeps no process alive; until it has ended, it must.
@@ -120,6 +121,7 @@ export class WebSocketIntake {
     this.input.close();
     await this.pump;
     await this.worker?.terminate();
+    this.alone = true;
   }
 
   private async run(): Promise<void> {

@@ -57,6 +57,10 @@ t.test('stored in the order submitted, each acknowledged in that order, as if st
   t.equal(snapshot(store), snapshot(direct));
   t.equal(store.stats().updated, direct.stats().updated);
   await ws.close();
+  const late = messages(1, 3)[0];
+  ws.submit(late, A, () => done.push(99));
+  t.equal(done[done.length - 1], 99, 'a message submitted after close is stored at once');
+  t.equal(intake.counters.messages.websocket, all.length + 1);
   t.same(logs, []);
 });
 
