@@ -23,7 +23,7 @@ const RECEIVE_BUFFER = 8 << 20;
 const RING_BYTES = 32 << 20;
 /**
  * Scan rows of the ring: the receiving thread scans datagrams' flow.Messages there in its spare
- * time, off the event loop (a third of what storing a flow costs it). 65,536 rows, 22 MB, hold
+ * time, off the event loop (a third of what storing a flow costs it). 65,536 rows, 18 MB, hold
  * the flows of most of the ring's datagrams at 267 bytes a flow; datagrams beyond go unscanned
  * and are scanned by the event loop.
  */
