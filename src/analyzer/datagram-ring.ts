@@ -37,8 +37,8 @@ const UNSCANNED = -1;
 const LATER = -2;
 const SCANNING = -3;
 
-/** When to scan a datagram (rings with scan rows): before publishing it, in `scanLater`, never. */
-export type ScanWhen = 'now' | 'later' | 'never';
+/** When to scan a datagram (rings with scan rows): before publishing it, or in `scanLater`. */
+export type ScanWhen = 'now' | 'later';
 
 /** Int32 slots of the control array. */
 const WRITE = 0;
@@ -169,7 +169,7 @@ export class DatagramRingWriter {
     const w = at >> 2;
     this.bytes.set(payload, at + HEADER);
     let rows = UNSCANNED;
-    if (kind === DATAGRAM && this.scan !== undefined && scan !== 'never') {
+    if (kind === DATAGRAM && this.scan !== undefined) {
       rows = scan === 'later' ? LATER : this.scanAt(at + HEADER, payload.length);
     }
     this.words[w] = kind;
