@@ -69,9 +69,9 @@ export class WebSocketIntake {
     try {
       const data: ScanThreadData = { input, output, flags };
       worker = new Worker(compiledScript('analyzer/scan-thread.js'), { workerData: data });
-      worker.on('error', (err) => this.threadFailed(input, `the scanning thread failed: ${err.stack ?? err.message}`));
+      worker.on('error', (err) => this.threadFailed(`the scanning thread failed: ${err.stack ?? err.message}`));
       worker.on('exit', (code) => {
-        if (!this.closing) this.threadFailed(input, `the scanning thread exited (code ${code})`);
+        if (!this.closing) this.threadFailed(`the scanning thread exited (code ${code})`);
       });
       // Referenced only while messages wait (submit): an idle intake keeps no process alive.
       worker.unref();
@@ -97,7 +97,7 @@ export class WebSocketIntake {
     while (!this.input.tryPush(0, bytes)) {
       // Both rings full: the thread waits for the event loop to take what it scanned.
       if (this.storeScanned(Infinity) > 0) continue;
-      if (this.threadDone()) this.takeOver(this.inputBuffers);
+      if (this.threadDone()) this.takeOver();
       if (this.alone) {
         // takeOver stored everything before this message, which is the last one waiting.
         this.storeNext(bytes, undefined);
@@ -167,18 +167,18 @@ export class WebSocketIntake {
     return Atomics.load(this.flags, DONE_FLAG) === 1;
   }
 
-  private threadFailed(input: DatagramRingBuffers, why: string): void {
+  private threadFailed(why: string): void {
     if (this.alone) return;
     this.log(`websocket intake: ${why}; messages are scanned by the event loop from now on`);
-    this.takeOver(input);
+    this.takeOver();
     this.output.wake();
   }
 
   /** The thread is gone: stores what it scanned, then what it left on the way in, and goes on alone. */
-  private takeOver(input: DatagramRingBuffers): void {
+  private takeOver(): void {
     this.alone = true;
     this.storeScanned(Infinity);
     // The thread no longer reads the way in: the event loop is its one reader now.
-    new DatagramRingReader(input).drain(Infinity, (_s, payload) => this.storeNext(payload, undefined), () => undefined);
+    new DatagramRingReader(this.inputBuffers).drain(Infinity, (_s, payload) => this.storeNext(payload, undefined), () => undefined);
   }
 }
