@@ -544,7 +544,7 @@ export class MemoryFlowStore implements FlowSource {
     const from = scan.recStart[scan.first];
     const to = scan.recEnd[scan.first + scan.count - 1];
     const arena = this.arena;
-    arena.take(to - from);
+    arena.take(to - from, (scan.buf.byteOffset + from) & 7);
     scan.buf.copy(arena.buffer(arena.slab), arena.offset, from, to);
     this.staged = to - from;
     this.stagedSlab = arena.slab;
@@ -694,7 +694,7 @@ export class MemoryFlowStore implements FlowSource {
     const len = scan.recEnd[r] - start;
     if (len > this.capOf[id]) {
       if (this.capOf[id] > 0) this.arena.release(this.slabOf[id], this.capOf[id]);
-      this.arena.take(len);
+      this.arena.take(len, (scan.buf.byteOffset + start) & 7);
       this.slabOf[id] = this.arena.slab;
       this.offOf[id] = this.arena.offset;
       this.capOf[id] = len;
