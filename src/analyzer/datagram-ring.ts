@@ -55,7 +55,13 @@ const CLOSED = 5;
 const WRITER_WAITING = 6;
 /** 1 while the reader waits for the writer to finish scanning an entry (the writer then wakes it). */
 const READER_WAITING = 7;
-const CONTROL_SLOTS = 8;
+/**
+ * Counts what wakes a sleeping reader (an entry, the close, `wake`). The reader reads it before
+ * it looks at the ring, and sleeps only while it is unchanged: a wake-up given between its look
+ * and its sleep is not lost.
+ */
+const EVENTS = 8;
+const CONTROL_SLOTS = 9;
 
 export interface DatagramRingBuffers {
   data: SharedArrayBuffer;
@@ -137,7 +143,8 @@ export class DatagramRingWriter {
   /** Writes no more: the reader sees `closed` once it has read everything. */
   close(): void {
     Atomics.store(this.control, CLOSED, 1);
-    Atomics.notify(this.control, WRITE);
+    Atomics.add(this.control, EVENTS, 1);
+    Atomics.notify(this.control, EVENTS);
   }
 
   /** Counts a datagram dropped before it reached the ring. */
@@ -181,7 +188,8 @@ export class DatagramRingWriter {
     Atomics.store(this.control, WRITE, this.write);
     if (Atomics.load(this.control, SLEEPING) === 1) {
       Atomics.store(this.control, SLEEPING, 0);
-      Atomics.notify(this.control, WRITE);
+      Atomics.add(this.control, EVENTS, 1);
+      Atomics.notify(this.control, EVENTS);
     }
     return true;
   }
@@ -361,29 +369,31 @@ export class DatagramRingReader {
 
   /** Blocks the calling thread (a worker's) until the ring holds an entry or is closed, at most `ms`. */
   waitNotEmpty(ms: number): void {
+    const events = Atomics.load(this.control, EVENTS);
     Atomics.store(this.control, SLEEPING, 1);
-    const write = Atomics.load(this.control, WRITE);
-    if (write === this.read && !this.closed) Atomics.wait(this.control, WRITE, write, ms);
+    if (Atomics.load(this.control, WRITE) === this.read && !this.closed) Atomics.wait(this.control, EVENTS, events, ms);
     Atomics.store(this.control, SLEEPING, 0);
   }
 
   /**
-   * Resolves once the ring holds an entry (at once if it does). The writer wakes the reader only
-   * when it said it sleeps: a busy reader costs the writer nothing.
+   * Resolves once the ring holds an entry or is closed (at once if it does or is), or `wake` is
+   * called. The writer wakes the reader only when it said it sleeps: a busy reader costs the
+   * writer nothing.
    */
   async whenNotEmpty(): Promise<void> {
+    const events = Atomics.load(this.control, EVENTS);
     Atomics.store(this.control, SLEEPING, 1);
-    const write = Atomics.load(this.control, WRITE);
-    if (write !== this.read) {
+    if (Atomics.load(this.control, WRITE) !== this.read || this.closed) {
       Atomics.store(this.control, SLEEPING, 0);
       return;
     }
-    const waited = waitAsync(this.control, WRITE, write);
+    const waited = waitAsync(this.control, EVENTS, events);
     if (waited.async) await waited.value;
   }
 
   /** Wakes a reader waiting in whenNotEmpty (at close). */
   wake(): void {
-    Atomics.notify(this.control, WRITE);
+    Atomics.add(this.control, EVENTS, 1);
+    Atomics.notify(this.control, EVENTS);
   }
 }

@@ -121,3 +121,15 @@ t.test('a waiting reader wakes when the writer writes, and at wake()', async (t)
   await closing;
   t.ok(reader.empty, 'wake() releases a reader with nothing to read');
 });
+
+t.test('a reader about to sleep on an empty ring that was closed meanwhile does not sleep', async (t) => {
+  const ring = createDatagramRing(4096);
+  const writer = new DatagramRingWriter(ring);
+  const reader = new DatagramRingReader(ring);
+  t.ok(reader.empty && !reader.closed);
+  // The close comes after the reader's last look and before its wait: nothing else will wake it.
+  writer.close();
+  const woke = await Promise.race([reader.whenNotEmpty().then(() => true), new Promise((r) => setTimeout(() => r(false), 2000))]);
+  t.ok(woke, 'whenNotEmpty resolves for a closed ring');
+  t.ok(reader.closed && reader.empty);
+});
