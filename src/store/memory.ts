@@ -508,7 +508,7 @@ export class MemoryFlowStore implements FlowSource {
     const uuids = this.uuids;
     const indexes = this.indexes;
     const kept = this.kept;
-    if (!ready) for (let r = first; r < end; r++) scan.hashRow(r, false);
+    if (!ready) for (let r = first; r < end; r++) scan.hashUUID(r);
     let touched = 0;
     for (let r = first; r < end; r++) touched += uuids.touchSlot(hashes[r * HASHES_PER_RECORD]);
     for (let r = first; r < end; r++) {
@@ -518,7 +518,7 @@ export class MemoryFlowStore implements FlowSource {
       if (scan.keyLen[k] === 0 || uuids.first(hashes[r * HASHES_PER_RECORD]) !== EMPTY) continue;
       hashed[r - first] = 1;
       fresh++;
-      if (!ready) scan.hashRow(r, true);
+      if (!ready) scan.hashSecondary(r);
     }
     // Absent values got a hash too (of nothing): touching their slots is harmless.
     for (let r = first; r < end; r++) {

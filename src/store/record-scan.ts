@@ -62,10 +62,15 @@ const COLUMNS = [
 ] as const;
 type ColumnName = (typeof COLUMNS)[number][0];
 
-/** Bytes a row of a shared scan takes (each column's block 8-byte aligned). */
+/** Bytes one column's block takes for `rows` rows, 8-byte aligned so that the next one is. */
+function columnBytes(kind: (typeof COLUMNS)[number][1], per: number, rows: number): number {
+  return Math.ceil((rows * per * kind.BYTES_PER_ELEMENT) / 8) * 8;
+}
+
+/** Bytes the columns of a scan of `rows` rows take. */
 function sharedBytes(rows: number): number {
   let bytes = 0;
-  for (const [, kind, per] of COLUMNS) bytes += Math.ceil((rows * per * kind.BYTES_PER_ELEMENT) / 8) * 8;
+  for (const [, kind, per] of COLUMNS) bytes += columnBytes(kind, per, rows);
   return bytes;
 }
 
@@ -139,7 +144,7 @@ export class MessageScan {
       const column = new (kind as unknown as new (b: SharedArrayBuffer, at: number, n: number) => Int32Array)(memory, at, rows * per);
       if (keep) column.set(self[name] as Int32Array);
       self[name] = column;
-      at += Math.ceil((rows * per * kind.BYTES_PER_ELEMENT) / 8) * 8;
+      at += columnBytes(kind, per, rows);
     }
     this.capacity = rows;
   }
@@ -208,17 +213,18 @@ export class MessageScan {
     return r;
   }
 
-  /**
-   * Hashes row `r`'s UUID, and with `secondary` every secondary value (an absent one: the hash
-   * of nothing), into `hashes`: what the store's indexes are probed with.
-   */
-  hashRow(r: number, secondary: boolean): void {
+  /** Hashes row `r`'s UUID into `hashes`: what the store's UUID index is probed with. */
+  hashUUID(r: number): void {
+    const kb = r * TEXT_KEY_COUNT;
+    const u = this.keyStart[kb + K_UUID];
+    this.hashes[r * HASHES_PER_RECORD] = hashBytes(this.buf, u, u + this.keyLen[kb + K_UUID]);
+  }
+
+  /** Hashes each secondary value of row `r` (an absent one: the hash of nothing) into `hashes`. */
+  hashSecondary(r: number): void {
     const buf = this.buf;
     const at = r * HASHES_PER_RECORD;
     const kb = r * TEXT_KEY_COUNT;
-    const u = this.keyStart[kb + K_UUID];
-    this.hashes[at] = hashBytes(buf, u, u + this.keyLen[kb + K_UUID]);
-    if (!secondary) return;
     for (let i = 0; i < SOURCE_OF.length; i++) {
       const src = SOURCE_OF[i];
       let h = 0;
@@ -235,7 +241,10 @@ export class MessageScan {
 
   /** Hashes every row of the message, all values (a scanning thread does, off the store's thread). */
   hashRows(): void {
-    for (let r = this.first; r < this.first + this.count; r++) this.hashRow(r, true);
+    for (let r = this.first; r < this.first + this.count; r++) {
+      this.hashUUID(r);
+      this.hashSecondary(r);
+    }
     this.hashesReady = true;
   }
 
