@@ -6,8 +6,9 @@
  * An agent that sends `X-Flow-Session` and `X-Flow-Seq` gets acknowledgements (see
  * ../agent-sessions.ts): text messages `{"Namespace":"flow","Type":"ack",...,"Obj":{"Seq":n}}`,
  * at once on connection (what was already stored) and after the messages of each event-loop
- * turn that stored them (they are stored a moment after they arrive: ../ws-intake.ts). The upgrade reply says so with `X-Flow-Ack: 1` (added in ../app.ts). A Skydive agent
- * sends neither header and gets no acknowledgement.
+ * turn that stored them (they are stored a moment after they arrive: ../ws-intake.ts). The
+ * upgrade reply says so with `X-Flow-Ack: 1` (added in ../app.ts). A Skydive agent sends neither
+ * header and gets no acknowledgement.
  */
 import type { FastifyInstance } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
