@@ -52,7 +52,7 @@ export function openElasticsearchBackend(s: ElasticsearchSettings, log: (line: s
   if (queue.diskDocs > 0) log(`elasticsearch: ${queue.diskDocs} document(s) left on disk by the previous run will be written first`);
   writer = new ElasticsearchWriter(client, names, queue, {
     bulkMaxDocs: s.bulkMaxDocs, bulkMaxBytes: s.bulkMaxBytes, bulkMaxDelayMs: s.bulkMaxDelayMs, bulkConcurrency: s.bulkConcurrency,
-    ensureIndices: () => ensureIndices(client, names, s.totalFieldsLimit),
+    ensureIndices: (signal) => ensureIndices(client, names, s.totalFieldsLimit, signal),
     log,
   });
   const rollover = new Rollover(client, names, {

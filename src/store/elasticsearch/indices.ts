@@ -46,8 +46,10 @@ function isAlreadyExists(err: unknown): boolean {
 /**
  * Puts the index templates and creates the first index of each kind with its alias, unless the
  * alias exists. Safe to call again (another analyzer, or ours after a restart, may have done it).
+ * `signal` aborts the requests (the writer's drain deadline).
  */
-export async function ensureIndices(client: Client, names: IndexNames, totalFieldsLimit: number): Promise<void> {
+export async function ensureIndices(client: Client, names: IndexNames, totalFieldsLimit: number, signal?: AbortSignal): Promise<void> {
+  const options = signal === undefined ? {} : { signal };
   for (const kind of INDEX_KINDS) {
     await client.indices.putIndexTemplate({
       name: names.template(kind),
@@ -58,13 +60,13 @@ export async function ensureIndices(client: Client, names: IndexNames, totalFiel
         settings: { 'index.mapping.total_fields.limit': totalFieldsLimit },
         mappings: { dynamic_templates: dynamicTemplates(), date_detection: false },
       },
-    });
-    if (await client.indices.existsAlias({ name: names.alias(kind) })) continue;
+    }, options);
+    if (await client.indices.existsAlias({ name: names.alias(kind) }, options)) continue;
     try {
       await client.indices.create({
         index: names.first(kind),
         aliases: { [names.alias(kind)]: { is_write_index: true } },
-      });
+      }, options);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
     }

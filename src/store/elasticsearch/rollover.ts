@@ -33,6 +33,8 @@ const LOG_EVERY_MS = 60_000;
 export class Rollover {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
+  /** Aborted by stop(): a check waiting on a cluster that does not answer must not hold the exit. */
+  private readonly abort = new AbortController();
   private lastLog = 0;
   /** Rollovers done and indices deleted since start (for /metrics). */
   readonly totals = { rollovers: 0, deleted: 0 };
@@ -52,9 +54,11 @@ export class Rollover {
     this.timer.unref();
   }
 
+  /** Stops for good: a check in flight is abandoned (the next start checks again). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.abort.abort();
     await this.running;
   }
 
@@ -65,34 +69,36 @@ export class Rollover {
     const conditions: estypes.IndicesRolloverRolloverConditions = {};
     if (this.o.entriesLimit > 0) conditions.max_docs = this.o.entriesLimit;
     if (this.o.ageLimitMs > 0) conditions.max_age = `${this.o.ageLimitMs}ms`;
+    const options = { signal: this.abort.signal };
     for (const kind of INDEX_KINDS) {
       const alias = this.names.alias(kind);
       // Not created yet (no write reached Elasticsearch): nothing to roll.
-      if (!(await this.client.indices.existsAlias({ name: alias }))) continue;
-      const r = await this.client.indices.rollover({ alias, conditions });
+      if (!(await this.client.indices.existsAlias({ name: alias }, options))) continue;
+      const r = await this.client.indices.rollover({ alias, conditions }, options);
       if (!r.rolled_over) continue;
       this.totals.rollovers++;
       result.rolled[kind] = r.new_index;
       this.o.log(`elasticsearch: ${alias} rolled over from ${r.old_index} to ${r.new_index}`);
-      result.deleted.push(...(await this.deleteOld(kind)));
+      result.deleted.push(...(await this.deleteOld(kind, options)));
     }
     return result;
   }
 
   /** Deletes the indices of `kind` beyond the newest indices_to_keep; their names. */
-  private async deleteOld(kind: IndexKind): Promise<string[]> {
+  private async deleteOld(kind: IndexKind, options: { signal: AbortSignal }): Promise<string[]> {
     if (this.o.indicesToKeep <= 0) return [];
-    const found = await this.client.indices.get({ index: this.names.pattern(kind), expand_wildcards: ['open', 'closed'] });
+    const found = await this.client.indices.get({ index: this.names.pattern(kind), expand_wildcards: ['open', 'closed'] }, options);
     // Names end in a zero-padded counter: reverse lexical order is newest first.
     const old = Object.keys(found).sort().reverse().slice(this.o.indicesToKeep);
     if (old.length === 0) return [];
-    await this.client.indices.delete({ index: old.join(',') });
+    await this.client.indices.delete({ index: old.join(',') }, options);
     this.totals.deleted += old.length;
     this.o.log(`elasticsearch: deleted ${old.join(', ')} (indices_to_keep ${this.o.indicesToKeep})`);
     return old;
   }
 
   private logFailure(err: Error): void {
+    if (this.abort.signal.aborted) return;
     const now = Date.now();
     if (now - this.lastLog < LOG_EVERY_MS) return;
     this.lastLog = now;

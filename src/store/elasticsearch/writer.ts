@@ -26,8 +26,8 @@ export interface WriterOptions {
   bulkMaxDelayMs: number;
   /** Batches in flight at once (one worker each). */
   bulkConcurrency: number;
-  /** Creates the templates and first indices; called before the first write and after failures. */
-  ensureIndices: () => Promise<void>;
+  /** Creates the templates and first indices; called before the first write and after failures. Its requests end when `signal` aborts (the drain deadline). */
+  ensureIndices: (signal: AbortSignal) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -186,7 +186,7 @@ export class ElasticsearchWriter {
       if (this.stopping && !this.draining()) return false;
       try {
         if (!this.indicesReady) {
-          await this.o.ensureIndices();
+          await this.o.ensureIndices(this.abort.signal);
           this.indicesReady = true;
         }
         const r = await sendBulk(this.client, this.names, pending, {
