@@ -18,6 +18,7 @@ import type { Flow } from '../src/flow/types.js';
 import { openElasticsearchBackend } from '../src/store/elasticsearch/backend.js';
 import { deleteUnderPrefix } from '../src/store/elasticsearch/indices.js';
 import type { ElasticsearchSettings } from '../src/store/elasticsearch/settings.js';
+import { RESULTS } from './paths.js';
 
 const { values } = parseArgs({
   options: { url: { type: 'string' }, flows: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' } },
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
       flowsPerSecond: Math.round(total / ingestS), documentsPerSecond: Math.round((s.written.flow + s.written.metric) / ingestS),
       bulkMaxDocs: settings.bulkMaxDocs, bulkConcurrency: concurrency, failedAttempts: s.failedAttempts, dropped: s.dropped, queryRuns: runs, queries, latency,
     };
-    const dir = new URL('./results/', new URL('../../bench/', import.meta.url)).pathname;
+    const dir = RESULTS;
     mkdirSync(dir, { recursive: true });
     const stamp = when.replace(/[-:]/g, '');
     writeFileSync(join(dir, `es-${stamp}.json`), JSON.stringify(result, null, 2) + '\n');

@@ -25,17 +25,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { encodeFlowDelimited } from '../src/format/protobuf.js';
 import type { FlowSender } from '../src/transport/sender.js';
 import { UDPFlowSender } from '../src/transport/udp-sender.js';
 import { WebSocketFlowSender } from '../src/transport/ws-sender.js';
 import { FlowGenerator } from './query-flows.js';
 import { fileStamp, median, msSince } from './stats.js';
+import { RESULTS, ROOT } from './paths.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RESULTS = join(ROOT, 'bench', 'results');
 const BIN = join(ROOT, 'bin', 'skydive.js');
 /** Records handed to the sender per call (what one shard's group of flows may hold). */
 const CHUNK = 1000;

@@ -25,16 +25,15 @@ import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LiveCapture } from '../src/capture/live.js';
 import { FlowEngine } from '../src/engine/flow-engine.js';
 import { GENERATOR_VERSION, generateFile, type Summary } from './generate.js';
+import { RESULTS, ROOT } from './paths.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
-const RESULTS = join(ROOT, 'bench', 'results');
 const SELF = fileURLToPath(import.meta.url);
 const PATHS = ['addon', 'flows', 'cap'] as const;
 type PathName = (typeof PATHS)[number];

@@ -22,8 +22,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Flow } from '../src/flow/types.js';
 import { encodeMessage } from '../src/format/protobuf.js';
 import { compileQuery } from '../src/query/compile.js';
@@ -33,9 +32,8 @@ import { parseQuery } from '../src/query/parser.js';
 import { MemoryFlowStore } from '../src/store/memory.js';
 import { BENCH_T0, FlowGenerator, nextUpdate, prng } from './query-flows.js';
 import { fileStamp, median, msSince as ms, percentile } from './stats.js';
+import { RESULTS, ROOT } from './paths.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RESULTS = join(ROOT, 'bench', 'results');
 const BATCH = 100;
 
 interface Options { flows: number; seed: number; runs: number }

@@ -16,16 +16,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { GENERATOR_VERSION, MPLS_UDP_PORT, generateFile, type Summary } from './generate.js';
 import { availablePeers, ensureGnuTime } from './peers.js';
 import { timeProcess } from './measure.js';
+import { DEFAULT_RESULTS, RESULTS, ROOT } from './paths.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BENCH_DIST = join(ROOT, 'dist', 'bench');
 const CACHE = join(ROOT, 'bench', '.cache');
-const RESULTS = join(ROOT, 'bench', 'results');
 const README = join(ROOT, 'README.md');
 const SKYDIVE = join(ROOT, 'bin', 'skydive.js');
 const MARK_START = '<!-- bench:start -->';
@@ -348,11 +346,13 @@ async function main(): Promise<void> {
   const jsonPath = join(RESULTS, `${date.replace(/:/g, '')}.json`);
   writeFileSync(jsonPath, JSON.stringify({ ...context, options: { ...opts, only: [...opts.only] }, results: all }, null, 2) + '\n');
   const table = markdown(all, context);
-  writeFileSync(join(RESULTS, 'latest.md'), `# Benchmark results\n\n${table}`);
-  const complete = opts.only.size === Object.keys(GROUPS).length;
+  const latest = join(RESULTS, 'latest.md');
+  writeFileSync(latest, `# Benchmark results\n\n${table}`);
+  // The README shows the project's own results: a complete run into bench/results.
+  const complete = opts.only.size === Object.keys(GROUPS).length && RESULTS === DEFAULT_RESULTS;
   if (complete) updateReadme(table);
   process.stdout.write(table);
-  log(`wrote ${relative(ROOT, jsonPath)}, bench/results/latest.md${complete ? ' and README.md' : ' (README.md only on a complete run)'}`);
+  log(`wrote ${shortPath(jsonPath)}, ${shortPath(latest)}${complete ? ' and README.md' : ' (README.md only on a complete run into bench/results)'}`);
 }
 
 main().catch((err: unknown) => {

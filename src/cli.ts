@@ -19,6 +19,7 @@ commands:
   agent             run the captures of the configuration, flows to the analyzers (standalone: JSON lines)
   client            query an analyzer: client query "G.Flows()...", client status
   pcap2flows FILE   print the flows of a pcap/pcapng capture (Skydive's rules)
+  bench [SUITE]     the benches of bench/: pps (default), ingest, query, live, es
   version           print the version
   help              this text
 global options (before or after the command):
@@ -134,6 +135,12 @@ async function main(argv: string[]): Promise<number> {
         return err.status;
       }
       return 0;
+    }
+    case 'bench': {
+      const { BENCH_USAGE, parseBenchArgs, runBench } = await import('./commands/bench.js');
+      // The suite's own --help is this text, which lists its options.
+      if (wantsHelp(rest)) { process.stdout.write(BENCH_USAGE + '\n'); return 0; }
+      return runBench(parseBenchArgs(rest));
     }
   }
   throw new UsageError(`unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
