@@ -3,7 +3,7 @@
  * BENCH_RESULTS_DIR names, the tree (README.md, bench/results) left as it was. What is
  * asserted is what the suites counted, never how fast.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,20 @@ function skydive(args: string[], results?: string) {
 const KEPT = ['README.md', 'bench/results/latest.md', 'bench/results/ingest-latest.md'];
 const snapshot = (): string[] => KEPT.map((f) => readFileSync(path.join(ROOT, f), 'utf8'));
 
+/**
+ * Runs `skydive bench ARGS` with its results in a directory of its own; checks that it succeeded
+ * and left the tree's results as they were. Returns that directory.
+ */
+function benchInTmp(t: Test, args: string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'skydive-bench-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const before = snapshot();
+  const r = skydive(['bench', ...args], dir);
+  t.equal(r.code, 0, r.err);
+  t.strictSame(snapshot(), before, 'README.md and bench/results are as they were');
+  return dir;
+}
+
 /** The one JSON result a run wrote into `dir` whose name starts with `prefix`. */
 function result(dir: string, prefix: RegExp): Record<string, unknown> {
   const files = readdirSync(dir).filter((f) => prefix.test(f) && f.endsWith('.json'));
@@ -40,11 +54,7 @@ t.test('help and an unknown suite', async (t) => {
 });
 
 t.test('pps (the default suite): decoding and pcap2flows on a small generated capture', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'skydive-bench-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const before = snapshot();
-  const r = skydive(['bench', '--packets', '3000', '--runs', '1', '--only', 'a,c', '--no-install'], dir);
-  t.equal(r.code, 0, r.err);
+  const dir = benchInTmp(t, ['--packets', '3000', '--runs', '1', '--only', 'a,c', '--no-install']);
   const out = result(dir, /^\d{4}-/) as { flows: number; pcap2flowsCounters: Record<string, number>; results: { id: string; packets: number; samples: unknown[] }[] };
   t.equal(out.pcap2flowsCounters.packets, 3000, 'pcap2flows read every packet');
   t.ok(out.flows > 0, `${out.flows} flows`);
@@ -52,16 +62,10 @@ t.test('pps (the default suite): decoding and pcap2flows on a small generated ca
   t.ok(ids.includes('decode') && ids.some((id) => id.startsWith('pcap2flows')), `measured: ${ids.join(', ')}`);
   for (const x of out.results) t.match(x, { packets: 3000, samples: [{}] }, x.id);
   t.match(readFileSync(path.join(dir, 'latest.md'), 'utf8'), /\| skydive pcap2flows --workers 1 \|/);
-  t.strictSame(snapshot(), before, 'README.md and bench/results are as they were');
 });
 
 t.test('ingest: every flow an agent sends over WebSocket is stored', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'skydive-bench-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const before = snapshot();
-  const r = skydive(['bench', 'ingest', '--flows', '3000', '--runs', '1', '--transports', 'websocket'], dir);
-  t.equal(r.code, 0, r.err);
+  const dir = benchInTmp(t, ['ingest', '--flows', '3000', '--runs', '1', '--transports', 'websocket']);
   const out = result(dir, /^ingest-/) as { runs: { transport: string; flowsSent: number; flowsStored: number; analyzerBadMessages: number }[] };
   t.match(out.runs, [{ transport: 'websocket', flowsSent: 3000, flowsStored: 3000, analyzerBadMessages: 0 }]);
-  t.strictSame(snapshot(), before, 'README.md and bench/results are as they were');
 });
