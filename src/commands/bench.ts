@@ -43,7 +43,6 @@ Results go to bench/results/ (BENCH_RESULTS_DIR=DIR: to DIR); a complete pps run
 bench/results also updates the table of README.md.`;
 
 export interface BenchCommand {
-  suite: string;
   script: string;
   nodeArgs: readonly string[];
   args: string[];
@@ -56,7 +55,7 @@ export function parseBenchArgs(argv: string[]): BenchCommand {
   if (s === undefined) throw new UsageError(`bench: unknown suite ${JSON.stringify(suite)} (${Object.keys(SUITES).join(', ')})`);
   const script = join(projectRoot(), 'dist', 'bench', s.script);
   if (!existsSync(script)) throw new UsageError(`bench: ${join('dist', 'bench', s.script)} is missing; run "npm run build" first`);
-  return { suite, script, nodeArgs: s.node, args: argv.slice(named ? 1 : 0) };
+  return { script, nodeArgs: s.node, args: argv.slice(named ? 1 : 0) };
 }
 
 /**

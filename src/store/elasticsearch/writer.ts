@@ -26,7 +26,10 @@ export interface WriterOptions {
   bulkMaxDelayMs: number;
   /** Batches in flight at once (one worker each). */
   bulkConcurrency: number;
-  /** Creates the templates and first indices; called before the first write and after failures. Its requests end when `signal` aborts (the drain deadline). */
+  /**
+   * Creates the templates and first indices; called before the first write and after failures.
+   * Its requests end when `signal` aborts (the drain deadline).
+   */
   ensureIndices: (signal: AbortSignal) => Promise<void>;
   log: (line: string) => void;
 }
