@@ -82,13 +82,15 @@ function storesToCompare(): {
   return { direct, viaRing, counts, onDatagram };
 }
 
+/** 1,500 messages to send through a ring of 16 KB and 64 rows (both wrap often), and the stores to compare. */
+function ringAndStores() {
+  const ring = createDatagramRing(16384, 64);
+  return { writer: new DatagramRingWriter(ring), reader: new DatagramRingReader(ring), ...storesToCompare(), all: messages(1500) };
+}
+
 t.test('a store fed the writer\'s scans equals one fed the bytes, across wraps of bytes and rows', async (t) => {
   // 64 rows against messages of up to 12 flows: the rows wrap every few messages.
-  const ring = createDatagramRing(16384, 64);
-  const writer = new DatagramRingWriter(ring);
-  const reader = new DatagramRingReader(ring);
-  const { direct, viaRing, counts, onDatagram } = storesToCompare();
-  const all = messages(1500);
+  const { writer, reader, direct, viaRing, counts, onDatagram, all } = ringAndStores();
   let sent = 0;
   while (sent < all.length) {
     // A few in, a few out: the reader stays behind the writer by a varying amount.
@@ -109,11 +111,7 @@ t.test('a store fed the writer\'s scans equals one fed the bytes, across wraps o
 });
 
 t.test('datagrams pushed for later: the writer scans those the reader has not taken, the reader the rest', async (t) => {
-  const ring = createDatagramRing(16384, 64);
-  const writer = new DatagramRingWriter(ring);
-  const reader = new DatagramRingReader(ring);
-  const { direct, viaRing, counts, onDatagram } = storesToCompare();
-  const all = messages(1500);
+  const { writer, reader, direct, viaRing, counts, onDatagram, all } = ringAndStores();
   const r = prng(5);
   let sent = 0, scannedLater = 0;
   while (sent < all.length) {
