@@ -12,6 +12,7 @@ import { allowCrossOrigin } from './cors.js';
 import { ackRequest, agentFlowRoutes } from './routes/agent-flow.js';
 import { infoRoutes } from './routes/info.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { pcapRoutes } from './routes/pcap.js';
 import { subscriberFlowRoutes } from './routes/subscriber-flow.js';
 import { topologyRoutes } from './routes/topology.js';
 
@@ -32,6 +33,7 @@ export async function buildAnalyzerApp(ctx: AnalyzerContext): Promise<FastifyIns
   await app.register(infoRoutes(ctx));
   await app.register(metricsRoutes(ctx));
   await app.register(topologyRoutes(ctx));
+  await app.register(pcapRoutes(ctx));
   await app.register(agentFlowRoutes(ctx));
   await app.register(subscriberFlowRoutes(ctx));
   return app;

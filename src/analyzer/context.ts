@@ -8,6 +8,7 @@ import type { AgentSessions } from './agent-sessions.js';
 import type { Connections } from './connections.js';
 import type { FlowStream } from './flow-stream.js';
 import type { FlowIntake } from './intake.js';
+import type { PcapImporter } from './pcap-import.js';
 import type { UDPDrops } from './udp-intake.js';
 import type { WebSocketIntake } from './ws-intake.js';
 
@@ -20,6 +21,8 @@ export interface AnalyzerContext {
   /** Where /ws/agent/flow hands its messages: on to `intake`, scanned by a thread of its own. */
   wsIntake: WebSocketIntake;
   stream: FlowStream;
+  /** POST /api/pcap's imports, into `intake`. */
+  pcap: PcapImporter;
   /** The elasticsearch flow backend, when configured: it answers history queries. */
   elasticsearch?: ElasticsearchBackend;
   connections: Connections;

@@ -13,7 +13,9 @@ import type { MessageScan } from '../store/record-scan.js';
 import { CaptureStatsRegistry } from './capture-stats.js';
 import { RateMeter } from './rate-meter.js';
 
-export type Transport = 'udp' | 'websocket';
+/** What carried a message: an agent's UDP datagram or WebSocket frame, or a capture posted to /api/pcap. */
+export type Transport = 'udp' | 'websocket' | 'pcap';
+export const TRANSPORTS: readonly Transport[] = ['udp', 'websocket', 'pcap'];
 
 /** Who sent a message: the transport and the agent (X-Host-ID, or the source address). */
 export interface Source {
@@ -50,7 +52,12 @@ export interface IntakeOptions {
   now?: () => number;
 }
 
-const perTransport = (): Record<Transport, number> => ({ udp: 0, websocket: 0 });
+const perTransport = (): Record<Transport, number> => ({ udp: 0, websocket: 0, pcap: 0 });
+
+/** Sum of a per-transport count. */
+export function allTransports(r: Record<Transport, number>): number {
+  return TRANSPORTS.reduce((sum, t) => sum + r[t], 0);
+}
 
 export class FlowIntake {
   readonly counters: IntakeCounters = {

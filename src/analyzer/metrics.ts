@@ -8,7 +8,7 @@ import type { ElasticsearchStats } from '../store/elasticsearch/backend.js';
 import type { MemoryStoreStats } from '../store/types.js';
 import type { CaptureStatsRegistry } from './capture-stats.js';
 import type { FlowStream } from './flow-stream.js';
-import type { IntakeCounters, Transport } from './intake.js';
+import { TRANSPORTS, type IntakeCounters, type Transport } from './intake.js';
 import type { UDPDrops } from './udp-intake.js';
 
 export interface MetricsSnapshot {
@@ -43,7 +43,6 @@ class Exposition {
   }
 }
 
-const TRANSPORTS: Transport[] = ['udp', 'websocket'];
 const perTransport = (r: Record<Transport, number>): [Record<string, string>, number][] =>
   TRANSPORTS.map((t) => [{ transport: t }, r[t]]);
 

@@ -9,6 +9,7 @@
  * same analyzer.
  */
 import type { FastifyInstance } from 'fastify';
+import type { EngineOptions } from '../engine/flow-engine.js';
 import type { ElasticsearchBackend } from '../store/elasticsearch/backend.js';
 import type { ElasticsearchSettings } from '../store/elasticsearch/settings.js';
 import { MemoryFlowStore } from '../store/memory.js';
@@ -21,6 +22,7 @@ import { Connections } from './connections.js';
 import type { AnalyzerContext } from './context.js';
 import { FlowStream } from './flow-stream.js';
 import { FlowIntake } from './intake.js';
+import { PcapImporter } from './pcap-import.js';
 import { listenUDP, type UDPIntake } from './udp-intake.js';
 import { WebSocketIntake } from './ws-intake.js';
 
@@ -37,6 +39,8 @@ export interface AnalyzerOptions {
   queueSize?: number;
   bulkMaxFlows?: number;
   bulkMaxDelayMs?: number;
+  /** Flow table settings of POST /api/pcap's imports (config/flow-table.ts; default: the core's defaults). */
+  pcapEngine?: EngineOptions;
   /** Also store every flow update in Elasticsearch, which then answers history queries. */
   elasticsearch?: ElasticsearchSettings;
   log?: (line: string) => void;
@@ -88,8 +92,10 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
   });
   let udp: UDPIntake | undefined;
   const wsIntake = new WebSocketIntake(intake, log);
+  const pcap = new PcapImporter(intake, o.pcapEngine ?? {});
   const ctx: AnalyzerContext = {
     hostId: o.hostId, version: packageVersion(), store, intake, wsIntake, stream, elasticsearch: es,
+    pcap,
     connections: new Connections(), sessions: new AgentSessions(),
     flowExpireMs: o.flowExpireMs ?? 600_000,
     pingDelayMs: o.pingDelayMs ?? 2000,
@@ -138,6 +144,7 @@ export async function startAnalyzer(o: AnalyzerOptions): Promise<RunningAnalyzer
     close: () => (closing ??= (async () => {
       clearInterval(retention);
       await udp?.close();
+      await pcap.close();
       stream.flush();
       await Promise.all([...ctx.closers].map((c) => c()));
       await app.close();

@@ -4,7 +4,9 @@
  * what happened and what to try: the analyzer unreachable, a query refused (the analyzer's
  * own explanation), credentials refused.
  */
+import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { formatHostPort, type HostPort } from '../net/host-port.js';
 
 export class ClientError extends Error {
@@ -25,12 +27,15 @@ export interface Reply {
   body: string;
 }
 
-export function request(o: ClientOptions, method: string, path: string, body?: string): Promise<Reply> {
+/** A request body: JSON text, or a stream of `length` bytes of `type`. */
+export type Body = string | { stream: Readable; type: string; length: number };
+
+export function request(o: ClientOptions, method: string, path: string, body?: Body): Promise<Reply> {
   const where = formatHostPort(o.analyzer);
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    headers['Content-Length'] = String(Buffer.byteLength(body));
+    headers['Content-Type'] = typeof body === 'string' ? 'application/json' : body.type;
+    headers['Content-Length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
   }
   if (o.username !== undefined && o.username !== '') {
     headers.Authorization = 'Basic ' + Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64');
@@ -43,9 +48,21 @@ export function request(o: ClientOptions, method: string, path: string, body?: s
       res.on('error', (err) => reject(new ClientError(`the analyzer at ${where} broke off its reply: ${err.message}`)));
     });
     req.on('timeout', () => req.destroy(new Error(`no reply within ${(o.timeoutMs ?? 30000) / 1000} s`)));
-    req.on('error', (err) => reject(new ClientError(
-      `cannot reach the analyzer at ${where} (${err.message}): is it running? Give its address with --analyzer HOST:PORT or SKYDIVE_ANALYZER`)));
-    req.end(body);
+    // Connected once, a failure is the analyzer going away mid-request, not a wrong address.
+    let reached = false;
+    req.on('socket', (s) => {
+      if (!s.connecting) reached = true;
+      else s.once('connect', () => { reached = true; });
+    });
+    req.on('error', (err) => reject(new ClientError(reached
+      ? `the analyzer at ${where} broke off the ${method} ${path} request (${err.message}): did it stop?`
+      : `cannot reach the analyzer at ${where} (${err.message}): is it running? Give its address with --analyzer HOST:PORT or SKYDIVE_ANALYZER`)));
+    if (typeof body === 'object') {
+      body.stream.on('error', (err) => req.destroy(err));
+      body.stream.pipe(req);
+    } else {
+      req.end(body);
+    }
   });
 }
 
@@ -75,4 +92,24 @@ export async function gremlinQuery(o: ClientOptions, query: string): Promise<str
 
 export async function analyzerStatus(o: ClientOptions): Promise<string> {
   return expectOK(o, await request(o, 'GET', '/api/status'), 'status request');
+}
+
+/**
+ * Uploads the capture `file` to POST /api/pcap; the analyzer's summary (packets, flows) as text.
+ * No reply timeout: the analyzer answers once every flow of the capture is stored.
+ */
+export async function importPcap(o: ClientOptions, file: string): Promise<string> {
+  let length: number;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new ClientError(`${file} is not a file`);
+    length = st.size;
+  } catch (err) {
+    if (err instanceof ClientError) throw err;
+    throw new ClientError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const stream = createReadStream(file);
+  const r = await request({ ...o, timeoutMs: 0 }, 'POST', '/api/pcap', { stream, type: 'application/vnd.tcpdump.pcap', length });
+  if (r.status === 400) throw new ClientError(`the analyzer could not import ${file}: ${r.body.trim()}`);
+  return expectOK(o, r, `import of ${file}`);
 }

@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import { loadConfig, ConfigError, type Config } from '../config/load.js';
 import type { EngineOptions } from '../engine/flow-engine.js';
+import { flowTableOptions } from '../config/flow-table.js';
 import { LivePipeline } from '../pipeline/live.js';
 import { DEFAULT_HEADER_SIZE, LiveCapture, LiveCaptureError } from '../capture/live.js';
 import { PcapSocketServer } from '../capture/pcapsocket.js';
@@ -79,9 +80,10 @@ export function parseAgentArgs(argv: string[]): AgentOptions {
 
 /** The flow engine options of a capture: Skydive's flow.* settings, then the capture's own. */
 function engineOptions(config: Config, c: CaptureConf): EngineOptions {
+  const table = flowTableOptions(config);
   return {
-    maxEntries: config.get<number>('flow.max_entries'),
-    layerKeyMode: c.layer_key_mode ?? config.get<'L2' | 'L3'>('flow.default_layer_key_mode'),
+    ...table,
+    layerKeyMode: c.layer_key_mode ?? table.layerKeyMode,
     extraTCPMetric: c.extra_tcp_metric ?? false,
     reassembleTCP: c.reassemble_tcp ?? false,
     ipDefrag: c.ip_defrag ?? false,
@@ -89,11 +91,6 @@ function engineOptions(config: Config, c: CaptureConf): EngineOptions {
     nodeTID: c.node_tid ?? '',
     captureID: c.capture_id ?? randomUUID(),
     mplsUDPPort: c.mpls_udp_port || undefined,
-    applicationPorts: {
-      tcp: config.get<Record<string, string>>('flow.application_ports.tcp'),
-      udp: config.get<Record<string, string>>('flow.application_ports.udp'),
-    },
-    applicationTimeouts: config.get<Record<string, number>>('flow.application_timeout'),
   };
 }
 

@@ -13,6 +13,8 @@ import { configFiles, parseOptions } from '../cli/options.js';
 import { AddressError, formatHostPort, parseHostPort, type HostPort } from '../net/host-port.js';
 import { startAnalyzer, type AnalyzerOptions, type RunningAnalyzer } from '../analyzer/server.js';
 import { elasticsearchSettings } from '../store/elasticsearch/settings.js';
+import { allTransports } from '../analyzer/intake.js';
+import { flowTableOptions } from '../config/flow-table.js';
 
 export const ANALYZER_USAGE = `usage: skydive analyzer [-c FILE]... [--listen HOST:PORT] [--host-id ID]
   -c, --conf FILE   configuration (YAML, Skydive's keys; repeatable, merged in order; - = stdin).
@@ -59,6 +61,7 @@ export function analyzerOptions(config: Config, args: AnalyzerArgs, log: (line: 
       maxHistoryPerFlow: config.get<number>('analyzer.flow.max_history'),
     },
     flowExpireMs: config.get<number>('flow.expire') * 1000,
+    pcapEngine: flowTableOptions(config),
     pingDelayMs: config.get<number>('http.ws.ping_delay') * 1000,
     pongTimeoutMs: config.get<number>('http.ws.pong_timeout') * 1000,
     queueSize: config.get<number>('http.ws.queue_size'),
@@ -114,6 +117,5 @@ export async function runAnalyzer(args: AnalyzerArgs, log: (line: string) => voi
   process.send?.({ type: 'listening', address: formatHostPort(analyzer.address) });
   await new Promise<void>((resolve) => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => resolve(), { once: true }); });
   await analyzer.close();
-  const received = analyzer.intake.counters.flows;
-  log(`stopped: ${received.udp + received.websocket} flows received, ${analyzer.store.size} stored`);
+  log(`stopped: ${allTransports(analyzer.intake.counters.flows)} flows received, ${analyzer.store.size} stored`);
 }

@@ -1,6 +1,7 @@
 /**
  * `skydive client`: Skydive's command-line client (skydive-api.md §8) for what this analyzer
- * serves: `query GREMLIN` (POST /api/topology) and `status` (GET /api/status), printing the
+ * serves: `query GREMLIN` (POST /api/topology), `status` (GET /api/status) and
+ * `pcap --trace FILE` (POST /api/pcap: the capture's flows into the analyzer), printing the
  * JSON reply indented as Skydive's client does. The analyzer's address, user name and password
  * come from --analyzer/--username/--password, else SKYDIVE_ANALYZER/SKYDIVE_USERNAME/
  * SKYDIVE_PASSWORD, else 127.0.0.1:8082 and no credentials.
@@ -8,7 +9,7 @@
 import type { Writable } from 'node:stream';
 import { UsageError } from '../cli/errors.js';
 import { parseOptions } from '../cli/options.js';
-import { analyzerStatus, gremlinQuery, type ClientOptions } from '../client/analyzer-api.js';
+import { analyzerStatus, gremlinQuery, importPcap, type ClientOptions } from '../client/analyzer-api.js';
 import { indentJSON } from '../client/pretty-json.js';
 import { AddressError, parseHostPort } from '../net/host-port.js';
 
@@ -16,6 +17,7 @@ export const CLIENT_USAGE = `usage: skydive client [options] <command>
 commands:
   query GREMLIN     run a Gremlin flow query, e.g. "G.Flows().Has('Network.A', '10.0.0.1').Count()"
   status            the analyzer's status
+  pcap -t FILE      import a pcap or pcapng capture's flows into the analyzer (--trace FILE)
 options:
   --analyzer HOST:PORT   analyzer to ask (env SKYDIVE_ANALYZER, default 127.0.0.1:8082)
   --username USER        basic auth user (env SKYDIVE_USERNAME)
@@ -23,14 +25,16 @@ options:
   --format json          output format of query (json only)`;
 
 export interface ClientArgs {
-  command: 'query' | 'status';
+  command: 'query' | 'status' | 'pcap';
   query?: string;
+  /** pcap's capture file. */
+  trace?: string;
   options: ClientOptions;
 }
 
 export function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ClientArgs {
   const o = parseOptions(argv, {
-    values: { analyzer: ['--analyzer'], username: ['--username'], password: ['--password'], format: ['--format'] },
+    values: { analyzer: ['--analyzer'], username: ['--username'], password: ['--password'], format: ['--format'], trace: ['--trace', '-t'] },
   }, CLIENT_USAGE);
   const [command, ...rest] = o.positional;
   const format = o.values.format?.[0] ?? 'json';
@@ -48,6 +52,7 @@ export function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process
     username: o.values.username?.[0] ?? env.SKYDIVE_USERNAME,
     password: o.values.password?.[0] ?? env.SKYDIVE_PASSWORD,
   };
+  if (o.values.trace !== undefined && command !== 'pcap') throw new UsageError(`--trace is an option of pcap only\n${CLIENT_USAGE}`);
   switch (command) {
     case 'query':
       if (rest.length !== 1) throw new UsageError(`query takes one Gremlin query (quote it): skydive client query "G.Flows()"\n${CLIENT_USAGE}`);
@@ -55,16 +60,22 @@ export function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process
     case 'status':
       if (rest.length > 0) throw new UsageError(`status takes no argument\n${CLIENT_USAGE}`);
       return { command, options };
+    case 'pcap': {
+      const trace = o.values.trace?.[0];
+      if (trace === undefined || trace === '' || rest.length > 0) throw new UsageError(`pcap takes the capture with --trace: skydive client pcap --trace capture.pcap\n${CLIENT_USAGE}`);
+      return { command, trace, options };
+    }
     case undefined:
       throw new UsageError(`a command is needed\n${CLIENT_USAGE}`);
     default:
-      throw new UsageError(`unknown client command ${JSON.stringify(command)} (skydive-ts has query and status)\n${CLIENT_USAGE}`);
+      throw new UsageError(`unknown client command ${JSON.stringify(command)} (skydive-ts has query, status and pcap)\n${CLIENT_USAGE}`);
   }
 }
 
 /** Runs the command and prints its reply on `out`. ClientErrors are for the caller to print. */
 export async function runClient(args: ClientArgs, out: Writable): Promise<void> {
-  const text = args.command === 'query' ? await gremlinQuery(args.options, args.query!) : await analyzerStatus(args.options);
+  const text = args.command === 'query' ? await gremlinQuery(args.options, args.query!)
+    : args.command === 'pcap' ? await importPcap(args.options, args.trace!) : await analyzerStatus(args.options);
   if (text.trim() === '') return;
   out.write(indentJSON(text) + '\n');
 }

@@ -43,12 +43,21 @@ export function encodeRecord(flow: Flow, format: FlowFormat): Uint8Array | strin
   return format === 'protobuf' ? encodeFlowDelimited(flow) : flowToJSON(flow);
 }
 
+/**
+ * Where a replay writes its flows, one record made by `encodeRecord` at a time: a FlowWriter,
+ * or anything else that takes records (the analyzer's pcap import stores them). A promise back
+ * means: wait for it before the next record.
+ */
+export interface RecordWriter {
+  writeRecord(record: Uint8Array): Promise<void> | undefined;
+}
+
 /** Output is gathered into blocks of this size: one stream write per block, not two per flow. */
 const BLOCK = 256 << 10;
 /** Blocks the stream may hold at once (written blocks kept for reuse, with reuseBlocks). */
 const SPARE_BLOCKS = 4;
 
-export class FlowWriter {
+export class FlowWriter implements RecordWriter {
   private count = 0;
   private ended = false;
   private block: Buffer = Buffer.allocUnsafeSlow(BLOCK);

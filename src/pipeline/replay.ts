@@ -33,7 +33,7 @@ import { CaptureReader, FRAMES_BATCH, type CaptureTail, type ReadResult } from '
 import { groupRecords, SPLIT_ENTRY, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
-import type { FlowWriter } from '../format/writer.js';
+import type { RecordWriter } from '../format/writer.js';
 import type { ReplayTimers } from './tick-clock.js';
 import { localShard, threadShard, type ShardHandle } from './pool.js';
 import { sharedCoreMemory } from '../wasm/module.js';
@@ -54,6 +54,8 @@ export interface ReplayOptions {
   timers?: ReplayTimers;
   /** See SortedFlowSink: finished flows held in memory until written, at most (default SPILL_BYTES). */
   spillBytes?: number;
+  /** Stops the replay at its next chunk, or before the tables give their flows: it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface ReplayResult {
@@ -81,7 +83,7 @@ const SLOT_BYTES = 2 << 20;
 const STOP_GROUP = 1024;
 
 /** Replays `opts.file`; every flow that leaves a table is written to `writer`. */
-export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Promise<ReplayResult> {
+export async function replayCapture(opts: ReplayOptions, writer: RecordWriter): Promise<ReplayResult> {
   const { max, cpus } = workersLimit();
   if (!(Number.isInteger(opts.workers) && opts.workers >= 1 && opts.workers <= max)) {
     throw new RangeError(`workers must be between 1 and ${max} (${WORKERS_PER_CPU} per CPU, ${cpus} CPUs, at most ${MAX_WORKERS}), got ${opts.workers}`);
@@ -119,7 +121,7 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
   });
   let inputError: unknown;
   try {
-    inputError = await replayChunks(reader, n, !opts.threads, config, frames, take, batchPackets, async (sources) => {
+    inputError = await replayChunks(reader, n, !opts.threads, config, frames, take, batchPackets, opts.signal, async (sources) => {
       await afterTick();
       await mergeSorted([...sink.takeOpen(), ...sources], write);
     }, addCounters);
@@ -149,7 +151,7 @@ export async function replayCapture(opts: ReplayOptions, writer: FlowWriter): Pr
 async function replayChunks(reader: CaptureReader, n: number, local: boolean, config: (i: number) => ShardConfig,
                             frames: (bytes: number, records: number) => FramesTask,
                             take: (replies: ShardReply[]) => Promise<void>, batchPackets: number,
-                            finish: (sources: GroupSource[]) => Promise<void>,
+                            signal: AbortSignal | undefined, finish: (sources: GroupSource[]) => Promise<void>,
                             addCounters: (c: Record<string, string> | undefined) => void): Promise<unknown> {
   const handles: ShardHandle[] = [];
   const pending: Promise<ShardReply[]>[] = [];
@@ -184,6 +186,7 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
         return { packets: 0, bytes: 0 };
       });
       if (r.packets === 0) break;
+      signal?.throwIfAborted();
       const s = c % SLOTS;
       // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
@@ -205,6 +208,7 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       })])));
     }
     while (pending.length > 0) await take(await pending.shift()!);
+    signal?.throwIfAborted();
     await finish(handles.map((h) => stopSource(async (recycle) => {
       const reply = await h.run({ op: 'stop', maxFlows: STOP_GROUP, recycle });
       addCounters(reply.counters);

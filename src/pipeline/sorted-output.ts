@@ -10,7 +10,7 @@
  * group is written. Without timers a replay is one group, and every flow a
  * full table evicts waits for the end of the file.
  */
-import type { FlowWriter } from '../format/writer.js';
+import type { RecordWriter } from '../format/writer.js';
 import { mergeSorted, type GroupSource } from './merge.js';
 import type { FlowGroup } from './shard-task.js';
 import { SpillRun } from './spill.js';
@@ -165,7 +165,7 @@ export class SortedFlowSink implements FlowOut {
   }
 
   /** Writes the complete groups, each in key order, and forgets them; `all` first closes the open group. Returns how many records. */
-  async writeTo(writer: FlowWriter, all = false): Promise<number> {
+  async writeTo(writer: RecordWriter, all = false): Promise<number> {
     if (all) this.endGroup();
     let start = 0;
     let written = 0;

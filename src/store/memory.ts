@@ -6,12 +6,12 @@
  *   history per flow); bad values throw a RangeError naming the option.
  * - `ingest(message, receivedAtMs?)`: takes a whole `flow.Message` as agents send it; keeps
  *   each flow's latest state by UUID and appends its LastUpdateMetric to the flow's history;
- *   evicts the flow with the oldest Last when full. A malformed message throws a
+ *   evicts the flow heard of least recently when full (see `heardById`). A malformed message throws a
  *   MessageFormatError and changes nothing.
  * - `ingestScan(scan, receivedAtMs?)`: the same for a message already scanned (record-scan.ts),
  *   by the thread that received it for one.
  * - `upsert(flows, receivedAtMs?)`: the same for Flow objects (encoded, then ingested).
- * - `expire(nowMs)`: drops flows whose Last is older than nowMs - retentionMs; the analyzer calls
+ * - `expire(nowMs)`: drops flows last heard of before nowMs - retentionMs; the analyzer calls
  *   it periodically (every few seconds is plenty).
  * - `get(uuid)`, `size`, `stats()` (counters for /metrics), `clear()`.
  * - `scan`, `lookup`, `lookupSize`, `topByTime`: the `FlowSource` the Gremlin evaluator reads.
@@ -75,6 +75,12 @@ export interface IngestResult {
  * from maxFlows once, up to this many; beyond, they double as needed.
  */
 const PRESIZED_IDS = 1 << 20;
+
+/** When the store heard of scan row `r`'s flow (see MemoryFlowStore.heardById). */
+function heardAt(scan: MessageScan, r: number, receivedAtMs: number | undefined): number {
+  const last = scan.last[r];
+  return receivedAtMs !== undefined && receivedAtMs > last ? receivedAtMs : last;
+}
 
 function nextPowerOfTwo(n: number): number {
   return 2 ** Math.ceil(Math.log2(Math.max(2, n)));
@@ -152,6 +158,13 @@ export class MemoryFlowStore implements FlowSource {
   private startById = new Float64Array(0);
   private lastById = new Float64Array(0);
   private seqById = new Float64Array(0);
+  /**
+   * When the store last heard of each flow: the later of its Last and the time the message that
+   * brought its state was received. Retention and eviction go by it: a flow an agent keeps
+   * sending stays, and so do the flows of an old capture just imported (POST /api/pcap), whose
+   * Last is long past. Without a receive time (tests, upsert), it is Last.
+   */
+  private heardById = new Float64Array(0);
   /** LastUpdateMetric's offset in the record (-1: none) and length; whether it is a non-zero delta. */
   private lumOff = new Int32Array(0);
   private lumLen = new Int32Array(0);
@@ -213,7 +226,7 @@ export class MemoryFlowStore implements FlowSource {
     });
     this.byLast = new LastHeap({
       holds: (id, seq) => this.live[id] === 1 && this.seqById[id] === seq,
-      lastOf: (id) => this.lastById[id],
+      lastOf: (id) => this.heardById[id],
       seqOf: (id) => this.seqById[id],
     });
   }
@@ -251,7 +264,7 @@ export class MemoryFlowStore implements FlowSource {
       }
       this.uuids.probeText(scan.buf, scan.keyStart[kb + K_UUID], uuidLen);
       const id = this.uuids.first(hashes[r * HASHES_PER_RECORD]);
-      if (id === EMPTY) this.insert(scan, r);
+      if (id === EMPTY) this.insert(scan, r, receivedAtMs);
       else this.update(id, scan, r, receivedAtMs);
     }
     if (this.staged > 0) {
@@ -274,12 +287,12 @@ export class MemoryFlowStore implements FlowSource {
     if (valid.length > 0) this.ingest(encodeMessage(valid), receivedAtMs);
   }
 
-  /** Drops the flows whose Last is before nowMs - retentionMs; returns how many. */
+  /** Drops the flows last heard of before nowMs - retentionMs; returns how many. */
   expire(nowMs: number): number {
     if (this.options.retentionMs === Infinity) return 0;
     const cutoff = nowMs - this.options.retentionMs;
     let n = 0;
-    for (let top = this.byLast.peek(); top >= 0 && this.lastById[top] < cutoff; top = this.byLast.peek()) {
+    for (let top = this.byLast.peek(); top >= 0 && this.heardById[top] < cutoff; top = this.byLast.peek()) {
       this.byLast.pop();
       this.remove(top);
       n++;
@@ -571,11 +584,12 @@ export class MemoryFlowStore implements FlowSource {
     return true;
   }
 
-  private insert(scan: MessageScan, r: number): void {
+  private insert(scan: MessageScan, r: number, receivedAtMs: number | undefined): void {
+    const heard = heardAt(scan, r, receivedAtMs);
     if (this.count >= this.options.maxFlows) {
       const oldest = this.byLast.peek();
       // A flow older than everything held would be the next one evicted: keep the newer ones.
-      if (oldest < 0 || scan.last[r] < this.lastById[oldest]) {
+      if (oldest < 0 || heard < this.heardById[oldest]) {
         this.counters.rejected++;
         return;
       }
@@ -601,6 +615,7 @@ export class MemoryFlowStore implements FlowSource {
       this.placeRecord(id, scan, r);
     }
     this.writeColumns(id, scan, r);
+    this.heardById[id] = heard;
     // Append to the insertion-order list.
     this.seqPrev[id] = this.seqTail;
     this.seqNext[id] = EMPTY;
@@ -647,15 +662,16 @@ export class MemoryFlowStore implements FlowSource {
       if (previous !== undefined && (incoming === undefined || !sameWindow(previous, incoming))) {
         this.counters.historyDropped += addDelta((this.older[id] ??= []), previous, maxOlder);
       }
-      const lastBefore = this.lastById[id];
+      const heardBefore = this.heardById[id];
       this.placeRecord(id, scan, r);
       this.writeColumns(id, scan, r);
+      this.heardById[id] = heardAt(scan, r, receivedAtMs);
       for (let i = 0; moved !== 0; i++, moved >>>= 1) {
         if ((moved & 1) === 0) continue;
         const h = this.probeHeld(id, i);
         if (h !== undefined) this.indexes[i].move(h, id);
       }
-      if (this.lastById[id] !== lastBefore) this.byLast.push(id);
+      if (this.heardById[id] !== heardBefore) this.byLast.push(id);
     }
     const hist = this.older[id];
     if (hist !== undefined && this.options.retentionMs !== Infinity) {
@@ -799,6 +815,7 @@ export class MemoryFlowStore implements FlowSource {
     this.portB = grow(this.portB);
     this.startById = grow(this.startById);
     this.lastById = grow(this.lastById);
+    this.heardById = grow(this.heardById);
     this.seqById = grow(this.seqById);
     this.lumOff = grow(this.lumOff);
     this.lumLen = grow(this.lumLen);

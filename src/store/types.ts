@@ -84,12 +84,14 @@ export interface FlowSource {
 /** Bounds and tuning of a `MemoryFlowStore`. */
 export interface MemoryStoreOptions {
   /**
-   * Most flows held at once; when full, the flow with the oldest Last is evicted (counted).
+   * Most flows held at once; when full, the flow heard of least recently (the later of its Last
+   * and when its last state was received) is evicted (counted).
    * Default 1,000,000: about 0.8 GB with the per-flow figure of bench/query.ts.
    */
   maxFlows: number;
   /**
-   * Flows whose Last is older than now - retentionMs are dropped by `expire(now)` (counted).
+   * Flows last heard of (as for maxFlows) before now - retentionMs are dropped by `expire(now)`
+   * (counted).
    * Default 1 hour; Infinity keeps flows until they are evicted.
    */
   retentionMs: number;

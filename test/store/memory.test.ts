@@ -263,6 +263,28 @@ t.test('retention: expire() drops flows whose Last is too old, and counts them',
   t.end();
 });
 
+t.test('retention and eviction count from when a flow was last received, when that is later than its Last', (t) => {
+  // The flows of an old capture imported now (POST /api/pcap): their Last is a year back.
+  const year = 365 * 86_400_000;
+  const now = BASE_MS + year;
+  const store = new MemoryFlowStore({ retentionMs: 60_000, maxFlows: 3 });
+  store.upsert([baseFlow('old-1', { Last: BASE_MS }), baseFlow('old-2', { Last: BASE_MS + 1 })], now);
+  t.equal(store.expire(now + 30_000), 0, 'an hour-old Last does not expire a flow received 30 s ago');
+  t.same(uuids(store.scan()), ['old-1', 'old-2']);
+  // Received later, with a Last still older: old-1 was heard of least recently, so it goes first.
+  store.upsert([baseFlow('old-3', { Last: BASE_MS - 5 })], now + 10_000);
+  store.upsert([baseFlow('new', { Last: now + 20_000 })], now + 20_000);
+  t.same(uuids(store.scan()), ['new', 'old-2', 'old-3'], 'a full store evicted the flow received first');
+  // A flow received now whose Last is later than that: Last counts.
+  store.upsert([baseFlow('ahead', { Last: now + 200_000 })], now + 30_000);
+  t.same(uuids(store.scan()), ['ahead', 'new', 'old-3']);
+  t.equal(store.expire(now + 75_000), 1, 'old-3: received 65 s before');
+  t.equal(store.expire(now + 200_000), 1, 'new: its Last and its receipt 180 s before');
+  t.same(uuids(store.scan()), ['ahead'], 'ahead: its Last is within the retention of the check');
+  t.same(indexMismatches(store), [], 'indexes agree with a scan');
+  t.end();
+});
+
 t.test('retention Infinity keeps everything', (t) => {
   const store = new MemoryFlowStore({ retentionMs: Infinity });
   store.upsert(makeFlows(50));

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AnalyzerContext } from '../context.js';
+import { allTransports } from '../intake.js';
 
 export function infoRoutes(ctx: AnalyzerContext) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -23,7 +24,7 @@ export function infoRoutes(ctx: AnalyzerContext) {
         Probes: {},
         Flows: {
           Stored: s.flows,
-          Received: ctx.intake.counters.flows.udp + ctx.intake.counters.flows.websocket,
+          Received: allTransports(ctx.intake.counters.flows),
           Evicted: s.evicted,
           Expired: s.expired,
           IngestPerSecond: ctx.intake.rate.perSecond(),
