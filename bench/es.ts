@@ -20,9 +20,15 @@ import { deleteUnderPrefix } from '../src/store/elasticsearch/indices.js';
 import type { ElasticsearchSettings } from '../src/store/elasticsearch/settings.js';
 import { RESULTS } from './paths.js';
 
-const { values } = parseArgs({
-  options: { url: { type: 'string' }, flows: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' } },
-});
+let values: Record<string, string | undefined>;
+try {
+  ({ values } = parseArgs({
+    options: { url: { type: 'string' }, flows: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' } },
+  }));
+} catch (err) {
+  process.stderr.write(`bench es: ${(err as Error).message}\n`);
+  process.exit(1);
+}
 const url = values.url ?? process.env.SKYDIVE_TEST_ES_URL ?? 'http://127.0.0.1:9250';
 const total = Number(values.flows ?? 200_000);
 const runs = Number(values.runs ?? 7);
@@ -131,4 +137,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// A mistake in the options, or a failure: one line, not a stack trace.
+main().catch((err: unknown) => {
+  process.stderr.write(`bench es: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exitCode = 1;
+});

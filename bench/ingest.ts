@@ -242,4 +242,8 @@ async function main(): Promise<void> {
   console.log(md);
 }
 
-await main();
+// A mistake in the options, or a failure: one line, not a stack trace.
+main().catch((err: unknown) => {
+  process.stderr.write(`bench ingest: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exitCode = 1;
+});

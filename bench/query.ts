@@ -256,4 +256,8 @@ function main(): void {
   console.log(md);
 }
 
-main();
+// A mistake in the options, or a failure: one line, not a stack trace.
+Promise.resolve().then(main).catch((err: unknown) => {
+  process.stderr.write(`bench query: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -45,12 +45,16 @@ function result(dir: string, prefix: RegExp): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(dir, files[0]), 'utf8')) as Record<string, unknown>;
 }
 
-t.test('help and an unknown suite', async (t) => {
+t.test('help, an unknown suite, and a suite\'s unknown option', async (t) => {
   const help = skydive(['bench', '--help']);
   t.equal(help.code, 0);
   for (const suite of ['pps (default)', 'ingest', 'query', 'live', 'es']) t.match(help.out, new RegExp(`\\n {2}${suite.replace(/[()]/g, '\\$&')} `), suite);
   t.match(skydive(['help']).out, /\n {2}bench \[SUITE\] +the benches of bench\//);
   t.match(skydive(['bench', 'nosuch']), { code: 2, err: 'skydive: bench: unknown suite "nosuch" (pps, ingest, query, live, es)' });
+  // One line naming the option, not a stack trace.
+  t.match(skydive(['bench', 'ingest', '--bogus']), { code: 1, err: /^bench ingest: unknown option --bogus \(use --flows N [^\n]*\)$/ });
+  t.match(skydive(['bench', 'query', '--flows', '0']), { code: 1, err: /^bench query: --flows needs a positive integer$/ });
+  t.match(skydive(['bench', 'es', '--bogus']), { code: 1, err: /^bench es: Unknown option '--bogus'$/ });
 });
 
 t.test('pps (the default suite): decoding and pcap2flows on a small generated capture', async (t) => {
