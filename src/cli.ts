@@ -23,7 +23,7 @@ commands:
   version           print the version
   help              this text
 global options (before or after the command):
-  -c, --conf FILE               configuration file of agent, analyzer, allinone (repeatable)
+  -c, --conf FILE               configuration file of agent, analyzer, allinone, client (repeatable)
   -b, --config-backend file     where the configuration comes from: file only (etcd is not supported)
   --verbose                     debug output: the configuration files read, stack traces of
                                 unexpected errors (as SKYDIVE_DEBUG=1)
@@ -108,7 +108,9 @@ async function main(argv: string[]): Promise<number> {
       const { ClientError } = await import('./client/analyzer-api.js');
       if (wantsHelp(rest)) { process.stdout.write(CLIENT_USAGE + '\n'); return 0; }
       try {
-        await runClient(parseClientArgs(rest), process.stdout);
+        const args = parseClientArgs(rest);
+        for (const w of args.warnings) process.stderr.write(`skydive client: warning: ${w}\n`);
+        await runClient(args, process.stdout);
       } catch (err) {
         if (!(err instanceof ClientError)) throw err;
         process.stderr.write(`skydive client: ${err.message}\n`);

@@ -20,7 +20,8 @@ import { UsageError } from '../cli/errors.js';
 import { configFiles, parseOptions } from '../cli/options.js';
 import { dialable, formatHostPort, parseHostPort } from '../net/host-port.js';
 import { hostDefaultInterface } from '../net/default-route.js';
-import { listenAddress, loadCommandConfig } from './analyzer.js';
+import { listenAddress } from './analyzer.js';
+import { loadCommandConfig } from '../cli/config.js';
 
 export const ALLINONE_USAGE = `usage: skydive allinone [-c FILE]... [--listen HOST:PORT]
   -c, --conf FILE   configuration for both (YAML, Skydive's keys; repeatable; default

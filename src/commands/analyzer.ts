@@ -7,7 +7,8 @@
 import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { makeDirs } from '../make-dirs.js';
-import { loadConfig, ConfigError, type Config } from '../config/load.js';
+import { ConfigError, type Config } from '../config/load.js';
+import { loadCommandConfig } from '../cli/config.js';
 import { UsageError } from '../cli/errors.js';
 import { configFiles, parseOptions } from '../cli/options.js';
 import { AddressError, formatHostPort, parseHostPort, type HostPort } from '../net/host-port.js';
@@ -29,15 +30,6 @@ export function parseAnalyzerArgs(argv: string[]): AnalyzerArgs {
   const o = parseOptions(argv, { values: { conf: ['-c', '--conf'], listen: ['--listen'], hostId: ['--host-id'] }, repeatable: ['conf'] }, ANALYZER_USAGE);
   if (o.positional.length > 0) throw new UsageError(`unexpected argument ${o.positional[0]}\n${ANALYZER_USAGE}`);
   return { files: configFiles(o.values.conf), listen: o.values.listen?.[0], hostId: o.values.hostId?.[0] };
-}
-
-export function loadCommandConfig(files: string[], env: NodeJS.ProcessEnv): Config {
-  try {
-    return loadConfig({ files, env });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
 }
 
 export function listenAddress(text: string, what: string): HostPort {

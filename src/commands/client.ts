@@ -4,11 +4,13 @@
  * `pcap --trace FILE` (POST /api/pcap: the capture's flows into the analyzer), printing the
  * JSON reply indented as Skydive's client does. The analyzer's address, user name and password
  * come from --analyzer/--username/--password, else SKYDIVE_ANALYZER/SKYDIVE_USERNAME/
- * SKYDIVE_PASSWORD, else 127.0.0.1:8082 and no credentials.
+ * SKYDIVE_PASSWORD, else (the address) the first of `analyzers` in the files given with -c,
+ * else 127.0.0.1:8082 and no credentials.
  */
 import type { Writable } from 'node:stream';
 import { UsageError } from '../cli/errors.js';
 import { parseOptions } from '../cli/options.js';
+import { loadCommandConfig } from '../cli/config.js';
 import { analyzerStatus, gremlinQuery, importPcap, type ClientOptions } from '../client/analyzer-api.js';
 import { indentJSON } from '../client/pretty-json.js';
 import { AddressError, parseHostPort } from '../net/host-port.js';
@@ -19,7 +21,9 @@ commands:
   status            the analyzer's status
   pcap -t FILE      import a pcap or pcapng capture's flows into the analyzer (--trace FILE)
 options:
-  --analyzer HOST:PORT   analyzer to ask (env SKYDIVE_ANALYZER, default 127.0.0.1:8082)
+  --analyzer HOST:PORT   analyzer to ask (env SKYDIVE_ANALYZER, else the first of "analyzers"
+                         in the configuration given with -c, else 127.0.0.1:8082)
+  -c, --conf FILE        configuration (YAML, Skydive's keys; repeatable); only "analyzers" is read
   --username USER        basic auth user (env SKYDIVE_USERNAME)
   --password PASS        basic auth password (env SKYDIVE_PASSWORD)
   --format json          output format of query (json only)`;
@@ -30,23 +34,31 @@ export interface ClientArgs {
   /** pcap's capture file. */
   trace?: string;
   options: ClientOptions;
+  /** The configuration's warnings (unknown keys), for the caller to print. */
+  warnings: string[];
 }
 
 export function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ClientArgs {
   const o = parseOptions(argv, {
-    values: { analyzer: ['--analyzer'], username: ['--username'], password: ['--password'], format: ['--format'], trace: ['--trace', '-t'] },
+    values: { analyzer: ['--analyzer'], username: ['--username'], password: ['--password'], format: ['--format'], trace: ['--trace', '-t'], conf: ['-c', '--conf'] },
+    repeatable: ['conf'],
   }, CLIENT_USAGE);
   const [command, ...rest] = o.positional;
   const format = o.values.format?.[0] ?? 'json';
   if (format !== 'json') throw new UsageError(`--format ${format}: only json is supported (the analyzer keeps flows, not a graph to draw)`);
-  const addressText = o.values.analyzer?.[0] ?? env.SKYDIVE_ANALYZER ?? '127.0.0.1:8082';
+  const config = o.values.conf ? loadCommandConfig(o.values.conf, env) : undefined;
+  const configured = config?.get<string[]>('analyzers')[0];
+  const [addressText, from] = o.values.analyzer ? [o.values.analyzer[0], '--analyzer']
+    : env.SKYDIVE_ANALYZER !== undefined ? [env.SKYDIVE_ANALYZER, 'SKYDIVE_ANALYZER']
+      : configured !== undefined ? [configured, 'analyzers'] : ['127.0.0.1:8082', 'the default'];
   let analyzer;
   try {
     analyzer = parseHostPort(addressText, '127.0.0.1');
   } catch (err) {
-    if (err instanceof AddressError) throw new UsageError(`${o.values.analyzer ? '--analyzer' : 'SKYDIVE_ANALYZER'}: ${err.message}`);
+    if (err instanceof AddressError) throw new UsageError(`${from}: ${err.message}`);
     throw err;
   }
+  const warnings = config?.warnings ?? [];
   const options: ClientOptions = {
     analyzer,
     username: o.values.username?.[0] ?? env.SKYDIVE_USERNAME,
@@ -56,14 +68,14 @@ export function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process
   switch (command) {
     case 'query':
       if (rest.length !== 1) throw new UsageError(`query takes one Gremlin query (quote it): skydive client query "G.Flows()"\n${CLIENT_USAGE}`);
-      return { command, query: rest[0], options };
+      return { command, query: rest[0], options, warnings };
     case 'status':
       if (rest.length > 0) throw new UsageError(`status takes no argument\n${CLIENT_USAGE}`);
-      return { command, options };
+      return { command, options, warnings };
     case 'pcap': {
       const trace = o.values.trace?.[0];
       if (trace === undefined || trace === '' || rest.length > 0) throw new UsageError(`pcap takes the capture with --trace: skydive client pcap --trace capture.pcap\n${CLIENT_USAGE}`);
-      return { command, trace, options };
+      return { command, trace, options, warnings };
     }
     case undefined:
       throw new UsageError(`a command is needed\n${CLIENT_USAGE}`);

@@ -114,3 +114,21 @@ t.test('client: a reply that is not JSON is an error, not garbled output', async
   t.equal(r.out, '', 'nothing on stdout');
   t.match(r.err, new RegExp(`the analyzer at 127\\.0\\.0\\.1:${port} answered the query with text/plain, not JSON: not json \\{`));
 });
+
+t.test('client -c: the analyzer is the first of the configuration\'s analyzers, after --analyzer and SKYDIVE_ANALYZER', async (t) => {
+  const { parseClientArgs } = await import('../../src/commands/client.js');
+  const file = conf('client.yml', 'analyzers:\n  - 10.0.0.5:9000\n  - 10.0.0.6:9000\n');
+  const args = parseClientArgs(['-c', file, 'status'], { SKYDIVE_FLOW_UPDAT: '5' });
+  t.strictSame(args.options.analyzer, { host: '10.0.0.5', port: 9000 });
+  t.match(args.warnings, [/SKYDIVE_FLOW_UPDAT/], 'an unknown SKYDIVE_ variable is a warning');
+  t.throws(() => parseClientArgs(['-c', conf('typo.yml', 'flow:\n  updat: 5\n'), 'status'], {}), /unknown key flow\.updat/, 'an unknown key is an error');
+  t.strictSame(parseClientArgs(['-c', file, 'status'], { SKYDIVE_ANALYZER: '10.0.0.7:1' }).options.analyzer, { host: '10.0.0.7', port: 1 });
+  t.strictSame(parseClientArgs(['-c', file, '--analyzer', '10.0.0.8:2', 'status'], {}).options.analyzer, { host: '10.0.0.8', port: 2 });
+  t.strictSame(parseClientArgs(['-c', file, 'status'], { SKYDIVE_ANALYZERS: '10.0.0.9:3' }).options.analyzer, { host: '10.0.0.9', port: 3 }, 'SKYDIVE_ANALYZERS overrides the file');
+  t.strictSame(parseClientArgs(['status'], {}).options.analyzer, { host: '127.0.0.1', port: 8082 }, 'no -c: the default');
+  t.throws(() => parseClientArgs(['-c', conf('bad.yml', 'analyzers:\n  - "nohostport::"\n'), 'status'], {}), /^analyzers: /);
+  // As a user runs it: -c before the command, and the address used.
+  const r = skydive('-c', conf('nobody.yml', 'analyzers:\n  - 127.0.0.1:9\n'), 'client', 'status');
+  t.equal(r.code, 1);
+  t.match(r.err, /^skydive client: cannot reach the analyzer at 127\.0\.0\.1:9 /);
+});
