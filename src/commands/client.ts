@@ -34,7 +34,7 @@ export interface ClientArgs {
   /** pcap's capture file. */
   trace?: string;
   options: ClientOptions;
-  /** The configuration's warnings (unknown keys), for the caller to print. */
+  /** The configuration's warnings (SKYDIVE_* variables it does not know), for the caller to print. */
   warnings: string[];
 }
 
