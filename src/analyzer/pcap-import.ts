@@ -21,14 +21,13 @@ import { pipeline } from 'node:stream/promises';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { CaptureFormatError } from '../capture/pcapfile.js';
 import type { EngineOptions } from '../engine/flow-engine.js';
+import { messageOfRecords } from '../format/message-frame.js';
 import type { RecordWriter } from '../format/writer.js';
 import { replayCapture } from '../pipeline/replay.js';
 import type { FlowIntake } from './intake.js';
 
 /** Flows per flow.Message handed to the intake: a store ingest of about a millisecond. */
 const FLOWS_PER_MESSAGE = 256;
-/** flow.Message's field 1 (Flow), length-delimited: the tag in front of each record. */
-const FLOW_FIELD_TAG = 0x0a;
 
 export interface PcapImportResult {
   packets: number;
@@ -38,12 +37,9 @@ export interface PcapImportResult {
   truncatedBytes?: number;
 }
 
-/** The upload is not a capture, or broke off part way; `stored` flows (of the packets before) were kept. */
+/** The upload is not a capture, or a record in it is corrupt (the message says how many flows were kept). */
 export class PcapImportError extends Error {
   override readonly name = 'PcapImportError';
-  constructor(message: string, readonly stored: number) {
-    super(message);
-  }
 }
 
 /** The analyzer stopped while the import waited or ran (the flows it stored so far stay). */
@@ -107,7 +103,7 @@ export class PcapImporter {
         },
       }, messages);
     } catch (err) {
-      if (err instanceof CaptureFormatError) throw new PcapImportError(named(err.message), 0);
+      if (err instanceof CaptureFormatError) throw new PcapImportError(named(err.message));
       throw err;
     }
     await messages.end();
@@ -115,7 +111,7 @@ export class PcapImporter {
     const packets = Number(c.packets ?? 0n);
     if (result.inputError !== undefined) {
       throw new PcapImportError(`${named((result.inputError as Error)?.message ?? String(result.inputError))}; `
-        + `the ${messages.stored} flows of the ${packets} packets before it were stored`, messages.stored);
+        + `the ${messages.stored} flows of the ${packets} packets before it were stored`);
     }
     return {
       packets, flows: messages.stored, decodeFailures: Number(c.decode_failures ?? 0n),
@@ -127,24 +123,15 @@ export class PcapImporter {
 /** Gathers the replay's length-delimited Flow records into flow.Messages for the intake. */
 class FlowMessages implements RecordWriter {
   stored = 0;
-  /** The message being gathered: a new one each time, as the intake may keep views of it. */
-  private message = new Uint8Array(64 << 10);
-  private used = 0;
-  private flows = 0;
+  private records: Uint8Array[] = [];
 
   constructor(private readonly intake: FlowIntake, private readonly client: string, private readonly signal: AbortSignal) {}
 
   writeRecord(record: Uint8Array): Promise<void> | undefined {
     this.signal.throwIfAborted();
-    if (this.used + 1 + record.length > this.message.length) {
-      const larger = new Uint8Array(Math.max(2 * this.message.length, this.used + 1 + record.length));
-      larger.set(this.message.subarray(0, this.used));
-      this.message = larger;
-    }
-    this.message[this.used++] = FLOW_FIELD_TAG;
-    this.message.set(record, this.used);
-    this.used += record.length;
-    return ++this.flows >= FLOWS_PER_MESSAGE ? this.send() : undefined;
+    // Copied: the replay reuses the memory its records lie in.
+    this.records.push(record.slice());
+    return this.records.length >= FLOWS_PER_MESSAGE ? this.send() : undefined;
   }
 
   end(): Promise<void> {
@@ -153,11 +140,9 @@ class FlowMessages implements RecordWriter {
 
   /** Hands the gathered flows to the intake, then lets the event loop serve others before more come. */
   private async send(): Promise<void> {
-    if (this.flows === 0) return;
-    const message = this.message.subarray(0, this.used);
-    this.message = new Uint8Array(this.message.length);
-    this.used = 0;
-    this.flows = 0;
+    if (this.records.length === 0) return;
+    const message = messageOfRecords(this.records);
+    this.records = [];
     const n = this.intake.ingest(message, { transport: 'pcap', agent: this.client });
     if (n > 0) this.stored += n;
     await yieldTurn();
