@@ -9,12 +9,14 @@ import { isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { compiledScript } from '../project-files.js';
-import { createDatagramRing, DatagramRingReader } from './datagram-ring.js';
+import { createDatagramRing, DatagramRingReader, type DatagramRingBuffers } from './datagram-ring.js';
 import type { FlowIntake, Source } from './intake.js';
 import type { MessageScan } from '../store/record-scan.js';
-import type { UDPReceiverData } from './udp-receiver.js';
 
-/** Asked of the kernel; Linux caps it at net.core.rmem_max. */
+/**
+ * Asked of the kernel: Linux caps it at net.core.rmem_max, except for a privileged analyzer
+ * reading through the native addon (SO_RCVBUFFORCE, udprecv.c).
+ */
 const RECEIVE_BUFFER = 8 << 20;
 /**
  * The ring between the receiving thread and the event loop: about 23,000 datagrams of 1400
@@ -31,6 +33,21 @@ const SCAN_ROWS = 1 << 16;
 /** Datagrams taken from the ring per turn of the event loop (a few ms of work). */
 const DATAGRAMS_PER_TURN = 256;
 
+/** What the receiving thread (udp-receiver.ts) is given. */
+export interface UDPReceiverData {
+  host: string;
+  port: number;
+  ipv6: boolean;
+  receiveBufferBytes: number;
+  ring: DatagramRingBuffers;
+  /** Int32 flags: CLOSE_FLAG. */
+  control: SharedArrayBuffer;
+  /** Which socket: the addon's when built (default), or node:dgram's. */
+  socket?: 'native' | 'dgram';
+}
+
+export const CLOSE_FLAG = 0;
+
 /** Datagrams lost on the way in: by the kernel (its buffer full), by the ring (full). */
 export interface UDPDrops {
   /** From /proc/net/udp*; undefined off Linux. */
@@ -46,10 +63,18 @@ export interface UDPIntake {
 
 interface ReceiverMessage { listening?: number; error?: string; log?: string; closed?: boolean }
 
-export async function listenUDP(host: string, port: number, intake: FlowIntake, log: (line: string) => void, ringBytes = RING_BYTES): Promise<UDPIntake> {
+export interface UDPIntakeOptions {
+  /** The ring's bytes (default RING_BYTES). */
+  ringBytes?: number;
+  /** The receiving thread's socket (default: the native addon's when built; udp-receiver.ts). */
+  socket?: 'native' | 'dgram';
+}
+
+export async function listenUDP(host: string, port: number, intake: FlowIntake, log: (line: string) => void, opts: UDPIntakeOptions = {}): Promise<UDPIntake> {
   const v6 = isIPv6(host);
-  const ring = createDatagramRing(ringBytes, SCAN_ROWS);
-  const data: UDPReceiverData = { host, port, ipv6: v6, receiveBufferBytes: RECEIVE_BUFFER, ring };
+  const ring = createDatagramRing(opts.ringBytes ?? RING_BYTES, SCAN_ROWS);
+  const control = new SharedArrayBuffer(4);
+  const data: UDPReceiverData = { host, port, ipv6: v6, receiveBufferBytes: RECEIVE_BUFFER, ring, control, socket: opts.socket };
   const worker = new Worker(compiledScript('analyzer/udp-receiver.js'), { workerData: data });
   // Until the thread says it listens: its bind error, or its end, is listenUDP's error.
   const bound = await new Promise<number>((resolve, reject) => {
@@ -74,6 +99,7 @@ export async function listenUDP(host: string, port: number, intake: FlowIntake, 
   const closed = new Promise<void>((resolve) => {
     worker.on('message', (m: ReceiverMessage) => {
       if (m.log !== undefined) log(`${where}: ${m.log}`);
+      if (m.error !== undefined) log(`${where}: the receiving thread failed, no more flows over UDP: ${m.error}`);
       if (m.closed) resolve();
     });
     worker.once('exit', () => resolve());
@@ -112,6 +138,8 @@ export async function listenUDP(host: string, port: number, intake: FlowIntake, 
       while (Date.now() < until && (socketCounters(proc, bound)?.queued ?? 0) > 0) {
         await new Promise((r) => setTimeout(r, 10));
       }
+      Atomics.store(new Int32Array(control), CLOSE_FLAG, 1);
+      Atomics.notify(new Int32Array(control), CLOSE_FLAG);
       worker.postMessage({ close: true });
       await closed;
       await worker.terminate();

@@ -14,7 +14,7 @@
  * A batch stays valid until its release(), or until the iterator is asked for the next batch,
  * which releases the previous one. An open capture keeps the process alive until close().
  */
-import { nativeAddon, NativeAddonError, type NativeAddon, type NativeOpenResult } from './native-addon.js';
+import { nativeAddon, NativeAddonError, type NativeAddon, type NativeOpenResult } from '../native-addon.js';
 import { recordSize } from './pcapfile.js';
 
 /** Skydive's HeaderSize default: the snap length when a capture gives 0 or none. */

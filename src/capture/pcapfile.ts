@@ -34,7 +34,7 @@
 import { fstatSync, read as readFd } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nativeAddon, NativeAddonError, type NativeAddon, type NativeChunk } from './native-addon.js';
+import { nativeAddon, NativeAddonError, type NativeAddon, type NativeChunk } from '../native-addon.js';
 
 /** Size of the fixed header in front of each record's data. */
 export const RECORD_HEADER_SIZE = 24;

@@ -1,9 +1,12 @@
 /**
- * The UDP intake while the event loop cannot take datagrams: the receiving thread keeps the
- * socket read, the ring holds what it can, and every datagram sent is accounted for, stored or
- * counted as dropped; the flows stored are whole datagrams', in the order sent.
+ * The UDP intake, through either socket of the receiving thread (the native addon's, node:dgram's):
+ * while the event loop cannot take datagrams, the thread keeps the socket read, the ring holds
+ * what it can, and every datagram sent is accounted for, stored or counted as dropped; the flows
+ * stored are whole datagrams', in the order sent. Senders are named by address and port, IPv4 or
+ * IPv6, and datagrams of any size up to UDP's largest arrive whole.
  */
 import t from 'tap';
+import { createSocket } from 'node:dgram';
 import { Worker } from 'node:worker_threads';
 import { FlowIntake } from '../../src/analyzer/intake.js';
 import { listenUDP } from '../../src/analyzer/udp-intake.js';
@@ -24,14 +27,16 @@ s.connect(port, '127.0.0.1', async () => {
 });
 `;
 
-t.test('a blocked event loop: what the ring cannot hold is dropped and counted, nothing else is lost', async (t) => {
+const SOCKETS = ['native', 'dgram'] as const;
+
+for (const socket of SOCKETS) t.test(`${socket}: a blocked event loop: what the ring cannot hold is dropped and counted, nothing else is lost`, async (t) => {
   const flows = makeFlows(2000, 5);
   // Two flows a datagram: about 600 bytes each, 1,000 datagrams against a ring of 64 KB.
   const datagrams = Array.from({ length: flows.length / 2 }, (_, i) => encodeMessage(flows.slice(2 * i, 2 * i + 2)));
   const store = new MemoryFlowStore({ retentionMs: Infinity });
   const intake = new FlowIntake(store);
   const logs: string[] = [];
-  const udp = await listenUDP('127.0.0.1', 0, intake, (l) => logs.push(l), 64 << 10);
+  const udp = await listenUDP('127.0.0.1', 0, intake, (l) => logs.push(l), { ringBytes: 64 << 10, socket });
   t.teardown(() => udp.close());
 
   const done = new Int32Array(new SharedArrayBuffer(4));
@@ -61,9 +66,42 @@ t.test('a blocked event loop: what the ring cannot hold is dropped and counted, 
   t.same(logs, []);
 });
 
-t.test('a port taken is a clear error, and no thread stays behind', async (t) => {
+for (const socket of SOCKETS) t.test(`${socket}: a port taken is a clear error, and no thread stays behind`, async (t) => {
   const intake = new FlowIntake(new MemoryFlowStore());
-  const first = await listenUDP('127.0.0.1', 0, intake, () => undefined);
+  const first = await listenUDP('127.0.0.1', 0, intake, () => undefined, { socket });
   t.teardown(() => first.close());
-  await t.rejects(listenUDP('127.0.0.1', first.port, intake, () => undefined), /EADDRINUSE/);
+  await t.rejects(listenUDP('127.0.0.1', first.port, intake, () => undefined, { socket }), /EADDRINUSE/);
+});
+
+for (const socket of SOCKETS) t.test(`${socket}: senders by address and port (IPv4 and IPv6), datagrams of every size whole`, async (t) => {
+  const flows = makeFlows(1500, 9);
+  // Datagrams of one flow up to 60 KB (UDP's largest is 65,507 bytes), and more of them than
+  // one native read takes (64), so that some wait for the next.
+  const targets = [60_000, 1, 1400, 20_000, 1, 1, 3000, 1, 1, 1, 45_000, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+  const datagrams: Uint8Array[] = [];
+  for (let at = 0, i = 0; at < flows.length; i++) {
+    let n = 1;
+    while (at + n < flows.length && encodeMessage(flows.slice(at, at + n + 1)).length <= targets[i % targets.length]) n++;
+    datagrams.push(encodeMessage(flows.slice(at, at + n)));
+    at += n;
+  }
+  t.ok(Math.max(...datagrams.map((d) => d.length)) > 50_000, 'some datagrams are tens of KB');
+  for (const [host, type] of [['127.0.0.1', 'udp4'], ['::1', 'udp6']] as const) {
+    const store = new MemoryFlowStore({ retentionMs: Infinity });
+    const intake = new FlowIntake(store);
+    const logs: string[] = [];
+    const udp = await listenUDP(host, 0, intake, (l) => logs.push(l), { socket });
+    const sender = createSocket(type);
+    await new Promise<void>((ok) => sender.bind(0, host, ok));
+    for (const d of datagrams) await new Promise<void>((ok, ko) => sender.send(d, udp.port, host, (e) => (e ? ko(e) : ok())));
+    await until(() => intake.counters.messages.udp === datagrams.length, `${host}: every datagram stored`);
+    t.equal(store.size, flows.length, `${host}: every flow stored`);
+    t.same(store.get(flows[250].UUID)?.flow, flows[250], `${host}: a flow of a large datagram, as sent`);
+    t.same(intake.registry.agentTotals().map((a) => [a.agent, a.transport, a.messages]),
+      [[`${host}:${sender.address().port}`, 'udp', datagrams.length]], `${host}: one agent, named by its address and port`);
+    t.same(udp.drops(), { kernel: 0, queue: 0 });
+    t.same(logs, []);
+    sender.close();
+    await udp.close();
+  }
 });

@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nativeAddon } from '../../src/capture/native-addon.js';
+import { nativeAddon } from '../../src/native-addon.js';
 import {
   CaptureReader,
   FRAMES_BATCH,

@@ -1,11 +1,12 @@
 /**
  * The project's native addon (native/, built by `npm run build` when libpcap-dev is there): live
- * capture (pcapbatch.c) and the reading of classic pcap chunks (pcapread.c).
+ * capture (pcapbatch.c), the reading of classic pcap chunks (pcapread.c) and the analyzer's flow
+ * UDP socket (udprecv.c).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { projectRoot } from '../project-files.js';
+import { projectRoot } from './project-files.js';
 
 export interface NativeOpenResult { handle: object; linkType: number; ifIndex: number; nanosecond: boolean; snaplen: number }
 export interface NativeStats { recv: number; drop: number; ifdrop: number; ringDropped: number; packets: number; bytes: number; batches: number }
@@ -25,7 +26,18 @@ export interface NativeAddon {
   readRecords(fd: number, dst: Uint8Array, position: number, maxRecords: number, bigEndian: boolean, maxCaplen: number, prefix?: number): Promise<NativeChunk>;
   /** Set by builds whose readRecords reads streams (position -1, prefix). */
   readRecordsInOrder?: boolean;
+  /** Binds a UDP socket to a numeric address (udprecv.c); throws an Error whose code is the errno name. */
+  udpOpen?(address: string, port: number, ipv6: boolean, receiveBufferBytes: number): NativeUDPSocket;
+  /** Datagrams written into `out` as entries (UDP_ENTRY_HEADER bytes, then the payload); waits at most `timeoutMs` for a first one. */
+  udpRecv?(handle: object, out: Uint8Array, timeoutMs: number): number;
+  udpClose?(handle: object): void;
 }
+
+export interface NativeUDPSocket { handle: object; port: number; receiveBufferBytes: number }
+/** An entry of udpRecv's `out`: length u32, port u16, family u8, text length u8, address[16], text[48], then the payload padded to 4. */
+export const UDP_ENTRY_HEADER = 72;
+/** Room udpRecv asks of `out`: the largest datagram's entry. */
+export const UDP_MIN_OUT = UDP_ENTRY_HEADER + 65536;
 
 export const ADDON_PATH = join('native', 'build', 'Release', 'pcapbatch.node');
 const HINT = 'install libpcap-dev and build-essential (apt-get install libpcap-dev build-essential), then run `npm run build`';
