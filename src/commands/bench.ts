@@ -29,9 +29,9 @@ suites:
   pps (default)   packets/s and peak RSS on a generated capture: decoding, the flow table,
                   pcap2flows with 1 and 2 workers, softflowd, argus, ndpiReader, a plain-JS baseline
                   [--packets N] [--seed S] [--runs K] [--only a,b,...] [--longer] [--no-install]
-  ingest          flows/s from an agent's sender into a fresh analyzer, over WebSocket and UDP
+  ingest          flows/s from an agent's sender into an analyzer, over WebSocket and UDP
                   [--flows N] [--runs K] [--transports udp,websocket] [--batch B] [--datagram BYTES]
-                  [--udp-rate FLOWS_PER_S] [--analyzer-node-args ARGS]
+                  [--udp-rate FLOWS_PER_S] [--warmup N] [--analyzer-node-args ARGS]
   query           the in-memory store of 1,000,000 flows: ingest, memory per flow, query latency
                   [--flows N] [--seed S] [--runs K]
   live            live capture of tcpreplay's packets on a veth in a private namespace (root)
