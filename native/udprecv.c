@@ -233,12 +233,22 @@ static size_t write_entry(udp_t *u, int i, uint8_t *p) {
   return size;
 }
 
-static napi_value js_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) return fail(env, "udpRecv(handle, out, timeoutMs)");
+/* The call's `want` arguments into argv, the first a handle; NULL (an exception thrown) when not. */
+static udp_t *handle_call(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    fail(env, usage);
+    return NULL;
+  }
   udp_t *u = handle_of(env, argv[0]);
-  if (!u) return fail(env, "handle: from udpOpen");
+  if (!u) fail(env, "handle: from udpOpen");
+  return u;
+}
+
+static napi_value js_recv(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  udp_t *u = handle_call(env, info, 3, argv, "udpRecv(handle, out, timeoutMs)");
+  if (!u) return NULL;
   if (u->fd < 0) return fail(env, "handle: the socket is closed");
   bool is_typed;
   napi_typedarray_type type;
@@ -283,11 +293,9 @@ full:;
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return fail(env, "udpClose(handle)");
-  udp_t *u = handle_of(env, argv[0]);
-  if (!u) return fail(env, "handle: from udpOpen");
+  udp_t *u = handle_call(env, info, 1, argv, "udpClose(handle)");
+  if (!u) return NULL;
   udp_close(u);
   u->pending = 0;
   return NULL;
