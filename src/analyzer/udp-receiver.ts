@@ -27,7 +27,6 @@ import { nativeAddon, UDP_ENTRY_HEADER, UDP_MIN_OUT, type NativeAddon } from '..
 import { DatagramRingWriter } from './datagram-ring.js';
 import { CLOSE_FLAG, type UDPReceiverData } from './udp-intake.js';
 
-
 /** Senders named at most before the numbering starts over (spoofed sources cannot grow it). */
 const MAX_SENDERS = 4096;
 /**
