@@ -92,9 +92,14 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
     if (ts >= limitNs) break;
     const next = data + (pcap ? caplen : (caplen + 7) & ~7);
     // Records are read one after the other, each at an address only the
-    // previous one gives: load the next one's first two lines now, so that
-    // they arrive while this frame is processed rather than after it.
-    if (next + 128 <= end) prefetched ^= load<u32>(next) ^ load<u32>(next, 64);
+    // previous one gives. The next record's header was loaded during the
+    // last frame, so the one after it is known now: load its first two
+    // lines, which then have this frame and the next to arrive.
+    if (next + header <= end) {
+      const c2 = pcap ? u32At(next + 8, be) : load<u32>(next, 8);
+      const after = next + header + (pcap ? c2 : (c2 + 7) & ~7);
+      if (after + 128 <= end) prefetched ^= load<u32>(after) ^ load<u32>(after, 64);
+    }
     if (shards <= 1) {
       processPacket(data, caplen, wire, lt, ts, outer);
     } else {

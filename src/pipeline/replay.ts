@@ -171,7 +171,7 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
     for (let i = 0; i < n; i++) {
-      const c = { ...config(i), engine: { ...config(i).engine, memory: memories[i] } };
+      const c: ShardConfig = { ...config(i), engine: { ...config(i).engine, memory: memories[i] }, peer: i > 0 ? memories[0] : undefined };
       handles.push(i === 0 && local ? localShard(c) : threadShard(c));
     }
     const slots = await Promise.all(handles.map(async (h, i) => {
@@ -204,7 +204,7 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
           ...frames(part.bytes[k], part.records[k]), address: slots[k][s].byteOffset,
           presplit: part.ticks.map((t) => ({ tick: t.tick, after: t.after[k] })),
         };
-        return h.run(task, { sab: memories[0].buffer as unknown as SharedArrayBuffer, offset: split.region(s, k) });
+        return h.run({ ...task, from: split.region(s, k) });
       })])));
     }
     while (pending.length > 0) await take(await pending.shift()!);

@@ -30,6 +30,11 @@ export interface ShardConfig {
   count: number;
   /** Skydive's ticks on packet time; none = one table for the whole capture. */
   timers?: ReplayTimers;
+  /**
+   * The splitting shard's memory (a file replay): FramesTask.from is an offset in it. Given
+   * once, with the thread: a shared buffer in every task's message cost a clone each time.
+   */
+  peer?: WebAssembly.Memory;
 }
 
 /** Whole records in the layout of `format`; `data` absent when they are already in the core's memory. */
@@ -37,6 +42,8 @@ export interface FramesTask {
   op: 'frames';
   /** Records to copy to `address` first. */
   data?: Uint8Array;
+  /** Or where they are in ShardConfig.peer. */
+  from?: number;
   /** The records' address in the core's memory (default: its input region). */
   address?: number;
   format: FramesFormat;
@@ -190,7 +197,8 @@ export class Shard {
   private frames(task: FramesTask, out: FlowOut): ShardStatus {
     const core = this.engine.core;
     const base = task.address ?? core.inputBuffer();
-    if (task.data) new Uint8Array(core.memory.buffer, base, task.bytes).set(task.data.subarray(0, task.bytes));
+    const data = task.from === undefined ? task.data : new Uint8Array(this.config.peer!.buffer, task.from, task.bytes);
+    if (data) new Uint8Array(core.memory.buffer, base, task.bytes).set(data.subarray(0, task.bytes));
     if (task.presplit) return this.presplitFrames(task, base, out);
     const split = task.split ?? 0;
     const count = this.config.count;
