@@ -171,7 +171,8 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
   try {
     const memories = Array.from({ length: n }, () => sharedCoreMemory());
     for (let i = 0; i < n; i++) {
-      const c: ShardConfig = { ...config(i), engine: { ...config(i).engine, memory: memories[i] }, peer: i > 0 ? memories[0] : undefined };
+      const engine = { ...config(i).engine, memory: memories[i] };
+      const c: ShardConfig = { ...config(i), engine, peer: i > 0 ? memories[0] : undefined };
       handles.push(i === 0 && local ? localShard(c) : threadShard(c));
     }
     const slots = await Promise.all(handles.map(async (h, i) => {
