@@ -9,6 +9,7 @@ export { decodePacket } from './decode';
 export { inputAlloc, inputBuffer, inputCapacity, outputBuffer, outputCapacity } from './io';
 export * from './testing';
 export { feedRecords, feedRecordCount, processBatch } from './flow/feed';
+export { shardOf } from './shard';
 export { updateTick, expireTick, connectionTick, stopTable, stopBegin, stopFlow } from './flow/process';
 export { emitChunkCount, emitChunkAddr, emitChunkLength, emitRelease, emitLost } from './flow/emit';
 export { tableSize, tableFirst, tableNext } from './flow/table';

@@ -1,6 +1,7 @@
 /**
  * Builds the pcapbatch addon (native/build/Release/pcapbatch.node: pcapbatch.c, live capture;
- * pcapread.c, pcap file chunks; udprecv.c, the analyzer's flow UDP socket) with node-gyp.
+ * pcapread.c, pcap file chunks; pcapshard.c, pcap file records dealt out to flow tables;
+ * udprecv.c, the analyzer's flow UDP socket) with node-gyp.
  *
  * node-gyp needs the headers of the Node that will load the addon. Debian's nodejs package
  * installs them beside the binary (/usr/include/node), so they are used from there when
@@ -22,7 +23,7 @@ const fail = (msg) => { console.error(`build:native: ${msg}`); process.exit(1); 
 const addon = join(here, 'build', 'Release', 'pcapbatch.node');
 const mtime = (f) => statSync(f).mtimeMs;
 if (!process.argv.includes('--force') && existsSync(addon) &&
-    ['pcapbatch.c', 'pcapread.c', 'udprecv.c', 'binding.gyp', 'build.mjs'].every((f) => mtime(join(here, f)) < mtime(addon))) {
+    ['pcapbatch.c', 'pcapread.c', 'pcapshard.c', 'udprecv.c', 'binding.gyp', 'build.mjs'].every((f) => mtime(join(here, f)) < mtime(addon))) {
   process.exit(0);
 }
 if (!existsSync('/usr/include/pcap/pcap.h')) {

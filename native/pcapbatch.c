@@ -836,6 +836,7 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
 /* pcapread.c: readRecords; udprecv.c: udpOpen, udpRecv, udpClose. */
 void pcapread_register(napi_env env, napi_value exports);
 void udprecv_register(napi_env env, napi_value exports);
+void pcapshard_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -848,6 +849,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   pcapread_register(env, exports);
   udprecv_register(env, exports);
+  pcapshard_register(env, exports);
   return exports;
 }
 

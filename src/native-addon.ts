@@ -1,7 +1,7 @@
 /**
  * The project's native addon (native/, built by `npm run build` when libpcap-dev is there): live
- * capture (pcapbatch.c), the reading of classic pcap chunks (pcapread.c) and the analyzer's flow
- * UDP socket (udprecv.c).
+ * capture (pcapbatch.c), the reading of classic pcap chunks (pcapread.c) and their dealing out to
+ * several flow tables (pcapshard.c), and the analyzer's flow UDP socket (udprecv.c).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,11 +26,28 @@ export interface NativeAddon {
   readRecords(fd: number, dst: Uint8Array, position: number, maxRecords: number, bigEndian: boolean, maxCaplen: number, prefix?: number): Promise<NativeChunk>;
   /** Set by builds whose readRecords reads streams (position -1, prefix). */
   readRecordsInOrder?: boolean;
+  /** A reader that deals a classic pcap file's records out to `shards` flow tables (pcapshard.c), from `position`. */
+  shardReaderOpen?(fd: number, position: number, bigEndian: boolean, fracToNs: number, linkType: number, shards: number, maxCaplen: number): object;
+  /** The next records into one slot per table (pcapshard.c says where a read stops). */
+  shardReaderRead?(reader: object, slots: Uint8Array[], maxRecords: number, limitNs: bigint): Promise<NativeShardChunk>;
   /** Binds a UDP socket to a numeric address (udprecv.c); throws an Error whose code is the errno name. */
   udpOpen?(address: string, port: number, ipv6: boolean, receiveBufferBytes: number): NativeUDPSocket;
   /** Datagrams written into `out` as entries (UDP_ENTRY_HEADER bytes, then the payload); waits at most `timeoutMs` for a first one. */
   udpRecv?(handle: object, out: Uint8Array, timeoutMs: number): number;
   udpClose?(handle: object): void;
+}
+
+/** What shardReaderRead consumed from the file and wrote into each slot; -1 (-1n) where it does not apply. */
+export interface NativeShardChunk {
+  records: number;
+  bytes: number;
+  shardBytes: number[];
+  shardRecords: number[];
+  firstTs: bigint;
+  nextTs: bigint;
+  corrupt: number;
+  tooBig: number;
+  tailBytes: number;
 }
 
 export interface NativeUDPSocket { handle: object; port: number; receiveBufferBytes: number }

@@ -6,9 +6,11 @@
 // Every worker of a pool receives the same chunks and keeps the packets of
 // its shard (shard.ts): records are walked by each worker, which costs a few
 // loads per record, instead of split and copied by the reader. A file replay
-// splits instead (`split`): the first shard walks every record, keeps its own
-// and copies the others' into one region per shard, which those shards then
-// process whole, neither walking nor copying what is not theirs.
+// hands each shard its own records instead: a classic pcap's reader deals
+// them out (native/pcapshard.c) and marks those it placed (BATCH_OWNED), so
+// only the others are looked at; other files are split by the first shard
+// (`split`), which walks every record, keeps its own and copies the others'
+// into one region per shard.
 //
 // Walking stops before the first record stamped at or after `limitNs`: the
 // host runs the timer tick due then and calls again, so ticks fall between
@@ -31,6 +33,13 @@ export const FMT_PCAP_BE: u32 = 2;
  * stripped, spec §7), instead of the wire-length rules of processPacket.
  */
 export const BATCH_FORCED_LENGTH: u32 = 0x80000000;
+
+/**
+ * Flag in a batch record's ifindex word: the reader that dealt the records
+ * out to the shards put this one here, its own (native/pcapshard.c), so it
+ * is processed without shardOf.
+ */
+export const BATCH_OWNED: u32 = 0x40000000;
 
 const BATCH_HEADER: u32 = 24;
 const PCAP_HEADER: u32 = 16;
@@ -70,6 +79,7 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
   while (done < maxRecords && p + header <= end) {
     let ts: i64, caplen: u32, wire: u32, lt: u32;
     let outer: i64 = -1;
+    let owned = shards <= 1;
     if (pcap) {
       ts = <i64>u32At(p, be) * 1000000000 + <i64>u32At(p + 4, be) * fracToNs;
       caplen = u32At(p + 8, be);
@@ -80,7 +90,9 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
       caplen = load<u32>(p, 8);
       wire = load<u32>(p, 12);
       lt = linkType >= 0 ? <u32>linkType : load<u32>(p, 16);
-      if (load<u32>(p, 20) & BATCH_FORCED_LENGTH) outer = <i64>wire;
+      const flags = load<u32>(p, 20);
+      if (flags & BATCH_FORCED_LENGTH) outer = <i64>wire;
+      if (flags & BATCH_OWNED) owned = true;
     }
     const data = p + header;
     if (<u64>data + caplen > <u64>end) {
@@ -100,7 +112,7 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
       const after = next + header + (pcap ? c2 : (c2 + 7) & ~7);
       if (after + 128 <= end) prefetched ^= load<u32>(after) ^ load<u32>(after, 64);
     }
-    if (shards <= 1) {
+    if (owned) {
       processPacket(data, caplen, wire, lt, ts, outer);
     } else {
       const s = shardOf(data, caplen, lt, shards);

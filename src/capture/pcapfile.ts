@@ -29,12 +29,14 @@
  *   offset 20  ifindex   u32   pcapng interface id (0 for classic pcap)
  *                              bit 31 set (sFlow raw headers): wirelen is the length to count
  *                              whatever the top layer (assembly/flow/feed.ts BATCH_FORCED_LENGTH)
+ *                              bit 30 set (records a dealer placed, see dealer()): the table
+ *                              whose slot holds the record owns it (BATCH_OWNED)
  *   offset 24  data[caplen], zero padding up to the next 8-byte boundary
  */
 import { fstatSync, read as readFd } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nativeAddon, NativeAddonError, type NativeAddon, type NativeChunk } from '../native-addon.js';
+import { nativeAddon, NativeAddonError, type NativeAddon, type NativeChunk, type NativeShardChunk } from '../native-addon.js';
 
 /** Size of the fixed header in front of each record's data. */
 export const RECORD_HEADER_SIZE = 24;
@@ -81,6 +83,26 @@ export interface CaptureStats {
 }
 
 /** The end of a capture cut inside a record (or pcapng block): where that record starts, and its bytes there. */
+/**
+ * Deals a capture's records out to flow tables (native/pcapshard.c): each table's slot gets
+ * batch records, those it owns marked BATCH_OWNED, the others for it to look at.
+ */
+export interface RecordDealer {
+  /** The next records, at most `maxPackets`, stopping before one stamped at or after `limitNs`. */
+  read(slots: Uint8Array[], maxPackets: number, limitNs: bigint): Promise<DealtChunk>;
+}
+
+/** What a dealer's read gave: `packets` 0 means the capture ends. */
+export interface DealtChunk {
+  packets: number;
+  /** Per table: the bytes and records written in its slot. */
+  bytes: number[];
+  records: number[];
+  /** Stamps (ns) of the chunk's first record, and of the record after its last (-1n: none, the file ends). */
+  firstTs: bigint;
+  nextTs: bigint;
+}
+
 export interface CaptureTail {
   /** Offset in the file (or stream) of the incomplete record. */
   offset: number;
@@ -486,6 +508,15 @@ export abstract class CaptureReader {
     return this.readBatch(dst, maxPackets);
   }
 
+  /**
+   * A dealer of this capture's records to `shards` flow tables, when it can have one (a classic
+   * pcap file, not a stream, read from its first record, with the native addon); else undefined.
+   * Read a capture with readFrames or with its dealer, not both.
+   */
+  dealer(shards: number): RecordDealer | undefined {
+    return undefined;
+  }
+
   async close(): Promise<void> {
     this.done = true;
     await this.input.close();
@@ -590,6 +621,43 @@ class PcapReader extends CaptureReader {
   }
 
   override get framesFormat(): FramesFormat { return this.littleEndian ? FRAMES_PCAP_LE : FRAMES_PCAP_BE; }
+
+  override dealer(shards: number): RecordDealer | undefined {
+    if (this.native === undefined || !this.input.seekable || this.rawPos !== undefined) return undefined;
+    let lib: NativeAddon;
+    try {
+      lib = nativeAddon();
+    } catch (e) {
+      if (e instanceof NativeAddonError) return undefined;
+      throw e;
+    }
+    if (lib.shardReaderOpen === undefined || lib.shardReaderRead === undefined) return undefined;
+    this.rawPos = this.win.fileOffset(this.win.pos);
+    this.stats.bytesRead = this.rawPos;
+    const handle = lib.shardReaderOpen(this.input.fd, this.rawPos, !this.littleEndian, this.fracToNs_, this.linkType, shards, MAX_LENGTH);
+    const read = lib.shardReaderRead.bind(lib);
+    return { read: (slots, max, limitNs) => this.deal(read(handle, slots, max, limitNs)) };
+  }
+
+  /** Accounts for what the dealer read; its errors are readFrames's. */
+  private async deal(reading: Promise<NativeShardChunk>): Promise<DealtChunk> {
+    if (this.done) return { packets: 0, bytes: [], records: [], firstTs: -1n, nextTs: -1n };
+    const c = await reading;
+    if (c.records === 0) {
+      if (c.corrupt >= 0) this.corruptCaplen(0, c.corrupt);
+      if (c.tooBig >= 0) {
+        throw new CaptureFormatError(`${this.path}: packet ${this.stats.packets + 1} has ${c.tooBig} captured bytes; its record cannot fit in a chunk of a flow table`);
+      }
+      // A read that stops at its limit before any record would look like the end: the caller's error.
+      if (c.nextTs >= 0n) throw new RangeError('limitNs: at or before the stamp of the next record');
+      this.done = true;
+      if (c.tailBytes > 0) this.endsInside(this.rawPos!, c.tailBytes);
+    }
+    this.rawPos! += c.bytes;
+    this.stats.bytesRead += c.bytes;
+    this.stats.packets += c.records;
+    return { packets: c.records, bytes: c.shardBytes, records: c.shardRecords, firstTs: c.firstTs, nextTs: c.nextTs };
+  }
   override get fracToNs(): number { return this.fracToNs_; }
 
   override async readFrames(dst: Uint8Array, maxPackets: number): Promise<ReadResult> {

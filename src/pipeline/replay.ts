@@ -1,40 +1,45 @@
 /**
  * Replays a capture file through one or more flow tables (shards).
  *
- * The calling thread reads the file in chunks of whole records: a classic
- * pcap straight from disk into the chunk, as it is (no copy per packet in
- * JS); pcapng converted to batch records. Every shard's core runs in a shared
- * memory, which holds the chunk slots: the first shard runs in this thread,
- * which reads the next chunk into it while the table works on this one; each
- * other shard is a piscina pool of exactly one thread (its state never moves,
- * its tasks run in order). The first shard splits each chunk: it keeps its
- * own packets (assembly/shard.ts) and copies the others' into a region per
- * shard, which that shard copies into its own memory and processes whole,
- * while the first shard goes on with the next chunk. So no thread walks or
- * copies the packets of the others. A bounded number of chunks is in flight:
+ * The file is read in chunks of whole records. Every shard's core runs in a
+ * shared memory, which holds its chunk slots; the first shard runs in this
+ * thread, each other shard is a piscina pool of exactly one thread (its state
+ * never moves, its tasks run in order). With one shard, a classic pcap is read
+ * straight from disk into the chunk slot, as it is (no copy per packet in
+ * JS); pcapng is converted to batch records. With more, a classic pcap file's
+ * records are dealt out by the thread that reads them (native/pcapshard.c):
+ * each goes, as a batch record, into the slot of the shard that owns it
+ * (assembly/shard.ts), or into every slot when the reader cannot tell, for
+ * the shards to decide. Other captures (pcapng, streams) go to the first
+ * shard, which keeps its own packets and copies the others' into a region per
+ * shard, which that shard copies into its own memory. Either way no table
+ * processes the packets of another. A bounded number of chunks is in flight:
  * the reader waits for the oldest to come back (a file never drops packets).
  *
- * Timers, when enabled, follow packet time: the first shard runs them as the
- * records come, and the others at the same places among their records
- * (shard-task.ts). Replies are taken in chunk order, and the flows each shard
- * returns are cut at the ticks, so the flows that left every table before a
- * tick are all known once it has run, and are written then, in canonical
- * order (sorted-output.ts). At the end, every table gives its remaining flows
- * in that order, a bounded group at a time, merged into the output
- * (merge.ts). So the output does not depend on the number of shards or on
- * chunk sizes, and memory does not grow with the number of flows written.
+ * Timers, when enabled, follow packet time: dealt records are cut into chunks
+ * at the ticks, which every shard runs after its part of the chunk; split
+ * records carry the ticks the first shard ran, at the same places among
+ * each shard's records (shard-task.ts). Replies are taken in chunk order, and
+ * the flows each shard returns are cut at the ticks, so the flows that left
+ * every table before a tick are all known once it has run, and are written
+ * then, in canonical order (sorted-output.ts). At the end, every table gives
+ * its remaining flows in that order, a bounded group at a time, merged into
+ * the output (merge.ts). So the output does not depend on the number of
+ * shards or on chunk sizes, and memory does not grow with the number of
+ * flows written.
  *
  * An input that fails part way (a corrupt record header, a read error) ends
  * the replay as the end of the capture would: the flows of the records read
  * before are all written, and the error is given back (ReplayResult.inputError).
  */
 import { availableParallelism } from 'node:os';
-import { CaptureReader, FRAMES_BATCH, type CaptureTail, type ReadResult } from '../capture/pcapfile.js';
+import { CaptureReader, FRAMES_BATCH, type CaptureTail, type DealtChunk, type ReadResult, type RecordDealer } from '../capture/pcapfile.js';
 import { groupRecords, SPLIT_ENTRY, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { RecordWriter } from '../format/writer.js';
-import type { ReplayTimers } from './tick-clock.js';
+import { TickClock, type ReplayTimers, type Tick } from './tick-clock.js';
+import { updateRemovalMs } from '../engine/flow-engine.js';
 import { localShard, threadShard, type ShardHandle } from './pool.js';
 import { sharedCoreMemory } from '../wasm/module.js';
 
@@ -133,20 +138,32 @@ export async function replayCapture(opts: ReplayOptions, writer: RecordWriter): 
 }
 
 /**
- * Every chunk to shard 0, its split to the others, replies taken in chunk
- * order. Shard 0 runs in this thread when `local` (no thread to feed, no task
- * to post: with one shard, the table runs here), the others each in a thread
- * of its own. Each shard's core runs in a shared memory (wasm/module.ts
- * sharedCoreMemory) in which SLOTS chunk slots are kept: the file is read (by
- * libuv's threads) into shard 0's slot; shard 0 splits the chunk into the
- * regions of that slot, in its memory, and each other shard copies its region
- * from there into its own slot, while this thread works or reads the next
- * chunk. The reader waits for the chunk that last used a slot (and its
- * regions) to come back from every shard before it reads into it (a file
- * never drops packets). At the end, `finish` gets each shard's remaining flows
- * as a sorted source (its counters go to `addCounters` with the last group).
- * A read that fails ends the input there; its error is returned once the
- * tables have given their flows.
+ * How chunks reach the tables: `read` fills chunk slot `s` (of the tables
+ * that read into it), `accept` takes what a read gave, before the next read
+ * starts, and `dispatch` hands the chunk in slot `s` to the tables, resolving
+ * with their replies in table order.
+ */
+interface ChunkRoute<C extends { packets: number }> {
+  read(s: number): Promise<C>;
+  accept?(chunk: C): void;
+  dispatch(chunk: C, s: number): Promise<ShardReply[]>;
+}
+
+/**
+ * Chunks read in turn and dispatched, replies taken in chunk order. Shard 0
+ * runs in this thread when `local` (no thread to feed, no task to post: with
+ * one shard, the table runs here), the others each in a thread of its own.
+ * Each shard's core runs in a shared memory (wasm/module.ts sharedCoreMemory)
+ * in which SLOTS chunk slots are kept. With one table the file is read (by
+ * libuv's threads) straight into its slot. With more, a classic pcap file's
+ * records are dealt out to the tables' slots by the thread that reads them
+ * (dealRoute); other captures are read into shard 0's slot, which shard 0
+ * splits (splitRoute). A slot is read into again only once the chunk that
+ * last used it has come back from every shard (a file never drops packets).
+ * At the end, `finish` gets each shard's remaining flows as a sorted source
+ * (its counters go to `addCounters` with the last group). A read that fails
+ * ends the input there; its error is returned once the tables have given
+ * their flows.
  */
 async function replayChunks(reader: CaptureReader, n: number, local: boolean, config: (i: number) => ShardConfig,
                             frames: (bytes: number, records: number) => FramesTask,
@@ -155,15 +172,8 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
                             addCounters: (c: Record<string, string> | undefined) => void): Promise<unknown> {
   const handles: ShardHandle[] = [];
   const pending: Promise<ShardReply[]>[] = [];
-  let reading: Promise<ReadResult> | undefined;
+  let reading: Promise<{ packets: number }> | undefined;
   let inputError: unknown;
-  // A read is awaited only once the chunk before it is handed over, a chunk's reply only in
-  // turn: either may fail meanwhile, and is awaited (or settled) later all the same.
-  const read = (dst: Uint8Array): Promise<ReadResult> => {
-    const r = reader.readFrames(dst, batchPackets);
-    r.catch(() => {});
-    return r;
-  };
   const track = (replies: Promise<ShardReply[]>): void => {
     replies.catch(() => {});
     pending.push(replies);
@@ -179,34 +189,30 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       const { input } = await h.run({ op: 'input', bytes: SLOTS * SLOT_BYTES });
       return inputSlots(memories[i], input!, SLOTS);
     }));
-    const split = n > 1 ? await splitRoom(handles[0], memories[0], n) : undefined;
-    reading = read(slots[0][0]);
+    const dealer = n > 1 ? reader.dealer(n) : undefined;
+    const route: ChunkRoute<{ packets: number }> = dealer
+      ? dealRoute(dealer, handles, slots, config(0), batchPackets)
+      : await splitRoute(reader, handles, memories[0], slots, frames, batchPackets);
+    // A read is awaited only once the chunk before it is handed over, a chunk's reply only in
+    // turn: either may fail meanwhile, and is awaited (or settled) later all the same.
+    const read = (s: number): Promise<{ packets: number }> => {
+      const r = route.read(s);
+      r.catch(() => {});
+      return r;
+    };
+    reading = read(0);
     for (let c = 0; ; c++) {
-      const r = await reading.catch((e: unknown): ReadResult => {
+      const r = await reading.catch((e: unknown) => {
         inputError = e ?? new Error('the capture could not be read');
-        return { packets: 0, bytes: 0 };
+        return { packets: 0 };
       });
       if (r.packets === 0) break;
       signal?.throwIfAborted();
-      const s = c % SLOTS;
+      route.accept?.(r);
       // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
       while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
-      reading = read(slots[0][(c + 1) % SLOTS]);
-      const first = handles[0].run({ ...frames(r.bytes, r.packets), address: slots[0][s].byteOffset, split: split?.tables[s] });
-      if (!split) {
-        track(Promise.all([first]));
-        continue;
-      }
-      // Once shard 0 has split the chunk (a local shard 0 has, when its run returns), each other shard takes its region.
-      track(first.then((reply) => Promise.all([reply, ...handles.slice(1).map((h, j) => {
-        const k = j + 1;
-        const part = reply.split!;
-        const task: FramesTask = {
-          ...frames(part.bytes[k], part.records[k]), address: slots[k][s].byteOffset,
-          presplit: part.ticks.map((t) => ({ tick: t.tick, after: t.after[k] })),
-        };
-        return h.run({ ...task, from: split.region(s, k) });
-      })])));
+      reading = read((c + 1) % SLOTS);
+      track(route.dispatch(r, c % SLOTS));
     }
     while (pending.length > 0) await take(await pending.shift()!);
     signal?.throwIfAborted();
@@ -222,6 +228,78 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
     await Promise.all(handles.map((h) => h.close()));
   }
 }
+
+/**
+ * Every chunk read into shard 0's slot; shard 0 splits it into the regions
+ * of that slot, in its memory, and each other shard copies its region from
+ * there into its own slot, while this thread works or reads the next chunk.
+ * Timers run in shard 0, which says where its ticks fell among each shard's
+ * records.
+ */
+async function splitRoute(reader: CaptureReader, handles: ShardHandle[], memory: WebAssembly.Memory, slots: Uint8Array[][],
+                          frames: (bytes: number, records: number) => FramesTask, batchPackets: number): Promise<ChunkRoute<ReadResult>> {
+  const split = handles.length > 1 ? await splitRoom(handles[0], memory, handles.length) : undefined;
+  return {
+    read: (s) => reader.readFrames(slots[0][s], batchPackets),
+    dispatch: (r, s) => {
+      const first = handles[0].run({ ...frames(r.bytes, r.packets), address: slots[0][s].byteOffset, split: split?.tables[s] });
+      if (!split) return Promise.all([first]);
+      // Once shard 0 has split the chunk (a local shard 0 has, when its run returns), each other shard takes its region.
+      return first.then((reply) => Promise.all([reply, ...handles.slice(1).map((h, j) => {
+        const k = j + 1;
+        const part = reply.split!;
+        const task: FramesTask = {
+          ...frames(part.bytes[k], part.records[k]), address: slots[k][s].byteOffset,
+          presplit: part.ticks.map((t) => ({ tick: t.tick, after: t.after[k] })),
+        };
+        return h.run({ ...task, from: split.region(s, k) });
+      })]));
+    },
+  };
+}
+
+/**
+ * Every chunk dealt out by the reading thread to every table's slot
+ * (native/pcapshard.c); no table walks or copies the records of another.
+ * Timers run here, on the records' stamps as the reader gives them: a read
+ * stops before the first record at or after the next tick, and the ticks
+ * due before the record after a chunk run in every table after that chunk,
+ * as they would in one table walking every record.
+ */
+function dealRoute(dealer: RecordDealer, handles: ShardHandle[], slots: Uint8Array[][], config: ShardConfig,
+                   batchPackets: number): ChunkRoute<DealtChunk & { ticks?: Tick[] }> {
+  const clock = config.timers ? new TickClock(config.timers, updateRemovalMs(config.engine)) : undefined;
+  return {
+    // Before the clock starts (from the first record's stamp), a single record, which no tick can follow.
+    read: (s) => dealer.read(slots.map((slot) => slot[s]), clock && !clock.started ? 1 : batchPackets,
+                             clock?.started ? BigInt(clock.next) * 1_000_000n : NEVER),
+    accept: (chunk) => {
+      if (!clock) return;
+      clock.start(nsToMs(chunk.firstTs));
+      clock.noteRecords();
+      if (chunk.nextTs < 0n) return;
+      // A jump in packet time: the ticks that would change nothing are not taken (tick-clock.ts).
+      const at = nsToMs(chunk.nextTs);
+      chunk.ticks = [];
+      while (at >= clock.next) {
+        clock.skipIdle(at);
+        chunk.ticks.push(clock.take());
+      }
+    },
+    dispatch: (chunk, s) => Promise.all(handles.map((h, k) => h.run({
+      op: 'frames', format: FRAMES_BATCH, bytes: chunk.bytes[k], records: chunk.records[k], fracToNs: 0, linkType: -1,
+      address: slots[k][s].byteOffset, dealt: true,
+      presplit: (chunk.ticks ?? []).map((tick) => ({ tick, after: chunk.records[k] })),
+    }))),
+  };
+}
+
+/** An i64 stamp in ns as whole ms (as frameTimeMs counts them). */
+function nsToMs(ns: bigint): number {
+  return Number(ns / 1_000_000n);
+}
+
+const NEVER = 2n ** 63n - 1n;
 
 /**
  * Room in shard 0's memory for splitting the chunks of every slot: per slot, a

@@ -6,10 +6,9 @@
  * A shard receives every chunk of frames and keeps its own packets
  * (assembly/flow/feed.ts); with packet-time timers, it also runs the ticks
  * itself, between the same two packets as every other shard. In a file
- * replay, the first shard splits each chunk instead (FramesTask.split): it
- * copies the other shards' records to a region each and says which ticks it
- * ran between which of them; the others then get their region alone, with
- * those ticks at the same places (FramesTask.presplit).
+ * replay, each shard gets its own records instead, dealt out by the reader
+ * (FramesTask.dealt) or split off by the first shard (FramesTask.split),
+ * with the ticks to run between them (FramesTask.presplit).
  */
 import { FlowEngine, updateRemovalMs, type EngineOptions } from '../engine/flow-engine.js';
 import type { FlowEvent } from '../flow/types.js';
@@ -57,6 +56,11 @@ export interface FramesTask {
   split?: number;
   /** Records a first shard split off for this one: the ticks it ran between them, none of this shard's own timers. */
   presplit?: PresplitTick[];
+  /**
+   * Records the reader dealt out (native/pcapshard.c), with `presplit` ticks: those marked
+   * BATCH_OWNED are this shard's, the others may be any shard's (shardOf decides).
+   */
+  dealt?: boolean;
 }
 
 /** A tick the splitting shard ran, and how many of this shard's records came before it. */
@@ -236,14 +240,15 @@ export class Shard {
     return split === 0 ? {} : { split: { bytes: column(1), records: column(2), ticks } };
   }
 
-  /** Records split off for this shard (all its own), with the splitting shard's ticks between them. */
+  /** Records split off for this shard (all its own) or dealt to it, with the ticks between them. */
   private presplitFrames(task: FramesTask, base: number, out: FlowOut): ShardStatus {
     const core = this.engine.core;
+    const [shard, shards] = task.dealt ? [this.config.index, this.config.count] : [0, 1];
     let off = 0;
     let fed = 0;
     const feed = (upTo: number): void => {
       if (upTo <= fed) return;
-      off += core.feedRecords(task.format, base + off, task.bytes - off, upTo - fed, task.fracToNs, task.linkType, NEVER, 0, 1, 0);
+      off += core.feedRecords(task.format, base + off, task.bytes - off, upTo - fed, task.fracToNs, task.linkType, NEVER, shard, shards, 0);
       fed += core.feedRecordCount();
     };
     for (const t of task.presplit!) {

@@ -43,6 +43,8 @@ export interface CoreExports {
   feedRecords(format: number, base: number, bytes: number, maxRecords: number, fracToNs: number, linkType: number,
               limitNs: bigint, shard: number, shards: number, split: number): number;
   feedRecordCount(): number;
+  /** assembly/shard.ts: which of `shards` tables owns the frame at [data, data+caplen). */
+  shardOf(data: number, caplen: number, linkType: number, shards: number): number;
   setERSPANTypeI(on: number): void;
   /**
    * assembly/sflow/datagram.ts: decodes the sFlow datagram at [src, src+len) received at `tsNs`:
