@@ -23,7 +23,7 @@ const fail = (msg) => { console.error(`build:native: ${msg}`); process.exit(1); 
 const addon = join(here, 'build', 'Release', 'pcapbatch.node');
 const mtime = (f) => statSync(f).mtimeMs;
 if (!process.argv.includes('--force') && existsSync(addon) &&
-    ['pcapbatch.c', 'pcapread.c', 'pcapshard.c', 'udprecv.c', 'binding.gyp', 'build.mjs'].every((f) => mtime(join(here, f)) < mtime(addon))) {
+    ['pcapbatch.c', 'pcapread.c', 'pcapshard.c', 'udprecv.c', 'napi-helpers.h', 'binding.gyp', 'build.mjs'].every((f) => mtime(join(here, f)) < mtime(addon))) {
   process.exit(0);
 }
 if (!existsSync('/usr/include/pcap/pcap.h')) {

@@ -35,6 +35,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "napi-helpers.h"
+
 #define PCAP_RECORD_HEADER 16
 /* How long a stream may be silent before the whole records read so far are handed over. */
 #define STREAM_WAIT_MS 2
@@ -138,20 +140,10 @@ static void execute(napi_env env, void *data) {
   r->bytes = p;
 }
 
-static void set_number(napi_env env, napi_value obj, const char *name, double x) {
-  napi_value v;
-  napi_create_double(env, x, &v);
-  napi_set_named_property(env, obj, name, v);
-}
-
 static void complete(napi_env env, napi_status status, void *data) {
   read_t *r = data;
   if (status != napi_ok || r->error != 0) {
-    napi_value msg, code, err;
-    napi_create_string_utf8(env, status != napi_ok ? "the read was cancelled" : strerror(r->error), NAPI_AUTO_LENGTH, &msg);
-    napi_create_string_utf8(env, "ERR_PCAP_READ", NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, msg, &err);
-    napi_reject_deferred(env, r->deferred, err);
+    reject_read(env, r->deferred, status, r->error);
   } else {
     napi_value out;
     napi_create_object(env, &out);
@@ -164,11 +156,6 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_delete_reference(env, r->dst_ref);
   napi_delete_async_work(env, r->work);
   free(r);
-}
-
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG", msg);
-  return NULL;
 }
 
 static napi_value js_read_records(napi_env env, napi_callback_info info) {
@@ -205,21 +192,14 @@ static napi_value js_read_records(napi_env env, napi_callback_info info) {
   r->max_records = max_records;
   r->big_endian = big_endian;
   r->max_caplen = max_caplen;
-  napi_value promise, name;
-  napi_create_promise(env, &r->deferred, &promise);
   /* Holds dst (and its buffer) until the read completes. */
   napi_create_reference(env, argv[1], 1, &r->dst_ref);
-  napi_create_string_utf8(env, "pcapReadRecords", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, r, &r->work);
-  napi_queue_async_work(env, r->work);
-  return promise;
+  return queue_work(env, "pcapReadRecords", execute, complete, r, &r->work, &r->deferred);
 }
 
 void pcapread_register(napi_env env, napi_value exports) {
-  napi_value fn;
   napi_value yes;
-  napi_create_function(env, "readRecords", NAPI_AUTO_LENGTH, js_read_records, NULL, &fn);
-  napi_set_named_property(env, exports, "readRecords", fn);
+  export_function(env, exports, "readRecords", js_read_records);
   napi_get_boolean(env, true, &yes);
   napi_set_named_property(env, exports, "readRecordsInOrder", yes);
 }

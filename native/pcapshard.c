@@ -40,6 +40,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "napi-helpers.h"
+
 #define PCAP_HEADER 16
 #define BATCH_HEADER 24
 /* In a batch record's ifindex word (assembly/flow/feed.ts): the reader placed this record here. */
@@ -209,12 +211,6 @@ static void execute(napi_env env, void *data) {
   if (t->error == 0) t->tail_bytes = r->have - r->at;
 }
 
-static void set_number(napi_env env, napi_value obj, const char *name, double x) {
-  napi_value v;
-  napi_create_double(env, x, &v);
-  napi_set_named_property(env, obj, name, v);
-}
-
 static void set_bigint(napi_env env, napi_value obj, const char *name, int64_t x) {
   napi_value v;
   napi_create_bigint_int64(env, x, &v);
@@ -225,11 +221,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   read_t *t = data;
   t->r->busy = false;
   if (status != napi_ok || t->error != 0) {
-    napi_value msg, code, err;
-    napi_create_string_utf8(env, status != napi_ok ? "the read was cancelled" : strerror(t->error), NAPI_AUTO_LENGTH, &msg);
-    napi_create_string_utf8(env, "ERR_PCAP_READ", NAPI_AUTO_LENGTH, &code);
-    napi_create_error(env, code, msg, &err);
-    napi_reject_deferred(env, t->deferred, err);
+    reject_read(env, t->deferred, status, t->error);
   } else {
     napi_value out, bytes, counts;
     napi_create_object(env, &out);
@@ -257,11 +249,6 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_delete_reference(env, t->slots_ref);
   napi_delete_async_work(env, t->work);
   free(t);
-}
-
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG", msg);
-  return NULL;
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -338,21 +325,13 @@ static napi_value js_read(napi_env env, napi_callback_info info) {
   if (napi_get_value_bigint_int64(env, argv[3], &t->limit_ns, &lossless) != napi_ok) { free(t); return fail(env, "limitNs: a bigint"); }
   t->r = r;
   r->busy = true;
-  napi_value promise, name;
-  napi_create_promise(env, &t->deferred, &promise);
   /* The reader and the slots' buffers stay alive until the read completes. */
   napi_create_reference(env, argv[0], 1, &t->reader_ref);
   napi_create_reference(env, argv[1], 1, &t->slots_ref);
-  napi_create_string_utf8(env, "pcapShardRead", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, t, &t->work);
-  napi_queue_async_work(env, t->work);
-  return promise;
+  return queue_work(env, "pcapShardRead", execute, complete, t, &t->work, &t->deferred);
 }
 
 void pcapshard_register(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "shardReaderOpen", NAPI_AUTO_LENGTH, js_open, NULL, &fn);
-  napi_set_named_property(env, exports, "shardReaderOpen", fn);
-  napi_create_function(env, "shardReaderRead", NAPI_AUTO_LENGTH, js_read, NULL, &fn);
-  napi_set_named_property(env, exports, "shardReaderRead", fn);
+  export_function(env, exports, "shardReaderOpen", js_open);
+  export_function(env, exports, "shardReaderRead", js_read);
 }

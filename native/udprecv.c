@@ -44,6 +44,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "napi-helpers.h"
+
 #define SLOTS 64
 /* Largest UDP payload (IPv4: 65,535 less the IP and UDP headers; IPv6 without jumbograms less). */
 #define SLOT_BYTES 65536
@@ -72,11 +74,6 @@ static void throw_errno(napi_env env, int err, const char *what) {
   napi_throw(env, e);
 }
 
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG", msg);
-  return NULL;
-}
-
 static void udp_close(udp_t *u) {
   if (u->fd >= 0) close(u->fd);
   u->fd = -1;
@@ -89,12 +86,6 @@ static void finalize(napi_env env, void *data, void *hint) {
   udp_close(u);
   free(u->slots);
   free(u);
-}
-
-static void set_number(napi_env env, napi_value obj, const char *name, double x) {
-  napi_value v;
-  napi_create_double(env, x, &v);
-  napi_set_named_property(env, obj, name, v);
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
