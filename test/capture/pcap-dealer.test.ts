@@ -149,6 +149,31 @@ for (const mutate of [false, true]) {
   });
 }
 
+t.test('big-endian, nanosecond captures: the same records', async (t) => {
+  const le = path.join(dir, 'le.pcap');
+  writePcap(le, frames(300, false));
+  // The same file with big-endian headers and ns stamps.
+  const b = readFileSync(le);
+  const out = Buffer.alloc(b.length);
+  out.writeUInt32BE(0xa1b23c4d, 0);
+  for (let o = 4; o < 24; o += 2) out.writeUInt16BE(b.readUInt16LE(o), o);
+  out.writeUInt32BE(b.readUInt32LE(8), 8); out.writeUInt32BE(b.readUInt32LE(12), 12);
+  out.writeUInt32BE(b.readUInt32LE(16), 16); out.writeUInt32BE(b.readUInt32LE(20), 20);
+  for (let p = 24; p < b.length;) {
+    const caplen = b.readUInt32LE(p + 8);
+    out.writeUInt32BE(b.readUInt32LE(p), p); out.writeUInt32BE(b.readUInt32LE(p + 4) * 1000, p + 4);
+    out.writeUInt32BE(caplen, p + 8); out.writeUInt32BE(b.readUInt32LE(p + 12), p + 12);
+    b.copy(out, p + 16, p + 16, p + 16 + caplen);
+    p += 16 + caplen;
+  }
+  const be = path.join(dir, 'be.pcap');
+  writeFileSync(be, out);
+  const dealt = (await deal(be, 2, 1 << 16, 1000)).tables;
+  const mine = (await deal(le, 2, 1 << 16, 1000)).tables;
+  t.same(dealt, mine, 'records, stamps and marks as from the little-endian µs file');
+  t.equal(dealt[0].length + dealt[1].length - dealt[0].filter((r) => !r.owned).length, 300, 'all 300 records');
+});
+
 t.test('a capture of another link type: every record to every table', async (t) => {
   const file = path.join(dir, 'raw.pcap');
   writePcap(file, Array.from({ length: 20 }, (_, i) => ({ data: ipv4('10.0.0.1', `10.0.0.${i + 2}`, 17, udp(1, 2, [i])), tsUs: i })), 101);
