@@ -21,12 +21,12 @@
  *       shardBytes, shardRecords, firstTs, nextTs, corrupt, tooBig, tailBytes }>
  *
  * A read fills the slots (one Uint8Array per table) with the records from where the last one
- * stopped, and stops before the record that would not fit in a slot, the one stamped at or
- * after `limitNs` (a timer tick is due: the caller runs it between the two chunks), after
- * `maxRecords`, before a corrupt header (a captured length over `maxCaplen`), or at the end
- * of the file. `nextTs` is the stamp of the record it stopped before (-1: none, or corrupt),
- * `corrupt` and `tooBig` that record's captured length when it stopped for that reason (-1
- * otherwise), `tailBytes` the bytes of an incomplete last record at the end of the file.
+ * stopped, and stops before the record that would not fit in what is left of a slot, the
+ * one stamped at or after `limitNs` (a timer tick is due: the caller runs it between the two
+ * chunks), after `maxRecords`, before a corrupt header (a captured length over `maxCaplen`) or
+ * a record no slot can hold, or at the end of the file. `nextTs` is the stamp of the record it
+ * stopped before (-1: none, or a record in error), `corrupt` and `tooBig` that record's
+ * captured length when it is the first of the read (-1 otherwise), `tailBytes` the bytes of an incomplete last record at the end of the file.
  * `records` and `bytes` count what was consumed from the file, `shardRecords` and
  * `shardBytes` what each slot received (an undecided record counts in every slot). One read
  * at a time per reader; its buffer goes with the reader object.
@@ -69,6 +69,7 @@ typedef struct {
   reader_t *r;
   uint8_t *slot[MAX_SHARDS];
   size_t slot_len[MAX_SHARDS];
+  size_t min_slot;
   uint32_t max_records;
   int64_t limit_ns;
   /* Results. */
@@ -189,17 +190,19 @@ static void execute(napi_env env, void *data) {
     if (caplen > r->max_caplen) { t->corrupt = caplen; return; }
     int64_t ts = (int64_t)u32_at(hdr, r->big_endian) * 1000000000 + (int64_t)u32_at(hdr + 4, r->big_endian) * r->frac_to_ns;
     if (t->records == t->max_records || ts >= t->limit_ns) { t->next_ts = ts; return; }
+    /* A record no slot can hold is an error, once the records before it are delivered (and,
+     * as with a corrupt header, no tick is taken before it: one table reading would not). */
+    if (BATCH_HEADER + (((size_t)caplen + 7) & ~(size_t)7) > t->min_slot) {
+      if (t->records == 0) t->too_big = caplen;
+      return;
+    }
     if (!ensure(r, PCAP_HEADER + (size_t)caplen, &t->error)) break;
     hdr = r->buf + r->at;
     int k = n > 1 && r->link_type == LINKTYPE_ETHERNET ? place(hdr + PCAP_HEADER, caplen, n) : -1;
     bool room = true;
     if (k >= 0) room = fits(t, (uint32_t)k, caplen);
     else for (uint32_t j = 0; j < n; j++) room = room && fits(t, j, caplen);
-    if (!room) {
-      if (t->records == 0) t->too_big = caplen;
-      else t->next_ts = ts;
-      return;
-    }
+    if (!room) { t->next_ts = ts; return; }
     if (k >= 0) put(t, (uint32_t)k, hdr, ts, caplen, BATCH_OWNED);
     else for (uint32_t j = 0; j < n; j++) put(t, j, hdr, ts, caplen, n > 1 ? 0 : BATCH_OWNED);
     if (t->records == 0) t->first_ts = ts;
@@ -319,6 +322,7 @@ static napi_value js_read(napi_env env, napi_callback_info info) {
       return fail(env, "slots: one Uint8Array per shard");
     }
     t->slot[k] = p;
+    if (k == 0 || t->slot_len[k] < t->min_slot) t->min_slot = t->slot_len[k];
   }
   bool lossless;
   if (napi_get_value_uint32(env, argv[2], &t->max_records) != napi_ok || t->max_records < 1) { free(t); return fail(env, "maxRecords: a positive count"); }
