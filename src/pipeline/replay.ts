@@ -172,7 +172,7 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
                             addCounters: (c: Record<string, string> | undefined) => void): Promise<unknown> {
   const handles: ShardHandle[] = [];
   const pending: Promise<ShardReply[]>[] = [];
-  let reading: Promise<{ packets: number }> | undefined;
+  let reading: Promise<unknown> | undefined;
   let inputError: unknown;
   const track = (replies: Promise<ShardReply[]>): void => {
     replies.catch(() => {});
@@ -189,31 +189,34 @@ async function replayChunks(reader: CaptureReader, n: number, local: boolean, co
       const { input } = await h.run({ op: 'input', bytes: SLOTS * SLOT_BYTES });
       return inputSlots(memories[i], input!, SLOTS);
     }));
-    const dealer = n > 1 ? reader.dealer(n) : undefined;
-    const route: ChunkRoute<{ packets: number }> = dealer
-      ? dealRoute(dealer, handles, slots, config(0), batchPackets)
-      : await splitRoute(reader, handles, memories[0], slots, frames, batchPackets);
-    // A read is awaited only once the chunk before it is handed over, a chunk's reply only in
-    // turn: either may fail meanwhile, and is awaited (or settled) later all the same.
-    const read = (s: number): Promise<{ packets: number }> => {
-      const r = route.read(s);
-      r.catch(() => {});
-      return r;
+    // Every chunk read in turn, handed over, its replies taken once SLOTS - 1 others are out.
+    const pump = async <C extends { packets: number }>(route: ChunkRoute<C>): Promise<void> => {
+      // A read is awaited only once the chunk before it is handed over, a chunk's reply only in
+      // turn: either may fail meanwhile, and is awaited (or settled) later all the same.
+      const read = (s: number): Promise<C> => {
+        const r = route.read(s);
+        r.catch(() => {});
+        reading = r;
+        return r;
+      };
+      let next = read(0);
+      for (let c = 0; ; c++) {
+        const r = await next.catch((e: unknown) => {
+          inputError = e ?? new Error('the capture could not be read');
+          return undefined;
+        });
+        if (r === undefined || r.packets === 0) break;
+        signal?.throwIfAborted();
+        route.accept?.(r);
+        // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
+        while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
+        next = read((c + 1) % SLOTS);
+        track(route.dispatch(r, c % SLOTS));
+      }
     };
-    reading = read(0);
-    for (let c = 0; ; c++) {
-      const r = await reading.catch((e: unknown) => {
-        inputError = e ?? new Error('the capture could not be read');
-        return { packets: 0 };
-      });
-      if (r.packets === 0) break;
-      signal?.throwIfAborted();
-      route.accept?.(r);
-      // Chunk c + 1 goes where chunk c + 1 - SLOTS was.
-      while (pending.length >= SLOTS - 1) await take(await pending.shift()!);
-      reading = read((c + 1) % SLOTS);
-      track(route.dispatch(r, c % SLOTS));
-    }
+    const dealer = n > 1 ? reader.dealer(n) : undefined;
+    await (dealer ? pump(dealRoute(dealer, handles, slots, config(0), batchPackets))
+      : pump(await splitRoute(reader, handles, memories[0], slots, frames, batchPackets)));
     while (pending.length > 0) await take(await pending.shift()!);
     signal?.throwIfAborted();
     await finish(handles.map((h) => stopSource(async (recycle) => {
