@@ -82,7 +82,6 @@ export interface CaptureStats {
   skippedBlocks: number;
 }
 
-/** The end of a capture cut inside a record (or pcapng block): where that record starts, and its bytes there. */
 /**
  * Deals a capture's records out to flow tables (native/pcapshard.c): each table's slot gets
  * batch records, those it owns marked BATCH_OWNED, the others for it to look at.
@@ -103,6 +102,7 @@ export interface DealtChunk {
   nextTs: bigint;
 }
 
+/** The end of a capture cut inside a record (or pcapng block): where that record starts, and its bytes there. */
 export interface CaptureTail {
   /** Offset in the file (or stream) of the incomplete record. */
   offset: number;
@@ -641,8 +641,8 @@ class PcapReader extends CaptureReader {
 
   /** Accounts for what the dealer read; its errors are readFrames's. */
   private async deal(reading: Promise<NativeShardChunk>): Promise<DealtChunk> {
-    if (this.done) return { packets: 0, bytes: [], records: [], firstTs: -1n, nextTs: -1n };
     const c = await reading;
+    if (this.done) return { packets: 0, bytes: [], records: [], firstTs: -1n, nextTs: -1n };
     if (c.records === 0) {
       if (c.corrupt >= 0) this.corruptCaplen(0, c.corrupt);
       if (c.tooBig >= 0) {
@@ -658,6 +658,7 @@ class PcapReader extends CaptureReader {
     this.stats.packets += c.records;
     return { packets: c.records, bytes: c.shardBytes, records: c.shardRecords, firstTs: c.firstTs, nextTs: c.nextTs };
   }
+
   override get fracToNs(): number { return this.fracToNs_; }
 
   override async readFrames(dst: Uint8Array, maxPackets: number): Promise<ReadResult> {
