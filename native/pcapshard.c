@@ -189,13 +189,13 @@ static void execute(napi_env env, void *data) {
     uint32_t caplen = u32_at(hdr + 8, r->big_endian);
     if (caplen > r->max_caplen) { t->corrupt = caplen; return; }
     int64_t ts = (int64_t)u32_at(hdr, r->big_endian) * 1000000000 + (int64_t)u32_at(hdr + 4, r->big_endian) * r->frac_to_ns;
-    if (t->records == t->max_records || ts >= t->limit_ns) { t->next_ts = ts; return; }
     /* A record no slot can hold is an error, once the records before it are delivered (and,
      * as with a corrupt header, no tick is taken before it: one table reading would not). */
     if (BATCH_HEADER + (((size_t)caplen + 7) & ~(size_t)7) > t->min_slot) {
       if (t->records == 0) t->too_big = caplen;
       return;
     }
+    if (t->records == t->max_records || ts >= t->limit_ns) { t->next_ts = ts; return; }
     if (!ensure(r, PCAP_HEADER + (size_t)caplen, &t->error)) break;
     hdr = r->buf + r->at;
     int k = n > 1 && r->link_type == LINKTYPE_ETHERNET ? place(hdr + PCAP_HEADER, caplen, n) : -1;

@@ -225,7 +225,8 @@ t.test('corrupt, truncated and oversized records: the errors and tail of readFra
   await t.rejects(dealer.read(small, 100, 1n), RangeError, 'a limit before the first record is refused');
   const before = await dealer.read(small, 100, 2n ** 63n - 1n);
   t.same([before.packets, before.nextTs], [1, -1n], 'the record before one too big for a slot, and no stamp to tick on');
-  await t.rejects(dealer.read(small, 100, 2n ** 63n - 1n), { name: 'CaptureFormatError', message: /packet 2 has 5000 captured bytes/ });
+  // Whatever the limit (no tick was taken before it), the error.
+  await t.rejects(dealer.read(small, 100, 0n), { name: 'CaptureFormatError', message: /packet 2 has 5000 captured bytes/ });
   await reader.close();
 });
 
