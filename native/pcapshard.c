@@ -159,10 +159,18 @@ static bool ensure(reader_t *r, size_t need, int *error) {
   return true;
 }
 
-/* Appends the record to slot k: false when it does not fit. */
-static bool put(read_t *t, uint32_t k, const uint8_t *hdr, int64_t ts, uint32_t caplen, uint32_t mark) {
-  size_t size = BATCH_HEADER + (((size_t)caplen + 7) & ~(size_t)7);
-  if (t->used[k] + size > t->slot_len[k]) return false;
+/* Bytes of a batch record of `caplen` captured bytes (its data padded to 8). */
+static size_t record_size(uint32_t caplen) {
+  return BATCH_HEADER + (((size_t)caplen + 7) & ~(size_t)7);
+}
+
+static bool fits(const read_t *t, uint32_t k, uint32_t caplen) {
+  return t->used[k] + record_size(caplen) <= t->slot_len[k];
+}
+
+/* Appends the record to slot k, where it fits. */
+static void put(read_t *t, uint32_t k, const uint8_t *hdr, int64_t ts, uint32_t caplen, uint32_t mark) {
+  size_t size = record_size(caplen);
   uint8_t *o = t->slot[k] + t->used[k];
   uint32_t w[4] = { caplen, u32_at(hdr + 12, t->r->big_endian), t->r->link_type, mark };
   memcpy(o, &ts, 8);
@@ -171,11 +179,6 @@ static bool put(read_t *t, uint32_t k, const uint8_t *hdr, int64_t ts, uint32_t 
   memset(o + BATCH_HEADER + caplen, 0, size - BATCH_HEADER - caplen);
   t->used[k] += size;
   t->count[k]++;
-  return true;
-}
-
-static bool fits(const read_t *t, uint32_t k, uint32_t caplen) {
-  return t->used[k] + BATCH_HEADER + (((size_t)caplen + 7) & ~(size_t)7) <= t->slot_len[k];
 }
 
 static void execute(napi_env env, void *data) {
@@ -191,7 +194,7 @@ static void execute(napi_env env, void *data) {
     int64_t ts = (int64_t)u32_at(hdr, r->big_endian) * 1000000000 + (int64_t)u32_at(hdr + 4, r->big_endian) * r->frac_to_ns;
     /* A record no slot can hold is an error, once the records before it are delivered (and,
      * as with a corrupt header, no tick is taken before it: one table reading would not). */
-    if (BATCH_HEADER + (((size_t)caplen + 7) & ~(size_t)7) > t->min_slot) {
+    if (record_size(caplen) > t->min_slot) {
       if (t->records == 0) t->too_big = caplen;
       return;
     }

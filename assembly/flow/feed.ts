@@ -56,6 +56,11 @@ export function feedRecordCount(): u32 { return fedRecords; }
   return bigEndian ? bswap<u32>(v) : v;
 }
 
+/** Bytes a record's data takes: a batch pads it to 8. */
+@inline function dataBytes(caplen: u32, pcap: bool): u32 {
+  return pcap ? caplen : (caplen + 7) & ~7;
+}
+
 /** A split region's entry: u32 base address, u32 bytes used, u32 records, per shard. */
 const SPLIT_ENTRY: usize = 12;
 
@@ -102,14 +107,13 @@ export function feedRecords(format: u32, base: usize, bytes: u32, maxRecords: u3
       break;
     }
     if (ts >= limitNs) break;
-    const next = data + (pcap ? caplen : (caplen + 7) & ~7);
+    const next = data + dataBytes(caplen, pcap);
     // Records are read one after the other, each at an address only the
     // previous one gives. The next record's header was loaded during the
     // last frame, so the one after it is known now: load its first two
     // lines, which then have this frame and the next to arrive.
     if (next + header <= end) {
-      const c2 = pcap ? u32At(next + 8, be) : load<u32>(next, 8);
-      const after = next + header + (pcap ? c2 : (c2 + 7) & ~7);
+      const after = next + header + dataBytes(pcap ? u32At(next + 8, be) : load<u32>(next, 8), pcap);
       if (after + 128 <= end) prefetched ^= load<u32>(after) ^ load<u32>(after, 64);
     }
     if (owned) {

@@ -141,19 +141,24 @@ const PCAP_MAGIC_NS = 0xa1b23c4d;
 const PCAP_FILE_HEADER = 24;
 const PCAP_RECORD_HEADER = 16;
 
+/** The native addon, or undefined when it is not built (or cannot load): readers then do without. */
+function loadedAddon(): NativeAddon | undefined {
+  try {
+    return nativeAddon();
+  } catch (e) {
+    if (e instanceof NativeAddonError) return undefined;
+    throw e;
+  }
+}
+
 /**
  * The addon's readRecords, or undefined when the addon is not built (readFrames then counts in
  * JavaScript), or is an older build that cannot read a stream and `inOrder` asks for one.
  */
 function nativeReadRecords(inOrder: boolean): NativeAddon['readRecords'] | undefined {
-  try {
-    const lib = nativeAddon();
-    if (inOrder && lib.readRecordsInOrder !== true) return undefined;
-    return lib.readRecords.bind(lib);
-  } catch (e) {
-    if (e instanceof NativeAddonError) return undefined;
-    throw e;
-  }
+  const lib = loadedAddon();
+  if (lib === undefined || (inOrder && lib.readRecordsInOrder !== true)) return undefined;
+  return lib.readRecords.bind(lib);
 }
 
 /** Block types (pcapng §4): the SHB type reads the same in both byte orders. */
@@ -624,14 +629,8 @@ class PcapReader extends CaptureReader {
 
   override dealer(shards: number): RecordDealer | undefined {
     if (this.native === undefined || !this.input.seekable || this.rawPos !== undefined) return undefined;
-    let lib: NativeAddon;
-    try {
-      lib = nativeAddon();
-    } catch (e) {
-      if (e instanceof NativeAddonError) return undefined;
-      throw e;
-    }
-    if (lib.shardReaderOpen === undefined || lib.shardReaderRead === undefined) return undefined;
+    const lib = loadedAddon();
+    if (lib?.shardReaderOpen === undefined || lib.shardReaderRead === undefined) return undefined;
     this.rawPos = this.win.fileOffset(this.win.pos);
     this.stats.bytesRead = this.rawPos;
     const handle = lib.shardReaderOpen(this.input.fd, this.rawPos, !this.littleEndian, this.fracToNs_, this.linkType, shards, MAX_LENGTH);

@@ -34,7 +34,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CaptureReader, FRAMES_BATCH, type CaptureTail, type DealtChunk, type ReadResult, type RecordDealer } from '../capture/pcapfile.js';
-import { groupRecords, SPLIT_ENTRY, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
+import { groupRecords, NEVER, SPLIT_ENTRY, type FlowGroup, type FramesTask, type ShardConfig, type ShardReply } from './shard-task.js';
 import { SortedFlowSink } from './sorted-output.js';
 import { mergeSorted, stopSource, type GroupSource } from './merge.js';
 import type { RecordWriter } from '../format/writer.js';
@@ -301,8 +301,6 @@ function dealRoute(dealer: RecordDealer, handles: ShardHandle[], slots: Uint8Arr
 function nsToMs(ns: bigint): number {
   return Number(ns / 1_000_000n);
 }
-
-const NEVER = 2n ** 63n - 1n;
 
 /**
  * Room in shard 0's memory for splitting the chunks of every slot: per slot, a

@@ -150,7 +150,8 @@ export function withInput(task: ShardTask, input: SharedInput | undefined): Shar
   return { ...task, data: new Uint8Array(input.sab, input.offset, task.bytes) };
 }
 
-const NEVER = 2n ** 63n - 1n;
+/** A stamp limit no record reaches (feedRecords' limitNs without a tick due). */
+export const NEVER = 2n ** 63n - 1n;
 
 export class Shard {
   readonly engine: FlowEngine;
