@@ -21,6 +21,7 @@ export * from './exports-tcp';
 export * from './exports-defrag';
 export { dnsExtract } from './layers/dns_extract';
 export { jsonEncodeFlow, jsonFlowBound } from './format/json';
+export { jsonRunBegin, jsonRun, jsonRunHostRecord, RUN_ENTRY } from './format/jsonrun';
 export { setJSONNodeTID, setJSONCaptureID, setJSONApplication } from './format/host-text';
 export { flowSortKeyInto, SORT_KEY_MAX } from './flow/sortkey';
 export { stopOrderBuild, stopOrderAddress } from './flow/stoporder';

@@ -4,7 +4,7 @@
  * of the pipeline owns; pcap2flows drives one directly.
  */
 import { loadCore, layerNames, type CoreExports } from '../wasm/module.js';
-import { FlowRecordReader, type EmittedFlow } from '../flow/record.js';
+import { FlowRecordReader, type EmittedFlow, type JSONOut } from '../flow/record.js';
 import { COUNTER_NAMES } from '../flow/counters.js';
 import type { FlowEvent } from '../flow/types.js';
 import { quoteGo } from '../format/json.js';
@@ -177,14 +177,12 @@ export class FlowEngine {
   drain(visit: (e: EmittedFlow) => void): number { return this.reader.drain(visit); }
 
   /**
-   * Hands the sort key and Skydive JSON of every emitted flow whose event is
-   * in `keep` to `visit` (see FlowRecordReader.drainJSON: `json` may be a
-   * view valid during the call only; `phase`: where, modulo 8, it will be
-   * copied to) and frees the output.
+   * Gives the sort key and Skydive JSON of every emitted flow whose event is
+   * in `keep` to `out` (see FlowRecordReader.drainJSON: runs of records as
+   * views valid during the call only) and frees the output.
    */
-  drainJSON(keep: ReadonlySet<FlowEvent>, dropLastUpdateMetric: boolean,
-            visit: (key: string, json: Uint8Array | string) => void, phase?: () => number): number {
-    return this.reader.drainJSON(keep, dropLastUpdateMetric, visit, phase);
+  drainJSON(keep: ReadonlySet<FlowEvent>, dropLastUpdateMetric: boolean, out: JSONOut): number {
+    return this.reader.drainJSON(keep, dropLastUpdateMetric, out);
   }
 
   tableSize(): number { return this.core.tableSize(); }

@@ -33,9 +33,24 @@ export interface EmittedFlow {
   address: number;
 }
 
-/** Where drainJSON writes in the core's output region: the sort key, then the JSON. */
+/** Where sortKey writes its key in the core's output region. */
 const KEY_SCRATCH = 0;
-const JSON_SCRATCH = 128;
+/** The index of drainJSON's runs, at the start of the output region (the text follows). */
+const RUN_INDEX_BYTES = 256 << 10;
+
+/** Where drainJSON puts the flows: runs of records, or one record. */
+export interface JSONOut {
+  /**
+   * One record and its sort key (plain string order of the keys is the
+   * canonical order). `record` may be a view of memory that the next record
+   * overwrites: keep a copy, not the view.
+   */
+  add(key: string, record: Uint8Array | string): void;
+  /** Records back to back in `bytes`, record i ending at ends[i], with their keys; `bytes` as `add`'s `record`. */
+  addRun(keys: string[], ends: number[], bytes: Uint8Array): void;
+  /** Where, modulo 8, the next bytes added will be copied to. */
+  phase(): number;
+}
 
 /** Integer that stays exact: a number when it fits in 2^53, else a bigint. */
 function int64(v: bigint): Int64 {
@@ -53,6 +68,7 @@ export class FlowRecordReader {
   private readonly off: Record<string, number> = {};
   private readonly names: string[];
   readonly flowSize: number;
+  private readonly runEntry: number;
 
   constructor(private readonly core: CoreExports, private readonly ctx: RecordContext) {
     for (const [k, v] of Object.entries(core)) {
@@ -61,6 +77,7 @@ export class FlowRecordReader {
       }
     }
     this.flowSize = this.off.FLOW_SIZE;
+    this.runEntry = (core as unknown as { RUN_ENTRY: WebAssembly.Global }).RUN_ENTRY.value as number;
     this.names = layerNames(core);
   }
 
@@ -89,56 +106,50 @@ export class FlowRecordReader {
 
   /**
    * drain for the JSON formats: each flow whose event `keep` holds, as its
-   * sort key and its JSON. The core writes both (flowSortKeyInto,
-   * jsonEncodeFlow) into its output region, so `json` may be a view of that
-   * region, valid during the call only. A flow with an extra layer (DNS,
-   * DHCPv4, VRRP) is read into a Flow and encoded by flowToJSON: the same
-   * bytes, as a string.
+   * sort key and its JSON, to `out`. The core writes both (assembly/format/
+   * jsonrun.ts) into its output region, many flows a call, which go to
+   * `out.addRun` as views of that region, valid during the call only. A
+   * flow with an extra layer (DNS, DHCPv4, VRRP) is read into a Flow and
+   * encoded by flowToJSON (the same bytes, as a string), to `out.add`.
    *
-   * `phase` gives where, modulo 8, the caller will copy the next record to;
-   * the JSON is written at that same phase. A copy out of a shared memory
-   * (the pipeline's cores) goes by words only when its source and
-   * destination are alike aligned, and otherwise byte by byte, three times
-   * slower: it was the dearest step of writing a table out.
+   * A run's text is written at the phase `out.phase()` gives: where, modulo
+   * 8, it will be copied to. A copy out of a shared memory (the pipeline's
+   * cores) goes by words only when its source and destination are alike
+   * aligned, and otherwise byte by byte, three times slower.
    */
-  drainJSON(keep: ReadonlySet<FlowEvent>, dropLastUpdateMetric: boolean,
-            visit: (key: string, json: Uint8Array | string) => void, phase?: () => number): number {
+  drainJSON(keep: ReadonlySet<FlowEvent>, dropLastUpdateMetric: boolean, out: JSONOut): number {
     const core = this.core;
-    const emitReason = this.off.FL_EMIT;
-    const scratch = core.outputBuffer();
-    const cap = core.outputCapacity() - JSON_SCRATCH - 8;
+    let keepBits = 0;
+    for (let r = 0; r < 32; r++) if (keep.has(EVENTS[r] ?? 'update')) keepBits |= 1 << r;
     const drop = dropLastUpdateMetric ? 1 : 0;
-    const chunks = core.emitChunkCount();
-    let mem = new Uint8Array(core.memory.buffer);
-    let keys = Buffer.from(core.memory.buffer);
+    const index = core.outputBuffer();
+    const textCap = core.outputCapacity() - RUN_INDEX_BYTES - 8;
     let n = 0;
-    for (let c = 0; c < chunks; c++) {
-      const base = core.emitChunkAddr(c);
-      const len = core.emitChunkLength(c);
-      for (let p = 0, recLen = 0; p + 8 <= len; p += recLen) {
-        const at = base + p;
-        recLen = mem[at] | (mem[at + 1] << 8) | (mem[at + 2] << 16) | (mem[at + 3] << 24);
-        if (recLen === 0) break;
-        const rec = at + 8;
-        if (!keep.has(EVENTS[mem[rec + emitReason]] ?? 'update')) continue;
-        n++;
-        const keyLen = core.flowSortKeyInto(rec, scratch + KEY_SCRATCH);
-        const key = keys.toString('latin1', scratch + KEY_SCRATCH, scratch + KEY_SCRATCH + keyLen);
-        const json = scratch + JSON_SCRATCH + (phase === undefined ? 0 : phase() & 7);
-        const size = core.jsonEncodeFlow(rec, json, cap, drop);
-        if (size >= 0) {
-          visit(key, mem.subarray(json, json + size));
-          continue;
+    core.jsonRunBegin();
+    for (;;) {
+      const text = index + RUN_INDEX_BYTES + (out.phase() & 7);
+      const count = core.jsonRun(index, RUN_INDEX_BYTES, text, textCap, keepBits >>> 0, drop);
+      if (count > 0) {
+        const mem = Buffer.from(core.memory.buffer);
+        const keys: string[] = new Array(count);
+        const ends: number[] = new Array(count);
+        for (let i = 0, e = index; i < count; i++, e += this.runEntry) {
+          ends[i] = mem.readUInt32LE(e);
+          keys[i] = mem.toString('latin1', e + 8, e + 8 + mem.readUInt32LE(e + 4));
         }
-        const buffer = core.memory.buffer;
-        const e = this.read(new Uint8Array(buffer, base, len), new DataView(buffer, base, len), p + 8, base);
+        out.addRun(keys, ends, mem.subarray(text, text + ends[count - 1]));
+        n += count;
+      }
+      const host = core.jsonRunHostRecord();
+      if (host !== 0) {
+        // Before flowAt: reading a DNS record runs the core's parser, which may use the output region.
+        const key = this.sortKey(host);
+        const e = this.flowAt(host);
         if (dropLastUpdateMetric) delete e.flow.LastUpdateMetric;
-        visit(key, flowToJSON(e.flow));
-        // Reading a DNS record runs the core's parser: rebuild the views should memory have grown.
-        if (core.memory.buffer !== mem.buffer) {
-          mem = new Uint8Array(core.memory.buffer);
-          keys = Buffer.from(core.memory.buffer);
-        }
+        out.add(key, flowToJSON(e.flow));
+        n++;
+      } else if (count === 0) {
+        break;
       }
     }
     core.emitRelease();

@@ -277,7 +277,7 @@ export class Shard {
   private emitTo(out: FlowOut): void {
     const format = this.config.format;
     if (format !== 'protobuf') {
-      this.engine.drainJSON(this.keep, this.config.dropLastUpdateMetric, (key, json) => out.add(key, json), () => out.phase());
+      this.engine.drainJSON(this.keep, this.config.dropLastUpdateMetric, out);
       return;
     }
     this.engine.drain((e) => {
@@ -342,6 +342,25 @@ export class FlowGroups implements FlowOut {
 
   add(key: string, record: Uint8Array | string): void {
     const n = typeof record === 'string' ? Buffer.byteLength(record) : record.length;
+    const scratch = this.room(n);
+    if (typeof record === 'string') scratch.write(record, this.size);
+    else scratch.set(record, this.size);
+    this.size += n;
+    this.ends.push(this.size);
+    this.keys.push(key);
+  }
+
+  addRun(keys: string[], ends: number[], bytes: Uint8Array): void {
+    this.room(bytes.length).set(bytes, this.size);
+    for (let i = 0; i < keys.length; i++) {
+      this.ends.push(this.size + ends[i]);
+      this.keys.push(keys[i]);
+    }
+    this.size += bytes.length;
+  }
+
+  /** The scratch buffer, with room for `n` more bytes. */
+  private room(n: number): Buffer {
     let scratch = this.scratch;
     if (!scratch) {
       scratch = this.scratch = spareScratch ?? Buffer.allocUnsafeSlow(1 << 20);
@@ -352,11 +371,7 @@ export class FlowGroups implements FlowOut {
       scratch.copy(bigger, 0, 0, this.size);
       scratch = this.scratch = bigger;
     }
-    if (typeof record === 'string') scratch.write(record, this.size);
-    else scratch.set(record, this.size);
-    this.size += n;
-    this.ends.push(this.size);
-    this.keys.push(key);
+    return scratch;
   }
 
   phase(): number { return this.size & 7; }

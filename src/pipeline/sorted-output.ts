@@ -10,6 +10,7 @@
  * group is written. Without timers a replay is one group, and every flow a
  * full table evicts waits for the end of the file.
  */
+import type { JSONOut } from '../flow/record.js';
 import type { RecordWriter } from '../format/writer.js';
 import { mergeSorted, type GroupSource } from './merge.js';
 import type { FlowGroup } from './shard-task.js';
@@ -27,16 +28,8 @@ export interface SortedSinkOptions {
   spillDir?: string;
 }
 
-/** Where a shard puts the flows that leave its table: records with their sort key, cut into groups at the ticks. */
-export interface FlowOut {
-  /**
-   * One record and its sort key (the core's, FlowRecordReader.sortKey: plain
-   * string order is the canonical order). `record` may be a view of the
-   * core's memory that the next record overwrites: keep a copy, not the view.
-   */
-  add(key: string, record: Uint8Array | string): void;
-  /** Where, modulo 8, the next record added will be copied to (see FlowRecordReader.drainJSON). */
-  phase(): number;
+/** Where a shard puts the flows that leave its table: records with their sort key (JSONOut), cut into groups at the ticks. */
+export interface FlowOut extends JSONOut {
   /** Every flow added so far left the table before the tick that just ran. */
   endGroup(): void;
 }
@@ -83,18 +76,47 @@ export class SortedFlowSink implements FlowOut {
   /** Keeps one record: bytes, or text stored as UTF-8. */
   add(key: string, record: Uint8Array | string): void {
     const size = typeof record === 'string' ? Buffer.byteLength(record) : record.length;
+    const at = this.room(size);
+    const buf = this.chunks[this.chunks.length - 1]!;
+    if (typeof record === 'string') buf.write(record, at);
+    else buf.set(record, at);
+    this.keep(key, at, size);
+    this.bound();
+  }
+
+  /** Keeps a run of records (JSONOut.addRun): copied at once when it fits in one chunk. */
+  addRun(keys: string[], ends: number[], bytes: Uint8Array): void {
+    if (bytes.length > CHUNK) {
+      let start = 0;
+      ends.forEach((end, i) => { this.add(keys[i], bytes.subarray(start, end)); start = end; });
+      return;
+    }
+    const at = this.room(bytes.length);
+    this.chunks[this.chunks.length - 1]!.set(bytes, at);
+    let start = 0;
+    ends.forEach((end, i) => { this.keep(keys[i], at + start, end - start); start = end; });
+    this.bound();
+  }
+
+  /** Where `size` bytes go in the last chunk (a new chunk when they do not fit); they are then used. */
+  private room(size: number): number {
     if (size > CHUNK - this.used) {
       this.chunks.push(Buffer.allocUnsafe(Math.max(CHUNK, size)));
       this.used = 0;
     }
-    const c = this.chunks.length - 1;
-    const buf = this.chunks[c]!;
-    if (typeof record === 'string') buf.write(record, this.used);
-    else buf.set(record, this.used);
-    this.entries.push({ key, chunk: c, start: this.used, end: this.used + size });
+    const at = this.used;
     this.used += size;
+    return at;
+  }
+
+  /** An entry for the record of `size` bytes at `start` in the last chunk. */
+  private keep(key: string, start: number, size: number): void {
+    this.entries.push({ key, chunk: this.chunks.length - 1, start, end: start + size });
     this.held += size + key.length + ENTRY_BYTES;
-    // Complete groups are written as soon as they are (replay.ts): until then, the open group is not alone in memory.
+  }
+
+  /** Spills once past the bound. Complete groups are written as soon as they are (replay.ts): until then, the open group is not alone in memory. */
+  private bound(): void {
     if (this.held > this.spillBytes && !this.ready) this.spill();
   }
 

@@ -60,6 +60,14 @@ export interface CoreExports {
   /** assembly/format/json.ts: JSON of the flow record at `rec` into `out`; bytes, -1 extra layer (host), -2 no room. */
   jsonEncodeFlow(rec: number, out: number, cap: number, dropLastUpdateMetric: number): number;
   jsonFlowBound(): number;
+  /**
+   * assembly/format/jsonrun.ts: the emitted records' JSON in runs (text back to back, an index entry
+   * of RUN_ENTRY bytes each: u32 text end, u32 key length, sort key); jsonRunHostRecord: a record
+   * with an extra layer the last run stopped after, for the host to encode (0: none).
+   */
+  jsonRunBegin(): void;
+  jsonRun(index: number, indexCap: number, text: number, textCap: number, keep: number, dropLastUpdateMetric: number): number;
+  jsonRunHostRecord(): number;
   /** assembly/format/host-text.ts: JSON string literals (quoted, escaped, UTF-8) of the configuration; 0 = out of memory. */
   setJSONNodeTID(src: number, len: number): number;
   setJSONCaptureID(src: number, len: number): number;

@@ -100,36 +100,73 @@ t.test('sink: groups closed at ticks are written in order, each sorted; the open
   t.equal(Buffer.concat(chunks).toString(), '"a"\n"b"\n"0"\n');
 });
 
-t.test('sink: past its bound, records wait in sorted runs on disk; every group comes out whole and sorted', async (t) => {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  const writer = new FlowWriter(stream, 'jsonl', { end: false });
-  const sink = new SortedFlowSink({ spillBytes: 1000 });
-  let seed = 3;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed; };
-  const groups: string[][] = [[], [], []];
-  for (const [g, n] of [[0, 120], [1, 3], [2, 200]] as const) {
-    for (let i = 0; i < n; i++) {
-      // A few records are large.
-      const key = `${(rnd() % 500).toString().padStart(4, '0')}-${g}-${i.toString().padStart(3, '0')}`;
-      const record = JSON.stringify(key + (i % 37 === 0 ? 'x'.repeat(3000) : ''));
-      groups[g].push(record);
-      sink.add(key, record);
+/** Adds records to the sink one by one, or in runs (addRun) of 1 to 17 records and, once, a run larger than a chunk of the sink. */
+function feeder(sink: SortedFlowSink, runs: boolean): { add(key: string, record: string): void; flush(): void } {
+  let keys: string[] = [];
+  let texts: string[] = [];
+  let size = 0;
+  let bigDone = false;
+  const flush = (): void => {
+    if (keys.length === 0) return;
+    let end = 0;
+    const ends = texts.map((r) => (end += Buffer.byteLength(r)));
+    sink.addRun(keys, ends, Buffer.from(texts.join('')));
+    keys = [];
+    texts = [];
+    size = 0;
+  };
+  return {
+    add: (key, record) => {
+      if (!runs) return sink.add(key, record);
+      keys.push(key);
+      texts.push(record);
+      size += record.length;
+      if (bigDone ? keys.length >= 1 + (key.length * 7) % 17 : size > 5 << 20) {
+        bigDone = true;
+        flush();
+      }
+    },
+    flush,
+  };
+}
+
+for (const runs of [false, true]) {
+  t.test(`sink: past its bound, records wait in sorted runs on disk; every group comes out whole and sorted (${runs ? 'addRun' : 'add'})`, async (t) => {
+    const stream = new PassThrough();
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    const writer = new FlowWriter(stream, 'jsonl', { end: false });
+    const sink = new SortedFlowSink({ spillBytes: runs ? 3 << 20 : 1000 });
+    const feed = feeder(sink, runs);
+    let seed = 3;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed; };
+    const groups: string[][] = [[], [], []];
+    // With runs: the first group holds a run larger than a chunk of the sink (4 MiB), then small runs, as the last.
+    const sizes = runs ? [[0, 1800], [1, 3], [2, 2500]] as const : [[0, 120], [1, 3], [2, 200]] as const;
+    for (const [g, n] of sizes) {
+      for (let i = 0; i < n; i++) {
+        // A few records are large (with runs: many, to pass the bound).
+        const key = `${(rnd() % 500).toString().padStart(4, '0')}-${g}-${i.toString().padStart(4, '0')}`;
+        const large = runs ? g === 0 || (g === 2 && i % 2 === 0) : i % 37 === 0;
+        const record = JSON.stringify(key + (large ? 'x'.repeat(3000) : ''));
+        groups[g].push(record);
+        feed.add(key, record);
+      }
+      feed.flush();
+      if (g === 2) break;
+      if (g === 0) t.ok(sink.spilled > 0, `spilled ${sink.spilled} of ${n}`);
+      sink.endGroup();
+      t.equal(await sink.writeTo(writer), n, `group ${g} written whole`);
+      t.equal(sink.spilled, 0, 'its runs are done with');
     }
-    if (g === 2) break;
-    if (g === 0) t.ok(sink.spilled > 0, `spilled ${sink.spilled} of 120`);
-    sink.endGroup();
-    t.equal(await sink.writeTo(writer), n, `group ${g} written whole`);
-    t.equal(sink.spilled, 0, 'its runs are done with');
-  }
-  const sources = sink.takeOpen();
-  t.ok(sources.length > 1, `the open group: memory and ${sources.length - 1} run(s)`);
-  await mergeSorted(sources, (r) => writer.writeRecord(r));
-  await writer.end();
-  const want = groups.flatMap((g) => [...g].sort()).join('\n') + '\n';
-  t.equal(Buffer.concat(chunks).toString(), want, 'each group sorted, groups in order, nothing lost');
-});
+    const sources = sink.takeOpen();
+    t.ok(sources.length > 1, `the open group: memory and ${sources.length - 1} run(s)`);
+    await mergeSorted(sources, (r) => writer.writeRecord(r));
+    await writer.end();
+    const want = groups.flatMap((g) => [...g].sort()).join('\n') + '\n';
+    t.equal(Buffer.concat(chunks).toString(), want, 'each group sorted, groups in order, nothing lost');
+  });
+}
 
 t.test('a failed write leaves the groups asked for ahead to settle: no unhandled rejection', async (t) => {
   const unhandled: unknown[] = [];
