@@ -138,7 +138,9 @@ export class FlowWriter implements RecordWriter {
     this.inStream++;
     const written = (err?: Error | null): void => {
       this.inStream--;
-      if (!err && this.options.reuseBlocks && this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+      // As many spares as the stream may hold (flush waits past SPARE_BLOCKS): a stream that calls
+      // back late gives them all back at once, and none is allocated again.
+      if (!err && this.options.reuseBlocks && this.spare.length <= SPARE_BLOCKS) this.spare.push(block);
       this.onWritten?.();
     };
     if (!this.out.write(chunk, written)) await once(this.out, 'drain');

@@ -313,6 +313,9 @@ function recycleGroupData(buffers: readonly ArrayBuffer[]): void {
   for (const b of buffers) if (spareData.length < SPARE_DATA_MAX) spareData.push(b);
 }
 
+/** The scratch of a FlowGroups, at first. */
+const SCRATCH_BYTES = 1 << 20;
+
 /** A buffer of `size` (> 0) bytes for a group: a recycled one when one is large enough. */
 function groupData(size: number): Buffer {
   const i = spareData.findIndex((b) => b.byteLength >= size);
@@ -336,7 +339,7 @@ export class FlowGroups implements FlowOut {
   private ends: number[] = [];
   // Records are copied as they come (a record may be a view of the core's
   // memory that the next one overwrites) into a scratch buffer, and out of
-  // it at the end of the group.
+  // it at the end of a small group; a large one keeps the scratch.
   private scratch: Buffer | undefined;
   private size = 0;
 
@@ -363,7 +366,7 @@ export class FlowGroups implements FlowOut {
   private room(n: number): Buffer {
     let scratch = this.scratch;
     if (!scratch) {
-      scratch = this.scratch = spareScratch ?? Buffer.allocUnsafeSlow(1 << 20);
+      scratch = this.scratch = spareScratch ?? groupData(SCRATCH_BYTES);
       spareScratch = undefined;
     }
     if (this.size + n > scratch.length) {
@@ -384,8 +387,16 @@ export class FlowGroups implements FlowOut {
   /** Keeps the flows added since the last tick as a group, if any. */
   private close(): void {
     if (this.keys.length === 0) return;
-    const data = groupData(this.size);
-    this.scratch!.copy(data, 0, 0, this.size);
+    const scratch = this.scratch!;
+    let data: Buffer;
+    if (this.size * 2 >= scratch.length) {
+      // Half full or more (a stop's groups): the scratch is the group's data, not copied; the next group takes another.
+      data = scratch.subarray(0, this.size);
+      this.scratch = undefined;
+    } else {
+      data = groupData(this.size);
+      scratch.copy(data, 0, 0, this.size);
+    }
     this.groups.push({ keys: this.keys, ends: this.ends, data, tick: this.ticks });
     this.keys = [];
     this.ends = [];
