@@ -185,7 +185,7 @@ function tasks(opts: Options, main: { file: string; packets: number }, longer: {
   if (want('a')) out.push(inprocTask({ id: 'decode', group: 'a', tool: 'skydive-ts decode', what: 'WASM core: decoding only, one thread, packets preloaded in memory (counted in RSS)', file, packets }, 'decode'));
   if (want('b')) {
     out.push(inprocTask({ id: 'flows', group: 'b', tool: 'skydive-ts flow table', what: 'WASM core: decoding + flow table, one thread, packets preloaded in memory (counted in RSS)', file, packets }, 'flows'));
-    out.push(inprocTask({ id: 'flows-warm', group: 'b', tool: 'skydive-ts flow table, warm', what: 'the same on a fresh table, after one untimed pass (code already optimized, as in a running worker)', file, packets }, 'flows', true));
+    out.push(inprocTask({ id: 'flows-warm', group: 'b', tool: 'skydive-ts flow table, warm', what: 'the same after one untimed pass and a stop that empties the table: code optimized, table memory reused (a running worker)', file, packets }, 'flows', true));
   }
   if (want('c')) {
     const workers = supportsWorkers() ? [1, 2] : [undefined];
