@@ -51,8 +51,7 @@ async function main(): Promise<void> {
     throw new Error('usage: inproc decode|flows FILE [--mpls-udp-port P]');
   }
   const portAt = rest.indexOf('--mpls-udp-port');
-  const newEngine = (): FlowEngine => new FlowEngine({ mplsUDPPort: portAt >= 0 ? Number(rest[portAt + 1]) : undefined });
-  const engine = newEngine();
+  const engine = new FlowEngine({ mplsUDPPort: portAt >= 0 ? Number(rest[portAt + 1]) : undefined });
   if (mode === 'decode' && typeof engine.core.benchDecodeBatch !== 'function') {
     process.stdout.write(JSON.stringify({ mode, available: false, reason: 'the core does not export benchDecodeBatch' }) + '\n');
     return;
@@ -76,7 +75,7 @@ async function main(): Promise<void> {
 
 /** Takes every flow out of the table (the stop's expiry), its records read and dropped. */
 function emptyTable(engine: FlowEngine): void {
-  engine.core.stopTable();
+  engine.stop();
   engine.drain(() => {});
   if (engine.tableSize() !== 0) throw new Error(`the table kept ${engine.tableSize()} flows after a stop`);
 }

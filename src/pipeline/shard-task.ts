@@ -370,7 +370,7 @@ export class FlowGroups implements FlowOut {
       spareScratch = undefined;
     }
     if (this.size + n > scratch.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, this.size + n));
+      const bigger = groupData(Math.max(scratch.length * 2, this.size + n));
       scratch.copy(bigger, 0, 0, this.size);
       scratch = this.scratch = bigger;
     }
