@@ -48,7 +48,7 @@ async function load(file: string, batchBytes: number): Promise<Batch[]> {
 async function main(): Promise<void> {
   const [mode, file, ...rest] = process.argv.slice(2);
   if ((mode !== 'decode' && mode !== 'flows') || file === undefined) {
-    throw new Error('usage: inproc decode|flows FILE [--mpls-udp-port P]');
+    throw new Error('usage: inproc decode|flows FILE [--mpls-udp-port P] [--warm]');
   }
   const portAt = rest.indexOf('--mpls-udp-port');
   const engine = new FlowEngine({ mplsUDPPort: portAt >= 0 ? Number(rest[portAt + 1]) : undefined });
